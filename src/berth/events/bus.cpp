@@ -1,0 +1,88 @@
+#include "berth/events/bus.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace berth::events {
+
+namespace asio = boost::asio;
+
+std::string topic::workspace(std::string_view id) { return "workspace." + std::string(id); }
+std::string topic::job_logs(std::string_view id) { return "job_logs." + std::string(id); }
+std::string topic::agent(std::string_view id) { return "agent." + std::string(id); }
+
+// Touched only on `executor` (publish posts there), so no lock is needed inside.
+struct Subscription::State {
+  explicit State(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+  asio::any_io_executor executor;
+  asio::steady_timer timer;
+  std::uint64_t published = 0;
+  std::uint64_t seen = 0;
+  bool waiting = false;
+};
+
+Subscription::Subscription(EventBus* bus, std::string topic, std::shared_ptr<State> state)
+    : bus_(bus), topic_(std::move(topic)), state_(std::move(state)) {}
+
+Subscription::~Subscription() { bus_->unsubscribe(topic_, state_.get()); }
+
+bool Subscription::pending() { return state_->published != state_->seen; }
+
+asio::awaitable<bool> Subscription::wait(std::chrono::milliseconds fallback) {
+  if (!pending()) {
+    state_->timer.expires_after(fallback);
+    state_->waiting = true;
+    boost::system::error_code ec;
+    co_await state_->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    state_->waiting = false;
+  }
+  bool got = pending();
+  state_->seen = state_->published;
+  co_return got;
+}
+
+std::unique_ptr<Subscription> EventBus::subscribe(asio::any_io_executor executor,
+                                                  std::string topic) {
+  auto state = std::make_shared<Subscription::State>(executor);
+  {
+    std::lock_guard lock(mu_);
+    subs_.emplace(topic, state);
+  }
+  return std::unique_ptr<Subscription>(new Subscription(this, std::move(topic), std::move(state)));
+}
+
+void EventBus::publish(std::string_view topic) {
+  std::vector<std::shared_ptr<Subscription::State>> targets;
+  {
+    std::lock_guard lock(mu_);
+    auto [begin, end] = subs_.equal_range(topic);
+    for (auto it = begin; it != end; ++it) targets.push_back(it->second);
+  }
+  for (auto& state : targets) {
+    // The state is kept alive by the posted handler even if the subscriber leaves meanwhile.
+    asio::post(state->executor, [state] {
+      ++state->published;
+      if (state->waiting) state->timer.cancel();
+    });
+  }
+}
+
+void EventBus::unsubscribe(const std::string& topic, const Subscription::State* state) {
+  std::lock_guard lock(mu_);
+  auto [begin, end] = subs_.equal_range(topic);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second.get() == state) {
+      subs_.erase(it);
+      return;
+    }
+  }
+}
+
+std::size_t EventBus::subscriber_count_for_testing() {
+  std::lock_guard lock(mu_);
+  return subs_.size();
+}
+
+}  // namespace berth::events

@@ -1,0 +1,72 @@
+#pragma once
+// In-process publish/subscribe for "something changed" hints. Events carry only a topic; the
+// store holds the truth. A waiter subscribes, then reads the store, then waits for "an event
+// or the fallback timer", then reads again: a lost event costs a fallback delay, never a
+// wrong answer. Waiting is a coroutine on an Asio timer, never a blocked thread.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+namespace berth::events {
+
+// Topic names, kept in one place so publishers and subscribers agree.
+namespace topic {
+inline constexpr std::string_view kJobQueued = "job.queued";
+std::string workspace(std::string_view workspace_id);  // builds, jobs, agents of a workspace
+std::string job_logs(std::string_view job_id);         // new build log lines
+std::string agent(std::string_view agent_id);          // connection, lifecycle, logs
+}  // namespace topic
+
+class EventBus;
+
+// One subscriber's mailbox. Owned by the waiting coroutine; unsubscribes when destroyed.
+// wait() must be called from the executor the subscription was made for.
+class Subscription {
+ public:
+  ~Subscription();
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+
+  // Suspends until an event arrives on this subscription's topic or `fallback` passes.
+  // Returns true if at least one event arrived since the previous wait.
+  boost::asio::awaitable<bool> wait(std::chrono::milliseconds fallback);
+  // True if an event arrived since the previous wait (without waiting).
+  bool pending();
+
+  struct State;
+
+ private:
+  friend class EventBus;
+  Subscription(EventBus* bus, std::string topic, std::shared_ptr<State> state);
+  EventBus* bus_;
+  std::string topic_;
+  std::shared_ptr<State> state_;
+};
+
+// The bus. Thread-safe: publish() may be called from any thread; each subscriber is woken on
+// its own executor. Owned by the server; outlives every Subscription.
+class EventBus {
+ public:
+  EventBus() = default;
+  EventBus(const EventBus&) = delete;
+  EventBus& operator=(const EventBus&) = delete;
+
+  std::unique_ptr<Subscription> subscribe(boost::asio::any_io_executor executor, std::string topic);
+  void publish(std::string_view topic);
+  std::size_t subscriber_count_for_testing();
+
+ private:
+  friend class Subscription;
+  void unsubscribe(const std::string& topic, const Subscription::State* state);
+
+  std::mutex mu_;
+  std::multimap<std::string, std::shared_ptr<Subscription::State>, std::less<>> subs_;
+};
+
+}  // namespace berth::events

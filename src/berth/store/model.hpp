@@ -1,0 +1,218 @@
+#pragma once
+// Rows of the store, as plain structs. No behaviour beyond derived status helpers.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/core/clock.hpp"
+#include "berth/core/status.hpp"
+
+namespace berth::store {
+
+struct Organization {
+  std::string id;
+  std::string name;
+  std::string display_name;
+  UnixMillis created_at = 0;
+};
+
+enum class OrgRole { member, admin };
+std::string_view to_string(OrgRole r);
+std::optional<OrgRole> parse_org_role(std::string_view s);
+
+struct User {
+  std::string id;
+  std::string username;
+  std::string email;
+  bool site_admin = false;
+  bool is_system = false;
+  UnixMillis created_at = 0;
+};
+
+struct ApiToken {
+  std::string id;
+  std::string user_id;
+  std::string name;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> expires_at;
+};
+
+struct Template {
+  std::string id;
+  std::string organization_id;
+  std::string name;
+  std::string display_name;
+  std::string description;
+  std::string isolation;
+  bool agents_allowed = true;
+  std::string active_version_id;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
+struct TemplateVersion {
+  std::string id;
+  std::string template_id;
+  int number = 0;
+  std::string source;  // template.yaml as pushed
+  std::string spec;    // canonical JSON of the validated template
+  std::string readme;
+  bool has_external_agent = false;
+  UnixMillis created_at = 0;
+};
+
+struct Workspace {
+  std::string id;
+  std::string organization_id;
+  std::string owner_id;
+  std::string owner_name;  // joined from users
+  std::string template_id;
+  std::string template_name;  // joined from templates
+  std::string name;
+  std::optional<std::int64_t> ttl_ms;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  bool deleted = false;
+};
+
+struct ProvisionerJob {
+  std::string id;
+  std::string organization_id;
+  std::string kind;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> started_at;
+  std::optional<UnixMillis> completed_at;
+  std::optional<UnixMillis> canceled_at;
+  std::optional<std::string> error;
+  std::optional<std::string> error_code;
+  std::optional<std::string> worker_id;
+  std::optional<UnixMillis> heartbeat_at;
+  std::optional<UnixMillis> deadline_at;
+
+  JobStatus status() const;
+};
+
+struct WorkspaceBuild {
+  std::string id;
+  std::string workspace_id;
+  std::string template_version_id;
+  int build_number = 0;
+  Transition transition = Transition::start;
+  std::string job_id;
+  std::string initiator_id;
+  std::string parameters;  // JSON object of name -> value
+  std::string preset;
+  UnixMillis created_at = 0;
+};
+
+struct BuildWithJob {
+  WorkspaceBuild build;
+  ProvisionerJob job;
+};
+
+struct WorkspaceAgent {
+  std::string id;
+  std::string build_id;
+  std::string workspace_id;
+  std::string name;
+  int display_order = 0;
+  bool is_chat = false;
+  bool external = false;
+  std::string directory;
+  std::string startup_script;
+  std::int64_t startup_script_timeout_ms = 0;
+  int connection_timeout_s = 0;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> first_connected_at;
+  std::optional<UnixMillis> last_connected_at;
+  std::optional<UnixMillis> disconnected_at;
+  AgentLifecycle lifecycle_state = AgentLifecycle::created;
+  std::optional<UnixMillis> started_at;
+  std::optional<UnixMillis> ready_at;
+  std::optional<int> pid;
+
+  AgentStatus status(UnixMillis now, std::chrono::milliseconds inactive_timeout) const;
+};
+
+struct LogLine {
+  std::int64_t seq = 0;
+  UnixMillis created_at = 0;
+  std::string stage;
+  std::string level;
+  std::string output;
+};
+
+// --- Inputs
+
+struct NewBuild {
+  std::string template_version_id;
+  Transition transition = Transition::start;
+  std::string initiator_id;
+  std::string parameters = "{}";
+  std::string preset;
+};
+
+struct NewWorkspace {
+  std::string organization_id;
+  std::string owner_id;
+  std::string template_id;
+  std::string name;
+  std::optional<std::int64_t> ttl_ms;
+};
+
+struct CreatedWorkspace {
+  Workspace workspace;
+  WorkspaceBuild build;
+  ProvisionerJob job;
+};
+
+struct NewAgent {
+  std::string name;
+  int display_order = 0;
+  bool is_chat = false;
+  bool external = false;
+  std::string directory;
+  std::string startup_script;
+  std::int64_t startup_script_timeout_ms = 0;
+  int connection_timeout_s = 0;
+  std::string auth_token_hash;
+};
+
+struct NewTemplateVersion {
+  std::string organization_id;
+  std::string name;
+  std::string display_name;
+  std::string description;
+  std::string isolation;
+  bool agents_allowed = true;
+  std::string source;
+  std::string spec;
+  std::string readme;
+  bool has_external_agent = false;
+  std::string created_by;
+};
+
+struct PushedTemplate {
+  Template tmpl;
+  TemplateVersion version;
+  bool created = false;  // true when this push made the template
+};
+
+// A job the provisioner has claimed, with everything it needs to run it.
+struct AcquiredJob {
+  ProvisionerJob job;
+  WorkspaceBuild build;
+  Workspace workspace;
+  TemplateVersion version;
+};
+
+struct NewLogLine {
+  std::string stage;
+  std::string level;  // info | error
+  std::string output;
+};
+
+}  // namespace berth::store

@@ -1,0 +1,146 @@
+#include "berth/store/sqlite/database.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace berth::store::sqlite {
+
+namespace {
+// How long a writer waits for another connection's lock (tools like the sqlite3 shell).
+constexpr int kBusyTimeoutMs = 5000;
+}  // namespace
+
+Statement::~Statement() {
+  if (stmt_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
+
+int Statement::parameter_index(int n) const {
+  char name[16];
+  std::snprintf(name, sizeof name, "$%d", n);
+  return sqlite3_bind_parameter_index(stmt_, name);
+}
+
+void Statement::bind(int index, std::nullptr_t) {
+  if (index > 0) sqlite3_bind_null(stmt_, index);
+}
+void Statement::bind(int index, std::string_view v) {
+  if (index > 0) {
+    sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+}
+void Statement::bind(int index, std::int64_t v) {
+  if (index > 0) sqlite3_bind_int64(stmt_, index, v);
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_CONSTRAINT) {
+    return Error::already_exists(fmt::format("constraint failed: {}", sqlite3_errmsg(db_)));
+  }
+  return Error::internal(fmt::format("sqlite step: {}", sqlite3_errmsg(db_)));
+}
+
+Status Statement::run() {
+  while (true) {
+    auto r = step();
+    if (!r) return r.error();
+    if (!*r) return {};
+  }
+}
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+std::string Statement::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  if (!p) return {};
+  return std::string(reinterpret_cast<const char*>(p),
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+}
+
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::optional<std::string> Statement::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+std::optional<std::int64_t> Statement::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
+    sqlite3_close(raw);
+    return Error::unavailable(fmt::format("cannot open database {}: {}", path, msg),
+                              "check that the data directory exists and is writable");
+  }
+  std::unique_ptr<Database> db(new Database(raw));
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  if (auto s = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA foreign_keys=ON;");
+      !s) {
+    return s.error();
+  }
+  return db;
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Status Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string copy(sql);
+  if (sqlite3_exec(db_, copy.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Error::internal(fmt::format("sqlite: {}", msg));
+  }
+  return {};
+}
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK) {
+      return Error::internal(fmt::format("sqlite prepare: {} in: {}", sqlite3_errmsg(db_), sql));
+    }
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return Statement(it->second, db_);
+}
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+std::string Database::last_error() const { return sqlite3_errmsg(db_); }
+
+Result<Transaction> Transaction::begin(Database& db) {
+  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
+  return Transaction(&db);
+}
+
+Transaction::~Transaction() {
+  if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  auto s = db_->exec("COMMIT");
+  if (s) db_ = nullptr;
+  return s;
+}
+
+}  // namespace berth::store::sqlite

@@ -1,0 +1,101 @@
+#pragma once
+// SqliteStore: the Store on one SQLite file (WAL, foreign keys, synchronous=FULL).
+// Thread-safe: one connection behind a mutex; every method is one transaction.
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "berth/store/sqlite/database.hpp"
+#include "berth/store/store.hpp"
+
+namespace berth::store {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the database at `path`, applying pending migrations in order.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+
+  int schema_version_for_testing();
+
+  Result<Organization> create_organization(std::string_view name,
+                                           std::string_view display_name) override;
+  Result<Organization> organization_by_name(std::string_view name) override;
+  Result<Organization> organization_by_id(std::string_view id) override;
+  Result<std::vector<Organization>> list_organizations() override;
+  Result<User> create_user(std::string_view username, std::string_view email, bool site_admin,
+                           bool is_system) override;
+  Result<User> user_by_id(std::string_view id) override;
+  Result<User> user_by_username(std::string_view username) override;
+  Result<std::vector<User>> list_users() override;
+  Status set_member(std::string_view org_id, std::string_view user_id, OrgRole role) override;
+  Result<std::optional<OrgRole>> member_role(std::string_view org_id,
+                                             std::string_view user_id) override;
+  Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,
+                                    std::string_view token_id, std::string_view secret_hash,
+                                    std::optional<UnixMillis> expires_at) override;
+  Result<User> user_for_token(std::string_view token_id, std::string_view secret_hash,
+                              UnixMillis now) override;
+
+  Result<PushedTemplate> push_template_version(const NewTemplateVersion& v) override;
+  Result<Template> template_by_id(std::string_view id) override;
+  Result<Template> template_by_name(std::string_view org_id, std::string_view name) override;
+  Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) override;
+  Result<TemplateVersion> template_version_by_id(std::string_view id) override;
+
+  Result<CreatedWorkspace> create_workspace(const NewWorkspace& ws, const NewBuild& b) override;
+  Result<BuildWithJob> create_build(std::string_view workspace_id, const NewBuild& b) override;
+  Result<Workspace> workspace_by_id(std::string_view id) override;
+  Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) override;
+  Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) override;
+  Result<BuildWithJob> latest_build(std::string_view workspace_id) override;
+  Result<BuildWithJob> build_by_id(std::string_view build_id) override;
+  Result<std::optional<WorkspaceBuild>> latest_start_build(std::string_view workspace_id) override;
+
+  Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id,
+                                                 UnixMillis now, UnixMillis deadline_at) override;
+  Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) override;
+  Status complete_job(std::string_view job_id, std::optional<std::string> error,
+                      std::optional<std::string> error_code, UnixMillis now) override;
+  Result<std::vector<std::string>> fail_stale_jobs(const StaleJobPolicy& policy) override;
+  Result<std::optional<UnixMillis>> next_job_deadline() override;
+  Result<ProvisionerJob> job_by_id(std::string_view id) override;
+  Status append_job_logs(std::string_view job_id, const std::vector<NewLogLine>& lines,
+                         UnixMillis now) override;
+  Result<std::vector<LogLine>> job_logs(std::string_view job_id, std::int64_t after_seq,
+                                        int limit) override;
+
+  Result<std::vector<WorkspaceAgent>> insert_agents(std::string_view build_id,
+                                                    const std::vector<NewAgent>& agents,
+                                                    UnixMillis now) override;
+  Status set_agent_pid(std::string_view agent_id, std::optional<int> pid) override;
+  Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) override;
+  Result<WorkspaceAgent> agent_by_id(std::string_view id) override;
+  Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) override;
+  Status agent_connected(std::string_view agent_id, UnixMillis now) override;
+  Status agent_disconnected(std::string_view agent_id, UnixMillis now) override;
+  Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,
+                             UnixMillis now) override;
+  Status append_agent_logs(std::string_view agent_id, const std::vector<std::string>& lines,
+                           UnixMillis now) override;
+  Result<std::vector<LogLine>> agent_logs(std::string_view agent_id, std::int64_t after_seq,
+                                          int limit) override;
+
+  Status set_config(std::string_view key, std::string_view value) override;
+  Result<std::optional<std::string>> config(std::string_view key) override;
+
+ private:
+  explicit SqliteStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  Status migrate();
+  // Helpers used with mu_ held.
+  Result<Workspace> workspace_locked(std::string_view id);
+  Result<BuildWithJob> latest_build_locked(std::string_view workspace_id);
+  Result<BuildWithJob> insert_build_locked(const Workspace& ws, const NewBuild& b, UnixMillis now);
+  Result<ProvisionerJob> job_locked(std::string_view id);
+  Result<Template> template_locked(std::string_view id);
+
+  std::mutex mu_;
+  std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
+};
+
+}  // namespace berth::store

@@ -1,0 +1,126 @@
+#pragma once
+// Store: the one source of truth. Every method is one transaction; a method that changes
+// several rows (a workspace with its build and job) changes all of them or none.
+// Implementations are safe to call from several threads. Callers publish events only after a
+// method has returned successfully (commit first, then publish).
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "berth/core/result.hpp"
+#include "berth/store/model.hpp"
+
+namespace berth::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- Organizations, users, tokens
+  // Returns already_exists when the name is taken.
+  virtual Result<Organization> create_organization(std::string_view name,
+                                                   std::string_view display_name) = 0;
+  virtual Result<Organization> organization_by_name(std::string_view name) = 0;
+  virtual Result<Organization> organization_by_id(std::string_view id) = 0;
+  virtual Result<std::vector<Organization>> list_organizations() = 0;
+
+  // Returns already_exists when the username is taken.
+  virtual Result<User> create_user(std::string_view username, std::string_view email,
+                                   bool site_admin, bool is_system) = 0;
+  virtual Result<User> user_by_id(std::string_view id) = 0;
+  virtual Result<User> user_by_username(std::string_view username) = 0;
+  virtual Result<std::vector<User>> list_users() = 0;
+
+  // Adds or updates the membership.
+  virtual Status set_member(std::string_view org_id, std::string_view user_id, OrgRole role) = 0;
+  virtual Result<std::optional<OrgRole>> member_role(std::string_view org_id,
+                                                     std::string_view user_id) = 0;
+
+  // Stores SHA-256 of `secret` under a new token id. Returns the row.
+  virtual Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,
+                                            std::string_view token_id, std::string_view secret_hash,
+                                            std::optional<UnixMillis> expires_at) = 0;
+  // Returns unauthenticated when the token id is unknown, the hash differs, or it expired.
+  virtual Result<User> user_for_token(std::string_view token_id, std::string_view secret_hash,
+                                      UnixMillis now) = 0;
+
+  // --- Templates
+  // Creates the template if (org, name) is new, adds a version, makes it active.
+  virtual Result<PushedTemplate> push_template_version(const NewTemplateVersion& v) = 0;
+  virtual Result<Template> template_by_id(std::string_view id) = 0;
+  virtual Result<Template> template_by_name(std::string_view org_id, std::string_view name) = 0;
+  // All templates of the given organizations (all organizations when `org_ids` is empty).
+  virtual Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) = 0;
+  virtual Result<TemplateVersion> template_version_by_id(std::string_view id) = 0;
+
+  // --- Workspaces and builds
+  // Inserts workspace, first build and its pending job. Returns already_exists when the owner
+  // already has a live workspace with that name.
+  virtual Result<CreatedWorkspace> create_workspace(const NewWorkspace& ws, const NewBuild& b) = 0;
+  // Inserts the next build and its job. Returns failed_precondition when the latest build's
+  // job is still active, or the workspace is deleted.
+  virtual Result<BuildWithJob> create_build(std::string_view workspace_id, const NewBuild& b) = 0;
+  virtual Result<Workspace> workspace_by_id(std::string_view id) = 0;
+  virtual Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) = 0;
+  // Live workspaces; of one owner when `owner_id` is set.
+  virtual Result<std::vector<Workspace>> list_workspaces(
+      std::optional<std::string> owner_id) = 0;
+  virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
+  virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
+  // The most recent start build before the latest build, if any (its agents may still run).
+  virtual Result<std::optional<WorkspaceBuild>> latest_start_build(
+      std::string_view workspace_id) = 0;
+
+  // --- Provisioner jobs
+  // Atomically claims the oldest pending job for `worker_id`. nullopt when none is pending.
+  virtual Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id,
+                                                         UnixMillis now, UnixMillis deadline_at) = 0;
+  virtual Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) = 0;
+  // Marks the job completed; with an error it is failed. A delete build that succeeds also
+  // soft-deletes its workspace. Returns failed_precondition if it was already completed.
+  virtual Status complete_job(std::string_view job_id, std::optional<std::string> error,
+                              std::optional<std::string> error_code, UnixMillis now) = 0;
+  // Fails every running job whose deadline passed, or whose worker stopped heartbeating
+  // before `stale_before`, or (when set) that belongs to a worker other than `live_worker`
+  // under the same `worker_prefix`. Returns the failed jobs' workspace ids.
+  struct StaleJobPolicy {
+    UnixMillis now = 0;
+    UnixMillis heartbeat_stale_before = 0;
+    std::string worker_prefix;  // e.g. "embedded:" for this data dir's in-process provisioner
+    std::string live_worker;    // the current worker id under that prefix
+  };
+  virtual Result<std::vector<std::string>> fail_stale_jobs(const StaleJobPolicy& policy) = 0;
+  virtual Result<std::optional<UnixMillis>> next_job_deadline() = 0;
+  virtual Result<ProvisionerJob> job_by_id(std::string_view id) = 0;
+
+  virtual Status append_job_logs(std::string_view job_id, const std::vector<NewLogLine>& lines,
+                                 UnixMillis now) = 0;
+  virtual Result<std::vector<LogLine>> job_logs(std::string_view job_id, std::int64_t after_seq,
+                                                int limit) = 0;
+
+  // --- Agents
+  virtual Result<std::vector<WorkspaceAgent>> insert_agents(std::string_view build_id,
+                                                            const std::vector<NewAgent>& agents,
+                                                            UnixMillis now) = 0;
+  virtual Status set_agent_pid(std::string_view agent_id, std::optional<int> pid) = 0;
+  virtual Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) = 0;
+  virtual Result<WorkspaceAgent> agent_by_id(std::string_view id) = 0;
+  virtual Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) = 0;
+  virtual Status agent_connected(std::string_view agent_id, UnixMillis now) = 0;
+  virtual Status agent_disconnected(std::string_view agent_id, UnixMillis now) = 0;
+  // Moves the lifecycle; sets started_at on `starting` and ready_at when the start phase ends.
+  virtual Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,
+                                     UnixMillis now) = 0;
+  virtual Status append_agent_logs(std::string_view agent_id,
+                                   const std::vector<std::string>& lines, UnixMillis now) = 0;
+  virtual Result<std::vector<LogLine>> agent_logs(std::string_view agent_id,
+                                                  std::int64_t after_seq, int limit) = 0;
+
+  // --- Site configuration
+  virtual Status set_config(std::string_view key, std::string_view value) = 0;
+  virtual Result<std::optional<std::string>> config(std::string_view key) = 0;
+};
+
+}  // namespace berth::store

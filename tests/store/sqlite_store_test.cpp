@@ -1,0 +1,246 @@
+#include "berth/store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "berth/core/clock.hpp"
+#include "berth/core/ids.hpp"
+
+namespace berth::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A real SQLite file in a fresh temporary directory.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("berth-store-" + random_hex(6));
+    fs::create_directories(dir_);
+    reopen();
+    auto org = store_->create_organization("default", "Default");
+    ASSERT_TRUE(org);
+    org_ = *org;
+    auto user = store_->create_user("alice", "alice@example.com", false, false);
+    ASSERT_TRUE(user);
+    user_ = *user;
+    NewTemplateVersion v{.organization_id = org_.id, .name = "shell", .isolation = "process",
+                         .source = "name: shell", .spec = "{}", .created_by = user_.id};
+    auto pushed = store_->push_template_version(v);
+    ASSERT_TRUE(pushed) << pushed.error().message;
+    tmpl_ = pushed->tmpl;
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto s = SqliteStore::open((dir_ / "berth.db").string());
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+  }
+  Result<CreatedWorkspace> create(std::string name) {
+    return store_->create_workspace(
+        {.organization_id = org_.id, .owner_id = user_.id, .template_id = tmpl_.id, .name = name},
+        {.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id});
+  }
+
+  fs::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+  Organization org_;
+  User user_;
+  Template tmpl_;
+};
+
+TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
+  EXPECT_EQ(store_->schema_version_for_testing(), 1);
+  reopen();
+  EXPECT_EQ(store_->schema_version_for_testing(), 1);
+  EXPECT_TRUE(store_->organization_by_name("default"));
+}
+
+TEST_F(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
+  auto org = store_->create_organization("default", "");
+  ASSERT_FALSE(org);
+  EXPECT_EQ(org.error().code, ErrorCode::already_exists);
+  EXPECT_EQ(org.error().message, "organization \"default\" already exists");
+  auto user = store_->create_user("alice", "", false, false);
+  EXPECT_EQ(user.error().message, "user \"alice\" already exists");
+}
+
+TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
+  ASSERT_TRUE(store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt));
+  auto u = store_->user_for_token("tok1", sha256_hex("secret"), now_ms());
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->username, "alice");
+  auto wrong = store_->user_for_token("tok1", sha256_hex("guess"), now_ms());
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, ErrorCode::unauthenticated);
+  ASSERT_TRUE(store_->create_api_token(user_.id, "old", "tok2", sha256_hex("s"), now_ms() - 1));
+  EXPECT_EQ(store_->user_for_token("tok2", sha256_hex("s"), now_ms()).error().message,
+            "API token expired");
+}
+
+TEST_F(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {
+  NewTemplateVersion v{.organization_id = org_.id, .name = "shell", .description = "v2",
+                       .isolation = "sandbox", .source = "x", .spec = "{}", .created_by = user_.id};
+  auto pushed = store_->push_template_version(v);
+  ASSERT_TRUE(pushed);
+  EXPECT_FALSE(pushed->created);
+  EXPECT_EQ(pushed->tmpl.id, tmpl_.id);
+  EXPECT_EQ(pushed->version.number, 2);
+  EXPECT_EQ(pushed->tmpl.active_version_id, pushed->version.id);
+  EXPECT_EQ(pushed->tmpl.isolation, "sandbox");
+}
+
+TEST_F(SqliteStoreTest, CreateWorkspaceWritesWorkspaceBuildAndPendingJob) {
+  auto c = create("dev");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->workspace.owner_name, "alice");
+  EXPECT_EQ(c->build.build_number, 1);
+  EXPECT_EQ(c->job.status(), JobStatus::pending);
+  auto latest = store_->latest_build(c->workspace.id);
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->build.id, c->build.id);
+  auto dup = create("dev");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, ErrorCode::already_exists);
+  EXPECT_EQ(dup.error().message, "a workspace named \"dev\" already exists");
+}
+
+TEST_F(SqliteStoreTest, OnlyOneBuildInProgress) {
+  auto c = create("dev");
+  ASSERT_TRUE(c);
+  auto second = store_->create_build(
+      c->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                        .transition = Transition::stop, .initiator_id = user_.id});
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::failed_precondition);
+  ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()));
+  auto third = store_->create_build(
+      c->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                        .transition = Transition::stop, .initiator_id = user_.id});
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_EQ(third->build.build_number, 2);
+}
+
+TEST_F(SqliteStoreTest, AcquireClaimsEachJobExactlyOnce) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(create("ws" + std::to_string(i)));
+  std::vector<std::string> claimed[4];
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      while (true) {
+        auto j = store_->acquire_job("worker" + std::to_string(w), now_ms(), now_ms() + 60'000);
+        ASSERT_TRUE(j);
+        if (!*j) return;
+        claimed[w].push_back((*j)->job.id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::set<std::string> all;
+  for (auto& c : claimed) all.insert(c.begin(), c.end());
+  EXPECT_EQ(all.size(), 20u);
+  EXPECT_EQ(claimed[0].size() + claimed[1].size() + claimed[2].size() + claimed[3].size(), 20u);
+}
+
+TEST_F(SqliteStoreTest, FailedJobKeepsItsErrorAndCode) {
+  auto c = create("dev");
+  ASSERT_TRUE(c);
+  auto j = store_->acquire_job("w", now_ms(), now_ms() + 1000);
+  ASSERT_TRUE(j && *j);
+  ASSERT_TRUE(store_->complete_job(c->job.id, "boom", "SCRIPT_FAILED", now_ms()));
+  auto job = store_->job_by_id(c->job.id);
+  EXPECT_EQ(job->status(), JobStatus::failed);
+  EXPECT_EQ(job->error, "boom");
+  EXPECT_EQ(job->error_code, "SCRIPT_FAILED");
+  EXPECT_EQ(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()).error().code,
+            ErrorCode::failed_precondition);
+}
+
+TEST_F(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
+  auto a = create("a");
+  auto b = create("b");
+  ASSERT_TRUE(a && b);
+  UnixMillis now = now_ms();
+  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now - 1));           // past deadline
+  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now + 3'600'000));  // lost worker
+  auto failed = store_->fail_stale_jobs({.now = now, .heartbeat_stale_before = 0,
+                                         .worker_prefix = "embedded:", .live_worker = "embedded:new"});
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->size(), 2u);
+  auto ja = store_->job_by_id(a->job.id);
+  auto jb = store_->job_by_id(b->job.id);
+  EXPECT_EQ(ja->error_code, "DEADLINE_EXCEEDED");
+  EXPECT_EQ(jb->error_code, "PROVISIONER_LOST");
+  EXPECT_NE(jb->error->find("start the workspace again"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
+  auto c = create("dev");
+  ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()));
+  auto d = store_->create_build(c->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                                                  .transition = Transition::delete_,
+                                                  .initiator_id = user_.id});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(store_->complete_job(d->job.id, std::nullopt, std::nullopt, now_ms()));
+  EXPECT_TRUE(store_->workspace_by_id(c->workspace.id)->deleted);
+  EXPECT_TRUE(store_->list_workspaces(std::nullopt)->empty());
+  EXPECT_TRUE(create("dev")) << "the name is free again";
+}
+
+TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
+  auto c = create("dev");
+  auto agents = store_->insert_agents(
+      c->build.id, {{.name = "main", .startup_script_timeout_ms = 1000, .connection_timeout_s = 60,
+                     .auth_token_hash = sha256_hex("t")}},
+      now_ms());
+  ASSERT_TRUE(agents) << agents.error().message;
+  const auto id = agents->at(0).id;
+  auto byhash = store_->agent_by_token_hash(sha256_hex("t"));
+  ASSERT_TRUE(byhash);
+  EXPECT_EQ(byhash->id, id);
+  EXPECT_EQ(store_->agent_by_token_hash(sha256_hex("x")).error().code, ErrorCode::unauthenticated);
+
+  UnixMillis t = now_ms();
+  ASSERT_TRUE(store_->agent_connected(id, t));
+  EXPECT_EQ(store_->agent_by_id(id)->status(t, std::chrono::seconds(30)), AgentStatus::connected);
+  ASSERT_TRUE(store_->agent_disconnected(id, t));
+  EXPECT_EQ(store_->agent_by_id(id)->status(t, std::chrono::seconds(30)), AgentStatus::disconnected);
+  ASSERT_TRUE(store_->agent_connected(id, t));  // same millisecond: still reads as reconnected
+  EXPECT_EQ(store_->agent_by_id(id)->status(t + 1, std::chrono::seconds(30)), AgentStatus::connected);
+
+  ASSERT_TRUE(store_->set_agent_lifecycle(id, AgentLifecycle::starting, t));
+  ASSERT_TRUE(store_->set_agent_lifecycle(id, AgentLifecycle::ready, t + 5));
+  auto a = store_->agent_by_id(id);
+  EXPECT_EQ(a->lifecycle_state, AgentLifecycle::ready);
+  EXPECT_EQ(a->started_at, t);
+  EXPECT_EQ(a->ready_at, t + 5);
+}
+
+TEST_F(SqliteStoreTest, LogsAreOrderedAndPaged) {
+  auto c = create("dev");
+  ASSERT_TRUE(store_->append_job_logs(c->job.id, {{"start", "info", "one"}, {"start", "info", "two"}}, 1));
+  ASSERT_TRUE(store_->append_job_logs(c->job.id, {{"start", "error", "three"}}, 2));
+  auto all = store_->job_logs(c->job.id, 0, 100);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ(all->at(2).output, "three");
+  EXPECT_EQ(all->at(2).seq, 3);
+  auto after = store_->job_logs(c->job.id, 2, 100);
+  ASSERT_EQ(after->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, SiteConfig) {
+  EXPECT_FALSE(store_->config("agents_workspace_ttl")->has_value());
+  ASSERT_TRUE(store_->set_config("agents_workspace_ttl", "2h"));
+  ASSERT_TRUE(store_->set_config("agents_workspace_ttl", "3h"));
+  EXPECT_EQ(store_->config("agents_workspace_ttl")->value(), "3h");
+}
+
+}  // namespace
+}  // namespace berth::store

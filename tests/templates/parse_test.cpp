@@ -1,0 +1,135 @@
+#include "berth/templates/parse.hpp"
+
+#include <gtest/gtest.h>
+
+namespace berth::templates {
+namespace {
+
+Result<TemplateSpec> parse(std::string yaml) { return parse_template({{"template.yaml", yaml}}); }
+
+constexpr const char* kIssueExample = R"(name: demo
+display_name: Demo
+description: What it is for
+isolation: process
+agents_allowed: true
+parameters:
+  - {name: greeting, type: string, default: hello, mutable: true}
+presets:
+  - {name: quick, parameters: {greeting: hi}, prebuilds: 0}
+agents:
+  - name: main
+    display_order: 0
+    chat: false
+    startup_script: |
+      echo "$BERTH_PARAM_GREETING" > greeting.txt
+    startup_script_timeout: 10m
+    connection_timeout: 2m
+scripts:
+  start: |
+    echo preparing
+  stop: |
+    echo stopping
+)";
+
+TEST(ParseTemplate, TheDocumentedExample) {
+  auto spec = parse_template({{"template.yaml", kIssueExample}, {"README.md", "# Demo"}});
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->name, "demo");
+  EXPECT_EQ(spec->isolation, Isolation::process);
+  ASSERT_EQ(spec->parameters.size(), 1u);
+  EXPECT_EQ(spec->parameters[0].default_value, "hello");
+  EXPECT_TRUE(spec->parameters[0].mutable_);
+  ASSERT_EQ(spec->presets.size(), 1u);
+  EXPECT_EQ(spec->presets[0].parameters.at("greeting"), "hi");
+  ASSERT_EQ(spec->agents.size(), 1u);
+  EXPECT_EQ(spec->agents[0].startup_script_timeout, std::chrono::minutes(10));
+  EXPECT_EQ(spec->agents[0].connection_timeout, std::chrono::minutes(2));
+  EXPECT_EQ(spec->scripts.start, "echo preparing\n");
+  EXPECT_EQ(spec->readme, "# Demo");
+}
+
+TEST(ParseTemplate, JsonRoundTrip) {
+  auto spec = parse(kIssueExample);
+  ASSERT_TRUE(spec);
+  auto back = from_json(to_json(*spec));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(to_json(*back), to_json(*spec));
+}
+
+TEST(ParseTemplate, DefaultsWhenOmitted) {
+  auto spec = parse("name: tiny\nagents:\n  - name: main\n");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_TRUE(spec->agents_allowed);
+  EXPECT_EQ(spec->isolation, Isolation::process);
+  EXPECT_EQ(spec->agents[0].startup_script_timeout, kDefaultStartupScriptTimeout);
+}
+
+TEST(ParseTemplate, SyntaxErrorNamesFileAndLine) {
+  auto spec = parse("name: x\nagents: [\n");
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(spec.error().message.find("template.yaml:"), std::string::npos);
+  EXPECT_NE(spec.error().message.find("not valid YAML"), std::string::npos);
+}
+
+TEST(ParseTemplate, BadFieldNamesFileLineAndField) {
+  auto spec = parse("name: demo\nagents:\n  - name: main\n    startup_script_timeout: ten\n");
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().message,
+            "template.yaml:4: agents[0].startup_script_timeout: invalid duration \"ten\": expected "
+            "a number (write e.g. 30s, 10m, 1h)");
+  ASSERT_EQ(spec.error().validations.size(), 1u);
+  EXPECT_EQ(spec.error().validations[0].field, "template.yaml:4: agents[0].startup_script_timeout");
+}
+
+TEST(ParseTemplate, UnknownFieldIsRefused) {
+  auto spec = parse("name: demo\nagent:\n  - name: main\n");
+  ASSERT_FALSE(spec);
+  EXPECT_NE(spec.error().message.find("template.yaml:2: agent: unknown field \"agent\""),
+            std::string::npos);
+}
+
+TEST(ParseTemplate, ManyProblemsAreAllReported) {
+  auto spec = parse(
+      "name: Bad_Name\nisolation: docker\nparameters:\n  - {name: n, type: number, default: x}\n"
+      "agents:\n  - name: a\n    chat: true\n  - name: b\n    chat: true\n");
+  ASSERT_FALSE(spec);
+  const auto& v = spec.error().validations;
+  ASSERT_GE(v.size(), 4u);
+  EXPECT_EQ(v[0].field, "template.yaml:1: name");
+  EXPECT_EQ(v[0].detail, "must be alphanumeric with hyphens");
+  EXPECT_EQ(v[1].field, "template.yaml:2: isolation");
+  EXPECT_EQ(v[2].field, "template.yaml:4: parameters[0].default");
+  EXPECT_EQ(v[2].detail, "\"x\" is not a whole number");
+  EXPECT_NE(spec.error().message.find("more problems"), std::string::npos);
+  EXPECT_EQ(v.back().detail, "only one agent may set chat: true (it is the one chat tools use)");
+}
+
+TEST(ParseTemplate, PresetMustNameRealParameters) {
+  auto spec = parse("name: demo\npresets:\n  - name: p\n    parameters: {nope: 1}\nagents:\n  - name: main\n");
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().validations[0].detail, "no parameter named \"nope\" in this template");
+}
+
+TEST(ParseTemplate, ScriptIsolationNeedsAStartScript) {
+  auto spec = parse("name: demo\nisolation: script\nagents:\n  - name: main\n");
+  ASSERT_FALSE(spec);
+  EXPECT_NE(spec.error().message.find("scripts.start: is required with isolation: script"),
+            std::string::npos);
+}
+
+TEST(ParseTemplate, AgentsAreRequiredAndDirectoriesStayInside) {
+  EXPECT_NE(parse("name: demo\n").error().message.find("at least one agent"), std::string::npos);
+  auto spec = parse("name: demo\nagents:\n  - name: main\n    directory: ../escape\n");
+  ASSERT_FALSE(spec);
+  EXPECT_NE(spec.error().message.find("must be a path inside the workspace"), std::string::npos);
+}
+
+TEST(ParseTemplate, MissingTemplateYaml) {
+  auto spec = parse_template({{"README.md", "x"}});
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().message, "template.yaml is missing");
+}
+
+}  // namespace
+}  // namespace berth::templates
