@@ -125,6 +125,7 @@ struct WorkspaceAgent {
   std::string startup_script;
   std::int64_t startup_script_timeout_ms = 0;
   int connection_timeout_s = 0;
+  std::string env = "{}";  // JSON object: the startup script's extra environment
   UnixMillis created_at = 0;
   std::optional<UnixMillis> first_connected_at;
   std::optional<UnixMillis> last_connected_at;
@@ -178,6 +179,7 @@ struct NewAgent {
   std::string startup_script;
   std::int64_t startup_script_timeout_ms = 0;
   int connection_timeout_s = 0;
+  std::string env = "{}";
   std::string auth_token_hash;
 };
 

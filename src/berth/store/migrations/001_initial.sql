@@ -138,6 +138,7 @@ CREATE TABLE workspace_agents (
   directory                 TEXT NOT NULL DEFAULT '',
   startup_script            TEXT NOT NULL DEFAULT '',
   startup_script_timeout_ms BIGINT NOT NULL,
+  env                       TEXT NOT NULL DEFAULT '{}',
   connection_timeout_s      INTEGER NOT NULL,
   auth_token_hash           TEXT NOT NULL UNIQUE,
   created_at                BIGINT NOT NULL,

@@ -441,12 +441,12 @@ Result<std::vector<WorkspaceAgent>> SqliteStore::insert_agents(std::string_view 
     auto q = db_->prepare(
         "INSERT INTO workspace_agents (id, build_id, workspace_id, name, display_order, is_chat, "
         "external, directory, startup_script, startup_script_timeout_ms, connection_timeout_s, "
-        "auth_token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-        "$13)");
+        "auth_token_hash, created_at, env) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+        "$12, $13, $14)");
     if (!q) return q.error();
     if (auto s = q->with(new_uuid(), build_id, workspace_id, a.name, a.display_order, a.is_chat,
                          a.external, a.directory, a.startup_script, a.startup_script_timeout_ms,
-                         a.connection_timeout_s, a.auth_token_hash, now)
+                         a.connection_timeout_s, a.auth_token_hash, now, a.env)
                      .run();
         !s) {
       return s.error();

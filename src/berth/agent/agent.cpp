@@ -1,0 +1,297 @@
+// The `berth agent` runtime. One thread, one io_context; every activity is a coroutine.
+#include "berth/agent/agent.hpp"
+
+#include <csignal>
+#include <deque>
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "berth/agent/agent_rpc.hpp"
+#include "berth/core/agent_protocol.hpp"
+#include "berth/proc/process.hpp"
+
+namespace berth::agent {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+namespace proto = agent_protocol;
+using asio::awaitable;
+using asio::use_awaitable;
+using nlohmann::json;
+using tcp = asio::ip::tcp;
+using WebSocket = websocket::stream<beast::tcp_stream>;
+
+namespace {
+
+constexpr std::size_t kMaxQueuedMessages = 10'000;
+constexpr auto kShutdownFlushTime = std::chrono::milliseconds(500);
+
+class AgentRuntime {
+ public:
+  explicit AgentRuntime(AgentOptions options) : options_(std::move(options)) {}
+
+  int run() {
+    auto url = boost::urls::parse_uri(options_.url);
+    if (!url || (url->scheme() != "http" && url->scheme() != "ws")) {
+      spdlog::error("invalid --url \"{}\": use http://HOST:PORT", options_.url);
+      return 2;
+    }
+    host_ = url->host();
+    port_ = url->has_port() ? std::string(url->port()) : "80";
+    asio::signal_set signals(io_, SIGTERM, SIGINT);
+    signals.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) asio::co_spawn(io_, shutdown(), asio::detached);
+    });
+    asio::co_spawn(io_, connect_loop(), asio::detached);
+    io_.run();
+    return exit_code_;
+  }
+
+ private:
+  // --- Outgoing messages survive reconnects: they wait in the outbox until written.
+  void send(json message) {
+    if (outbox_.size() >= kMaxQueuedMessages) outbox_.pop_front();
+    outbox_.push_back(message.dump());
+    if (ws_ && !writing_) asio::co_spawn(io_, flush(), asio::detached);
+  }
+
+  awaitable<void> flush() {
+    writing_ = true;
+    while (ws_ && !outbox_.empty()) {
+      auto* ws = ws_;
+      boost::system::error_code ec;
+      co_await ws->async_write(asio::buffer(outbox_.front()), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;  // the read loop notices the broken connection and reconnects
+      outbox_.pop_front();
+    }
+    writing_ = false;
+  }
+
+  void set_lifecycle(std::string_view state) {
+    lifecycle_ = state;
+    send({{"type", proto::kLifecycle}, {"state", state}});
+  }
+
+  awaitable<void> connect_loop() {
+    auto backoff = options_.initial_backoff;
+    while (!stopping_) {
+      boost::system::error_code ec;
+      bool connected = co_await session(ec);
+      if (stopping_) break;
+      if (connected) backoff = options_.initial_backoff;
+      spdlog::info("agent disconnected; reconnecting in {} ms ({})", backoff.count(), ec.message());
+      asio::steady_timer t(io_, backoff);
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      backoff = std::min(backoff * 2, options_.max_backoff);
+    }
+  }
+
+  // One connection, from dial to drop. Returns true if the handshake succeeded.
+  awaitable<bool> session(boost::system::error_code& ec) {
+    tcp::resolver resolver(io_);
+    auto endpoints = co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    WebSocket ws(io_);
+    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
+    ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
+      req.set(http::field::authorization, "Bearer " + options_.token);
+    }));
+    websocket::response_type response;
+    co_await ws.async_handshake(response, host_ + ":" + port_, proto::kConnectPath,
+                                asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (response.result() == http::status::unauthorized || response.result() == http::status::gone ||
+          response.result() == http::status::forbidden) {
+        spdlog::error("the server refused this agent ({}): {}", response.result_int(), response.body());
+        exit_code_ = 2;
+        stopping_ = true;
+        io_.stop();
+      }
+      co_return false;
+    }
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+
+    // hello goes first, ahead of anything queued while we were away.
+    json hello = {{"type", proto::kHello}, {"version", proto::kVersion}, {"lifecycle_state", lifecycle_}};
+    co_await ws.async_write(asio::buffer(hello.dump()), asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return true;
+    ws_ = &ws;
+    if (!outbox_.empty() && !writing_) asio::co_spawn(io_, flush(), asio::detached);
+
+    beast::flat_buffer buffer;
+    while (!stopping_) {
+      co_await ws.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      std::string text = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      handle_message(text);
+    }
+    ws_ = nullptr;
+    // Let a write in flight on this stream finish failing before the stream goes away.
+    while (writing_) {
+      asio::steady_timer t(io_, std::chrono::milliseconds(1));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    co_return true;
+  }
+
+  void handle_message(const std::string& text) {
+    json msg = json::parse(text, nullptr, false);
+    if (msg.is_discarded() || !msg.is_object()) return;
+    std::string type = msg.value("type", "");
+    if (type == proto::kManifest) {
+      manifest_ = msg;
+      if (!heartbeat_started_) {
+        heartbeat_started_ = true;
+        asio::co_spawn(io_, heartbeat(), asio::detached);
+      }
+      if (lifecycle_ == "created") asio::co_spawn(io_, run_startup_script(), asio::detached);
+    } else if (type == proto::kRequest) {
+      asio::co_spawn(io_, serve_request(msg), asio::detached);
+    } else if (type == proto::kRejected) {
+      spdlog::error("the server rejected this agent: {}", msg.value("message", ""));
+      exit_code_ = 2;
+      stopping_ = true;
+      io_.stop();
+    }
+  }
+
+  awaitable<void> heartbeat() {
+    while (!stopping_) {
+      auto every = std::chrono::milliseconds(manifest_.value("heartbeat_ms", 10'000));
+      asio::steady_timer t(io_, every);
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      // Only when connected: a heartbeat queued during an outage would say nothing true.
+      if (ws_ && !writing_) send({{"type", proto::kHeartbeat}});
+    }
+  }
+
+  awaitable<void> serve_request(json msg) {
+    json reply = co_await handle_request(io_.get_executor(), msg.value("method", ""),
+                                         msg.value("params", json::object()));
+    reply["type"] = proto::kResponse;
+    reply["id"] = msg.value("id", json());
+    send(std::move(reply));
+  }
+
+  awaitable<void> run_startup_script() {
+    using namespace asio::experimental::awaitable_operators;
+    set_lifecycle("starting");
+    std::string script = manifest_.value("startup_script", "");
+    if (script.empty()) {
+      set_lifecycle("ready");
+      co_return;
+    }
+    proc::Environment env = proc::current_environment();
+    env.erase(std::string(proto::kTokenEnv));
+    const json manifest_env = manifest_.value("env", json::object());
+    for (auto& [k, v] : manifest_env.items()) {
+      if (v.is_string()) env[k] = v.get<std::string>();
+    }
+    auto child = proc::Process::spawn(io_.get_executor(), {.argv = {"/bin/sh", "-c", script}, .env = env});
+    if (!child) {
+      send({{"type", proto::kLog}, {"lines", {child.error().message}}});
+      set_lifecycle("start_error");
+      co_return;
+    }
+    script_pgid_ = (*child)->pid();
+    auto& p = **child;
+    auto pump = [&]() -> awaitable<void> {
+      proc::LineSplitter out, err;
+      while (auto chunk = co_await p.read_output()) {
+        auto lines = (chunk->is_stderr ? err : out).feed(chunk->data);
+        if (!lines.empty()) send({{"type", proto::kLog}, {"lines", lines}});
+      }
+      std::vector<std::string> rest;
+      if (auto l = out.flush()) rest.push_back(*l);
+      if (auto l = err.flush()) rest.push_back(*l);
+      if (!rest.empty()) send({{"type", proto::kLog}, {"lines", rest}});
+    };
+    auto timeout = std::chrono::milliseconds(manifest_.value("startup_script_timeout_ms", 600'000));
+    asio::steady_timer deadline(io_, timeout);
+    boost::system::error_code ec;
+    auto which = co_await (pump() || deadline.async_wait(asio::redirect_error(use_awaitable, ec)));
+    if (which.index() == 1) {
+      p.signal_group(SIGKILL);
+      co_await p.wait();
+      script_pgid_ = 0;
+      send({{"type", proto::kLog},
+            {"lines", {fmt::format("startup script timed out after {} ms and was killed", timeout.count())}}});
+      if (!stopping_) set_lifecycle("start_timeout");
+      co_return;
+    }
+    int code = co_await p.wait();
+    script_pgid_ = 0;
+    if (stopping_) co_return;
+    if (code == 0) {
+      set_lifecycle("ready");
+    } else {
+      send({{"type", proto::kLog}, {"lines", {fmt::format("startup script exited with status {}", code)}}});
+      set_lifecycle("start_error");
+    }
+  }
+
+  awaitable<void> shutdown() {
+    if (stopping_) co_return;
+    set_lifecycle("shutting_down");
+    if (script_pgid_ > 0) ::kill(-script_pgid_, SIGKILL);
+    set_lifecycle("off");
+    // Give the outbox a moment to reach the server, then leave.
+    auto until = std::chrono::steady_clock::now() + kShutdownFlushTime;
+    while (ws_ && !outbox_.empty() && std::chrono::steady_clock::now() < until) {
+      asio::steady_timer t(io_, std::chrono::milliseconds(5));
+      co_await t.async_wait(use_awaitable);
+    }
+    stopping_ = true;
+    if (ws_) {
+      boost::system::error_code ec;
+      beast::get_lowest_layer(*ws_).expires_after(std::chrono::milliseconds(200));
+      co_await ws_->async_close(websocket::close_code::normal, asio::redirect_error(use_awaitable, ec));
+    }
+    io_.stop();
+  }
+
+  AgentOptions options_;
+  asio::io_context io_;
+  std::string host_, port_;
+  WebSocket* ws_ = nullptr;  // the live connection, if any
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool stopping_ = false;
+  bool heartbeat_started_ = false;
+  std::string lifecycle_ = "created";
+  json manifest_ = json::object();
+  int script_pgid_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_agent(const AgentOptions& options) {
+  AgentRuntime runtime(options);
+  return runtime.run();
+}
+
+}  // namespace berth::agent

@@ -1,0 +1,198 @@
+#include "berth/agentconn/agent_hub.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "berth/core/agent_protocol.hpp"
+#include "berth/core/clock.hpp"
+#include "berth/core/ids.hpp"
+
+namespace berth::agentconn {
+
+namespace asio = boost::asio;
+namespace proto = agent_protocol;
+using nlohmann::json;
+
+namespace {
+// The agent heartbeats this many times per inactive timeout, so one lost beat is harmless.
+constexpr int kHeartbeatsPerInactiveTimeout = 3;
+constexpr auto kMinHeartbeat = std::chrono::milliseconds(200);
+}  // namespace
+
+struct PendingCall {
+  explicit PendingCall(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::optional<json> reply;
+};
+
+struct AgentHub::Connection {
+  store::WorkspaceAgent agent;
+  std::unique_ptr<MessageChannel> channel;
+  std::map<std::uint64_t, std::shared_ptr<PendingCall>> pending;
+};
+
+AgentHub::AgentHub(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
+                   AgentHubOptions options)
+    : executor_(executor), store_(store), bus_(bus), options_(options) {}
+
+AgentHub::~AgentHub() = default;
+
+Result<store::WorkspaceAgent> AgentHub::authenticate(std::string_view token) {
+  if (token.empty()) {
+    return Error::unauthenticated("missing agent token",
+                                  "start the agent with --token or BERTH_AGENT_TOKEN");
+  }
+  auto agent = store_.agent_by_token_hash(sha256_hex(token));
+  if (!agent) return agent;
+  auto ws = store_.workspace_by_id(agent->workspace_id);
+  if (!ws) return ws.error();
+  auto latest = store_.latest_build(agent->workspace_id);
+  if (!latest) return latest.error();
+  if (ws->deleted || latest->build.id != agent->build_id ||
+      latest->build.transition != Transition::start) {
+    return Error::failed_precondition(
+        fmt::format("agent {} belongs to an old build of workspace {}", agent->name, ws->name),
+        "the workspace was stopped, rebuilt or deleted; this agent should exit");
+  }
+  return agent;
+}
+
+void AgentHub::publish(const store::WorkspaceAgent& agent) {
+  bus_.publish(events::topic::agent(agent.id));
+  bus_.publish(events::topic::workspace(agent.workspace_id));
+}
+
+asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
+                                      std::unique_ptr<MessageChannel> channel) {
+  auto conn = std::make_shared<Connection>();
+  conn->agent = agent;
+  conn->channel = std::move(channel);
+  // A newer connection of the same agent replaces an older one.
+  if (auto old = connections_.find(agent.id); old != connections_.end()) old->second->channel->close();
+  connections_[agent.id] = conn;
+
+  if (auto s = store_.agent_connected(agent.id, now_ms()); !s) {
+    spdlog::error("agent connect not recorded agent_id={} error={}", agent.id, s.error().message);
+  }
+  publish(agent);
+  spdlog::info("agent connected agent_id={} name={} workspace_id={}", agent.id, agent.name,
+               agent.workspace_id);
+
+  auto heartbeat = std::max(kMinHeartbeat, options_.inactive_timeout / kHeartbeatsPerInactiveTimeout);
+  json env = json::parse(agent.env, nullptr, false);
+  if (!env.is_object()) env = json::object();
+  json manifest = {{"type", proto::kManifest},
+                   {"agent_id", agent.id},
+                   {"agent_name", agent.name},
+                   {"workspace_id", agent.workspace_id},
+                   {"directory", agent.directory},
+                   {"startup_script", agent.startup_script},
+                   {"startup_script_timeout_ms", agent.startup_script_timeout_ms},
+                   {"env", env},
+                   {"heartbeat_ms", heartbeat.count()}};
+  conn->channel->send(manifest.dump());
+
+  while (auto text = co_await conn->channel->read()) {
+    try {
+      handle_message(*conn, *text);
+    } catch (const std::exception& e) {
+      spdlog::warn("bad agent message agent_id={} error={}", agent.id, e.what());
+    }
+  }
+
+  for (auto& [id, call] : conn->pending) call->timer.cancel();
+  if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
+    connections_.erase(it);
+    if (auto s = store_.agent_disconnected(agent.id, now_ms()); !s) {
+      spdlog::error("agent disconnect not recorded agent_id={} error={}", agent.id, s.error().message);
+    }
+    publish(agent);
+    spdlog::info("agent disconnected agent_id={} name={}", agent.id, agent.name);
+  }
+}
+
+void AgentHub::handle_message(Connection& conn, const std::string& text) {
+  json msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) return;
+  std::string type = msg.value("type", "");
+  const auto& agent = conn.agent;
+  const UnixMillis now = now_ms();
+
+  if (type == proto::kHello || type == proto::kLifecycle) {
+    std::string key = type == proto::kHello ? "lifecycle_state" : "state";
+    auto state = parse_lifecycle(msg.value(key, ""));
+    if (!state) return;
+    auto current = store_.agent_by_id(agent.id);
+    if (current && current->lifecycle_state == *state) return;  // nothing changed
+    if (auto s = store_.set_agent_lifecycle(agent.id, *state, now); !s) {
+      spdlog::error("agent lifecycle not recorded agent_id={} error={}", agent.id, s.error().message);
+      return;
+    }
+    publish(agent);
+  } else if (type == proto::kLog) {
+    std::vector<std::string> lines;
+    const json raw_lines = msg.value("lines", json::array());
+    for (const auto& l : raw_lines) {
+      if (l.is_string()) lines.push_back(l.get<std::string>());
+    }
+    if (auto s = store_.append_agent_logs(agent.id, lines, now); !s) {
+      spdlog::error("agent logs not stored agent_id={} error={}", agent.id, s.error().message);
+      return;
+    }
+    bus_.publish(events::topic::agent(agent.id));
+  } else if (type == proto::kHeartbeat) {
+    if (auto s = store_.agent_connected(agent.id, now); !s) {
+      spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id, s.error().message);
+    }
+  } else if (type == proto::kResponse) {
+    auto id = msg.value("id", std::uint64_t{0});
+    if (auto it = conn.pending.find(id); it != conn.pending.end()) {
+      it->second->reply = std::move(msg);
+      it->second->timer.cancel();
+    }
+  }
+}
+
+asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,
+                                             std::chrono::milliseconds timeout) {
+  auto it = connections_.find(agent_id);
+  if (it == connections_.end()) {
+    co_return Error::unavailable(fmt::format("agent {} is not connected", agent_id),
+                                 "start the workspace, or wait for its agent to connect");
+  }
+  auto conn = it->second;
+  std::uint64_t id = next_request_id_++;
+  auto call = std::make_shared<PendingCall>(executor_);
+  conn->pending[id] = call;
+  conn->channel->send(
+      json{{"type", proto::kRequest}, {"id", id}, {"method", method}, {"params", params}}.dump());
+  call->timer.expires_after(timeout);
+  boost::system::error_code ec;
+  co_await call->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  conn->pending.erase(id);
+  if (!call->reply) {
+    if (ec) {
+      co_return Error::unavailable(fmt::format("agent {} disconnected during {}", agent_id, method),
+                                   "check the workspace, then try again");
+    }
+    co_return Error::deadline_exceeded(fmt::format("agent did not answer {} within {} ms", method,
+                                                   timeout.count()));
+  }
+  if (auto err = call->reply->find("error"); err != call->reply->end()) {
+    std::string code = err->value("code", "internal");
+    std::string message = err->value("message", "agent request failed");
+    if (code == "invalid_argument") co_return Error::invalid_argument(message);
+    if (code == "not_found") co_return Error::not_found(message);
+    co_return Error::unavailable(message);
+  }
+  co_return call->reply->value("result", json::object());
+}
+
+bool AgentHub::connected(std::string_view agent_id) const {
+  return connections_.find(agent_id) != connections_.end();
+}
+
+}  // namespace berth::agentconn

@@ -1,0 +1,66 @@
+#pragma once
+// AgentHub: the server side of `berth agent` connections. It authenticates an agent by its
+// token, records connection and lifecycle changes in the store (then publishes them), stores
+// startup-script output, and lets the rest of the server call the agent (exec, files).
+// Owned by the server; used on the server's executor only.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "berth/agentconn/message_channel.hpp"
+#include "berth/core/result.hpp"
+#include "berth/events/bus.hpp"
+#include "berth/store/store.hpp"
+
+namespace berth::agentconn {
+
+struct AgentHubOptions {
+  // An agent that has not been heard from for this long reads as disconnected.
+  std::chrono::milliseconds inactive_timeout{30'000};
+};
+
+class AgentHub {
+ public:
+  AgentHub(boost::asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
+           AgentHubOptions options);
+  ~AgentHub();
+
+  // Checks an agent token before the WebSocket upgrade. Returns unauthenticated for an
+  // unknown token and failed_precondition when the token belongs to a build that is no
+  // longer the workspace's current one (the agent should exit).
+  Result<store::WorkspaceAgent> authenticate(std::string_view token);
+
+  // Serves one connected agent until it disconnects.
+  boost::asio::awaitable<void> serve(store::WorkspaceAgent agent,
+                                     std::unique_ptr<MessageChannel> channel);
+
+  // Sends a request to a connected agent and waits for its reply. Returns unavailable when the
+  // agent is not connected, deadline_exceeded after `timeout`.
+  boost::asio::awaitable<Result<nlohmann::json>> call(std::string agent_id, std::string method,
+                                                      nlohmann::json params,
+                                                      std::chrono::milliseconds timeout);
+
+  bool connected(std::string_view agent_id) const;
+  std::chrono::milliseconds inactive_timeout() const { return options_.inactive_timeout; }
+
+  struct Connection;
+
+ private:
+  void handle_message(Connection& conn, const std::string& text);
+  void publish(const store::WorkspaceAgent& agent);
+
+  boost::asio::any_io_executor executor_;
+  store::Store& store_;
+  events::EventBus& bus_;
+  AgentHubOptions options_;
+  std::map<std::string, std::shared_ptr<Connection>, std::less<>> connections_;
+  std::uint64_t next_request_id_ = 1;
+};
+
+}  // namespace berth::agentconn

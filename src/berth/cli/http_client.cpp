@@ -1,0 +1,185 @@
+#include "berth/cli/http_client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+namespace berth::cli {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+Error unreachable(const std::string& url, const std::string& why) {
+  return Error::unavailable(fmt::format("cannot reach the Berth server at {}: {}", url, why),
+                            "start it with `berth server`, or point --url / BERTH_URL at it");
+}
+
+// Turns a non-2xx API answer into an Error with the server's own words.
+Error api_error(int status, const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  Error e;
+  e.code = status == 400   ? ErrorCode::invalid_argument
+           : status == 401 ? ErrorCode::unauthenticated
+           : status == 403 ? ErrorCode::permission_denied
+           : status == 404 ? ErrorCode::not_found
+           : status == 409 ? ErrorCode::failed_precondition
+           : status == 503 ? ErrorCode::unavailable
+                           : ErrorCode::internal;
+  if (j.is_object()) {
+    e.message = j.value("message", fmt::format("request failed with status {}", status));
+    e.detail = j.value("detail", "");
+    for (const auto& v : j.value("validations", json::array())) {
+      e.validations.push_back({v.value("field", ""), v.value("detail", "")});
+    }
+  } else {
+    e.message = fmt::format("request failed with status {}", status);
+  }
+  return e;
+}
+
+}  // namespace
+
+std::string path_segment(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+ApiClient::ApiClient(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {
+  while (!url_.empty() && url_.back() == '/') url_.pop_back();
+  auto u = boost::urls::parse_uri(url_);
+  if (u) {
+    host_ = u->host();
+    port_ = u->has_port() ? std::string(u->port()) : "80";
+  }
+}
+
+Result<json> ApiClient::request(const std::string& method, const std::string& path,
+                                const std::optional<json>& body) {
+  if (host_.empty()) {
+    return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
+                                   "use http://HOST:PORT, e.g. http://127.0.0.1:7080");
+  }
+  try {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    boost::system::error_code ec;
+    auto endpoints = resolver.resolve(host_, port_, ec);
+    if (ec) return unreachable(url_, ec.message());
+    stream.connect(endpoints, ec);
+    if (ec) return unreachable(url_, ec.message());
+    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
+    req.set(bhttp::field::host, host_ + ":" + port_);
+    req.set(bhttp::field::user_agent, "berth-cli");
+    if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
+    if (body) {
+      req.set(bhttp::field::content_type, "application/json");
+      req.body() = body->dump();
+    }
+    req.prepare_payload();
+    bhttp::write(stream, req, ec);
+    if (ec) return unreachable(url_, ec.message());
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec) return unreachable(url_, ec.message());
+    auto& res = parser.get();
+    int status = res.result_int();
+    if (status < 200 || status >= 300) return api_error(status, res.body());
+    if (res.body().empty()) return json::object();
+    json j = json::parse(res.body(), nullptr, false);
+    if (j.is_discarded()) return Error::internal("the server answered with invalid JSON");
+    return j;
+  } catch (const std::exception& e) {
+    return unreachable(url_, e.what());
+  }
+}
+
+Result<json> ApiClient::get(const std::string& path) { return request("GET", path, std::nullopt); }
+Result<json> ApiClient::post(const std::string& path, const json& body) { return request("POST", path, body); }
+Result<json> ApiClient::put(const std::string& path, const json& body) { return request("PUT", path, body); }
+Result<json> ApiClient::del(const std::string& path) { return request("DELETE", path, std::nullopt); }
+
+Status ApiClient::stream(const std::string& path,
+                         const std::function<bool(const std::string&, const std::string&)>& on_event) {
+  try {
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    boost::system::error_code ec;
+    auto endpoints = resolver.resolve(host_, port_, ec);
+    if (ec) return unreachable(url_, ec.message());
+    stream.connect(endpoints, ec);
+    if (ec) return unreachable(url_, ec.message());
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, path, 11};
+    req.set(bhttp::field::host, host_ + ":" + port_);
+    req.set(bhttp::field::accept, "text/event-stream");
+    if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
+    bhttp::write(stream, req, ec);
+    if (ec) return unreachable(url_, ec.message());
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    bhttp::read_header(stream, buffer, parser, ec);
+    if (ec) return unreachable(url_, ec.message());
+    int status = parser.get().result_int();
+    std::string pending;
+    char chunk[8192];
+    auto process = [&]() -> bool {
+      std::size_t sep;
+      while ((sep = pending.find("\n\n")) != std::string::npos) {
+        std::string frame = pending.substr(0, sep);
+        pending.erase(0, sep + 2);
+        std::string event = "message", data;
+        std::size_t start = 0;
+        while (start < frame.size()) {
+          auto nl = frame.find('\n', start);
+          std::string line = frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+          if (line.starts_with("event: ")) event = line.substr(7);
+          if (line.starts_with("data: ")) data += (data.empty() ? "" : "\n") + line.substr(6);
+          if (nl == std::string::npos) break;
+          start = nl + 1;
+        }
+        if (!on_event(event, data)) return false;
+      }
+      return true;
+    };
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      bhttp::read_some(stream, buffer, parser, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
+        return unreachable(url_, ec.message());
+      }
+      pending.append(chunk, sizeof chunk - parser.get().body().size);
+      if (status >= 300) continue;
+      if (!process()) return {};
+      if (ec) break;
+    }
+    if (status >= 300) return api_error(status, pending);
+    process();
+    return {};
+  } catch (const std::exception& e) {
+    return unreachable(url_, e.what());
+  }
+}
+
+}  // namespace berth::cli

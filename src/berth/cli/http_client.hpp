@@ -1,0 +1,43 @@
+#pragma once
+// ApiClient: the CLI's blocking client for the REST API. Errors from the server come back as
+// Error values carrying the server's message, detail and validations.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/core/result.hpp"
+
+namespace berth::cli {
+
+class ApiClient {
+ public:
+  ApiClient(std::string url, std::string token);
+
+  Result<nlohmann::json> get(const std::string& path);
+  Result<nlohmann::json> post(const std::string& path, const nlohmann::json& body);
+  Result<nlohmann::json> put(const std::string& path, const nlohmann::json& body);
+  Result<nlohmann::json> del(const std::string& path);
+
+  // Reads a Server-Sent Events stream; `on_event(event, data)` returns false to stop.
+  Status stream(const std::string& path,
+                const std::function<bool(const std::string&, const std::string&)>& on_event);
+
+  const std::string& url() const { return url_; }
+
+ private:
+  Result<nlohmann::json> request(const std::string& method, const std::string& path,
+                                 const std::optional<nlohmann::json>& body);
+
+  std::string url_;
+  std::string token_;
+  std::string host_;
+  std::string port_;
+};
+
+// Percent-encodes one path segment (so "alice/dev" stays one segment).
+std::string path_segment(std::string_view text);
+
+}  // namespace berth::cli

@@ -1,0 +1,211 @@
+// `berth server` (the control plane with its embedded provisioner) and `berth agent`.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "berth/agent/agent.hpp"
+#include "berth/agentconn/agent_hub.hpp"
+#include "berth/cli/commands.hpp"
+#include "berth/core/agent_protocol.hpp"
+#include "berth/core/duration.hpp"
+#include "berth/core/ids.hpp"
+#include "berth/events/bus.hpp"
+#include "berth/http/server.hpp"
+#include "berth/provisioner/provisioner.hpp"
+#include "berth/store/sqlite/sqlite_store.hpp"
+#include "berth/templates/parse.hpp"
+#include "berth/workspaces/admin_service.hpp"
+#include "berth/workspaces/workspace_service.hpp"
+
+namespace berth::cli {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+struct ServerOptions {
+  std::string data_dir = ".berth";
+  std::string listen = "127.0.0.1:7080";
+  std::string access_url;
+  bool no_example_templates = false;
+  std::string example_templates;
+  std::string agent_inactive_timeout = "30s";
+  std::string build_timeout = "10m";
+};
+
+// Only one server may use a data directory: SQLite is embedded, not shared.
+Result<int> lock_data_dir(const fs::path& dir) {
+  fs::path lock = dir / "berth.lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error::unavailable(fmt::format("cannot open {}", lock.string()));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    std::string pid;
+    std::ifstream(lock) >> pid;
+    ::close(fd);
+    return Error::failed_precondition(
+        fmt::format("another berth server (pid {}) is using {}", pid.empty() ? "?" : pid, dir.string()),
+        "stop it first, or pass a different --data-dir");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  (void)::ftruncate(fd, 0);
+  (void)::pwrite(fd, pid.data(), pid.size(), 0);
+  return fd;
+}
+
+std::map<std::string, std::string> read_template_dir(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (auto name : {templates::kTemplateFile, templates::kReadmeFile}) {
+    std::ifstream in(dir / std::string(name));
+    if (!in) continue;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    files[std::string(name)] = ss.str();
+  }
+  return files;
+}
+
+fs::path find_examples(const std::string& explicit_dir) {
+  if (!explicit_dir.empty()) return explicit_dir;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path candidate : {exe.parent_path().parent_path() / "examples" / "templates",
+                             exe.parent_path() / "examples" / "templates",
+                             fs::current_path(ec) / "examples" / "templates"}) {
+    if (fs::is_directory(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
+int run_server(const ServerOptions& o) {
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  auto inactive = parse_duration(o.agent_inactive_timeout);
+  auto build_timeout = parse_duration(o.build_timeout);
+  if (!inactive) return report(inactive.error(), false);
+  if (!build_timeout) return report(build_timeout.error(), false);
+  auto colon = o.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return report(Error::invalid_argument(fmt::format("invalid --listen \"{}\"", o.listen),
+                                          "use HOST:PORT, e.g. 127.0.0.1:7080"), false);
+  }
+  std::string host = o.listen.substr(0, colon);
+  int port = std::atoi(o.listen.c_str() + colon + 1);
+  if (port < 0 || port > 65535) {
+    return report(Error::invalid_argument(fmt::format("invalid port in --listen \"{}\"", o.listen)), false);
+  }
+
+  std::error_code ec;
+  fs::path data = fs::absolute(o.data_dir, ec);
+  fs::create_directories(data, ec);
+  if (ec) {
+    return report(Error::unavailable(fmt::format("cannot create data directory {}: {}", data.string(), ec.message())), false);
+  }
+  auto lock = lock_data_dir(data);
+  if (!lock) return report(lock.error(), false);
+  auto store = store::SqliteStore::open((data / "berth.db").string());
+  if (!store) return report(store.error(), false);
+
+  asio::io_context io(1);
+  events::EventBus bus;
+  workspaces::WorkspaceService workspace_service(**store, bus);
+  workspaces::AdminService admin(**store);
+  agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
+  http::App app{io.get_executor(), **store, bus, workspace_service, admin, hub, {}};
+  auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
+  if (!server) return report(server.error(), false);
+  std::string url = o.access_url.empty()
+                        ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
+                        : o.access_url;
+
+  bool first_start = !fs::exists(data / "admin.token");
+  auto actor = admin.bootstrap(data / "admin.token");
+  if (!actor) return report(actor.error(), false);
+  if (first_start && !o.no_example_templates) {
+    fs::path examples = find_examples(o.example_templates);
+    if (examples.empty()) {
+      spdlog::warn("example templates not found; pass --example-templates DIR");
+    } else {
+      std::vector<fs::path> dirs;
+      for (const auto& entry : fs::directory_iterator(examples, ec)) {
+        if (entry.is_directory()) dirs.push_back(entry.path());
+      }
+      std::sort(dirs.begin(), dirs.end());
+      for (const auto& dir : dirs) {
+        auto pushed = admin.push_template(*actor, "", read_template_dir(dir));
+        if (!pushed) {
+          spdlog::error("example template not loaded dir={} error={}", dir.string(), pushed.error().message);
+        } else {
+          spdlog::info("example template loaded name={}", pushed->tmpl.name);
+        }
+      }
+    }
+  }
+
+  std::error_code exe_ec;
+  std::string instance = new_uuid();
+  provisioner::Provisioner prov(io.get_executor(), **store, bus,
+                                {.data_dir = data,
+                                 .server_url = url,
+                                 .berth_binary = fs::read_symlink("/proc/self/exe", exe_ec),
+                                 .worker_id = "embedded:" + instance,
+                                 .worker_prefix = "embedded:",
+                                 .build_timeout = *build_timeout});
+  (*server)->start();
+  prov.start();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int sig) {
+    spdlog::info("shutting down signal={}", sig);
+    prov.stop();
+    (*server)->stop();
+    io.stop();
+  });
+  std::cerr << fmt::format("berth server listening on {} (data in {}; admin token in {})\n", url,
+                           data.string(), (data / "admin.token").string());
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto server_options = std::make_shared<ServerOptions>();
+  auto* server = app.add_subcommand("server", "Run the Berth server with its embedded database and provisioner");
+  server->add_option("--data-dir", server_options->data_dir, "Where the database and workspaces live")->capture_default_str();
+  server->add_option("--listen", server_options->listen, "HOST:PORT to serve HTTP on")->capture_default_str();
+  server->add_option("--access-url", server_options->access_url, "URL agents use to reach this server (default: from --listen)");
+  server->add_flag("--no-example-templates", server_options->no_example_templates, "Do not load examples/templates on first start");
+  server->add_option("--example-templates", server_options->example_templates, "Directory of example templates to load on first start");
+  server->add_option("--agent-inactive-timeout", server_options->agent_inactive_timeout,
+                     "An agent not heard from for this long reads as disconnected")->capture_default_str();
+  server->add_option("--build-timeout", server_options->build_timeout, "A build running longer is failed")->capture_default_str();
+  server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
+
+  auto* agent = app.add_subcommand("agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
+  agent->callback([&global, &exit_code] {
+    agent::AgentOptions o;
+    const char* env_url = std::getenv(std::string(agent_protocol::kUrlEnv).c_str());
+    const char* env_token = std::getenv(std::string(agent_protocol::kTokenEnv).c_str());
+    o.url = !global.url.empty() ? global.url : env_url ? env_url : global.resolved_url();
+    o.token = !global.token.empty() ? global.token : env_token ? env_token : "";
+    if (o.token.empty()) {
+      exit_code = report(Error::invalid_argument("berth agent needs a token",
+                                                 "pass --token or set BERTH_AGENT_TOKEN"), false);
+      return;
+    }
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e agent %^%l%$ %v");
+    exit_code = agent::run_agent(o);
+  });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,35 @@
+#pragma once
+// The messages between `berth agent` and the server, one JSON object per WebSocket text
+// frame, each with a "type". Shared by agent/ (the client) and agentconn/ (the server).
+//
+//   agent -> server  hello      {lifecycle_state, version}           first frame after connecting
+//   server -> agent  manifest   {agent_id, agent_name, workspace_id, workspace_name, directory,
+//                                startup_script, startup_script_timeout_ms, env{}, heartbeat_ms}
+//   agent -> server  lifecycle  {state}                              created -> starting -> ...
+//   agent -> server  log        {lines[]}                            startup script output
+//   agent -> server  heartbeat  {}                                   every heartbeat_ms
+//   server -> agent  request    {id, method, params}                 exec | read_file | write_file
+//   agent -> server  response   {id, result} | {id, error{code, message}}
+//   server -> agent  rejected   {message}                            then the server closes
+
+#include <string_view>
+
+namespace berth::agent_protocol {
+
+inline constexpr int kVersion = 1;
+inline constexpr std::string_view kConnectPath = "/api/v1/agent/connect";
+
+inline constexpr std::string_view kHello = "hello";
+inline constexpr std::string_view kManifest = "manifest";
+inline constexpr std::string_view kLifecycle = "lifecycle";
+inline constexpr std::string_view kLog = "log";
+inline constexpr std::string_view kHeartbeat = "heartbeat";
+inline constexpr std::string_view kRequest = "request";
+inline constexpr std::string_view kResponse = "response";
+inline constexpr std::string_view kRejected = "rejected";
+
+// Environment variables the agent reads when flags are not given.
+inline constexpr std::string_view kUrlEnv = "BERTH_AGENT_URL";
+inline constexpr std::string_view kTokenEnv = "BERTH_AGENT_TOKEN";
+
+}  // namespace berth::agent_protocol

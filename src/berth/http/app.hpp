@@ -1,0 +1,32 @@
+#pragma once
+// App: everything a route handler may use, owned by `berth server` and shared by reference.
+
+#include <chrono>
+#include <cstddef>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "berth/agentconn/agent_hub.hpp"
+#include "berth/events/bus.hpp"
+#include "berth/store/store.hpp"
+#include "berth/workspaces/admin_service.hpp"
+#include "berth/workspaces/workspace_service.hpp"
+
+namespace berth::http {
+
+struct AppOptions {
+  std::size_t body_limit = 8 * 1024 * 1024;  // bytes; templates with READMEs fit easily
+  std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
+};
+
+struct App {
+  boost::asio::any_io_executor executor;
+  store::Store& store;
+  events::EventBus& bus;
+  workspaces::WorkspaceService& workspaces;
+  workspaces::AdminService& admin;
+  agentconn::AgentHub& agents;
+  AppOptions options;
+};
+
+}  // namespace berth::http

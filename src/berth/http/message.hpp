@@ -1,0 +1,65 @@
+#pragma once
+// HTTP requests and responses as plain structs, so route handlers never see Beast. The server
+// (server.cpp, the only Beast file here) converts between these and the wire.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "berth/agentconn/message_channel.hpp"
+#include "berth/core/result.hpp"
+
+namespace berth::http {
+
+struct Request {
+  std::string method;  // upper case, e.g. "GET"
+  std::string path;    // without the query string
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::map<std::string, std::string> params;   // from the route pattern, e.g. {id}
+  std::string body;
+
+  std::string header(std::string_view name) const;
+  std::optional<std::string> query_param(std::string_view name) const;
+  std::string bearer_token() const;
+};
+
+// A Server-Sent Events stream. send() returns false once the client has gone.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  virtual boost::asio::awaitable<bool> send(std::string_view event, std::string_view data) = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is an SSE stream written by this function after the head.
+  std::function<boost::asio::awaitable<void>(EventStream&)> stream;
+
+  static Response json(int status, std::string body);
+};
+
+// Offered to WebSocket routes: accept() completes the upgrade and yields the channel.
+class Upgrader {
+ public:
+  virtual ~Upgrader() = default;
+  virtual boost::asio::awaitable<std::unique_ptr<agentconn::MessageChannel>> accept() = 0;
+};
+
+// Maps an Error to its HTTP status and the API's error body:
+// {"message", "detail", "validations": [{"field", "detail"}]}.
+int status_for(ErrorCode code);
+Response error_response(const Error& error);
+
+}  // namespace berth::http

@@ -1,0 +1,176 @@
+// REST handlers for templates, users, tokens, organizations and site settings.
+#include <fmt/format.h>
+
+#include "berth/core/clock.hpp"
+#include "berth/core/duration.hpp"
+#include "berth/http/json_mapping.hpp"
+#include "berth/http/request_body.hpp"
+#include "berth/http/router.hpp"
+#include "berth/templates/template_spec.hpp"
+
+namespace berth::http {
+
+using boost::asio::awaitable;
+
+namespace {
+
+json template_with_spec(Context& c, const store::Template& t) {
+  auto version = c.app.store.template_version_by_id(t.active_version_id);
+  if (!version) return template_json(t);
+  auto spec = templates::from_json(version->spec);
+  json j = template_json(t, spec ? &*spec : nullptr);
+  j["version"] = {{"id", version->id}, {"number", version->number}};
+  return j;
+}
+
+// POST /api/v1/templates {"files": {"template.yaml": "...", "README.md": "..."}, "organization"}
+awaitable<Response> push_template(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto org = string_field(*body, "organization");
+  if (!org) co_return error_response(org.error());
+  auto files = string_map_field(*body, "files");
+  if (!files) co_return error_response(files.error());
+  auto pushed = c.app.admin.push_template(c.caller(), org->value_or(""), *files);
+  if (!pushed) co_return error_response(pushed.error());
+  json out = template_with_spec(c, pushed->tmpl);
+  out["created"] = pushed->created;
+  co_return Response::json(pushed->created ? 201 : 200, out.dump());
+}
+
+awaitable<Response> list_templates(Context& c) {
+  auto all = c.app.admin.list_templates(c.caller());
+  if (!all) co_return error_response(all.error());
+  json out = json::array();
+  for (const auto& t : *all) out.push_back(template_json(t));
+  co_return Response::json(200, out.dump());
+}
+
+awaitable<Response> get_template(Context& c) {
+  auto t = c.app.admin.get_template(c.caller(), c.request.params.at("id"));
+  if (!t) co_return error_response(t.error());
+  co_return Response::json(200, template_with_spec(c, *t).dump());
+}
+
+awaitable<Response> create_user(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto username = string_field(*body, "username");
+  auto email = string_field(*body, "email");
+  auto admin = bool_field(*body, "site_admin");
+  auto org = string_field(*body, "organization");
+  auto role = string_field(*body, "role");
+  for (const Error* e : {username ? nullptr : &username.error(), email ? nullptr : &email.error(),
+                         admin ? nullptr : &admin.error(), org ? nullptr : &org.error(),
+                         role ? nullptr : &role.error()}) {
+    if (e) co_return error_response(*e);
+  }
+  if (!username->has_value()) {
+    co_return error_response(Error::invalid_argument("field \"username\" is required")
+                                 .with_validation("username", "is required"));
+  }
+  auto parsed_role = store::parse_org_role(role->value_or("member"));
+  if (!parsed_role) {
+    co_return error_response(Error::invalid_argument(fmt::format("unknown role \"{}\"", role->value_or("")),
+                                                     "use member or admin")
+                                 .with_validation("role", "must be member or admin"));
+  }
+  auto user = c.app.admin.create_user(c.caller(), {.username = **username,
+                                                   .email = email->value_or(""),
+                                                   .site_admin = admin->value_or(false),
+                                                   .organization = org->value_or(""),
+                                                   .role = *parsed_role});
+  if (!user) co_return error_response(user.error());
+  co_return Response::json(201, user_json(*user).dump());
+}
+
+awaitable<Response> me(Context& c) { co_return Response::json(200, user_json(c.caller().user).dump()); }
+
+// POST /api/v1/tokens {"name", "username", "lifetime": "720h"} -> the token, shown once.
+awaitable<Response> create_token(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto name = string_field(*body, "name");
+  auto username = string_field(*body, "username");
+  auto lifetime = string_field(*body, "lifetime");
+  for (const Error* e : {name ? nullptr : &name.error(), username ? nullptr : &username.error(),
+                         lifetime ? nullptr : &lifetime.error()}) {
+    if (e) co_return error_response(*e);
+  }
+  std::optional<std::chrono::milliseconds> life;
+  if (lifetime->has_value()) {
+    auto d = parse_duration(**lifetime);
+    if (!d) co_return error_response(Error(d.error()).with_validation("lifetime", d.error().message));
+    life = *d;
+  }
+  auto token = c.app.admin.create_token(c.caller(), name->value_or(""), *username, life);
+  if (!token) co_return error_response(token.error());
+  json out = {{"id", token->row.id},
+              {"name", token->row.name},
+              {"user_id", token->row.user_id},
+              {"token", token->token},
+              {"expires_at", token->row.expires_at ? json(format_rfc3339(*token->row.expires_at)) : json(nullptr)}};
+  co_return Response::json(201, out.dump());
+}
+
+awaitable<Response> create_organization(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto name = string_field(*body, "name");
+  auto display = string_field(*body, "display_name");
+  if (!name) co_return error_response(name.error());
+  if (!display) co_return error_response(display.error());
+  auto org = c.app.admin.create_organization(c.caller(), name->value_or(""), display->value_or(""));
+  if (!org) co_return error_response(org.error());
+  co_return Response::json(201, organization_json(*org).dump());
+}
+
+awaitable<Response> list_organizations(Context& c) {
+  auto all = c.app.admin.list_organizations(c.caller());
+  if (!all) co_return error_response(all.error());
+  json out = json::array();
+  for (const auto& o : *all) out.push_back(organization_json(o));
+  co_return Response::json(200, out.dump());
+}
+
+// PUT /api/v1/config/{key} {"value": "2h"}
+awaitable<Response> set_config(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto value = string_field(*body, "value");
+  if (!value) co_return error_response(value.error());
+  if (!value->has_value()) {
+    co_return error_response(Error::invalid_argument("field \"value\" is required")
+                                 .with_validation("value", "is required"));
+  }
+  const auto& key = c.request.params.at("key");
+  if (auto s = c.app.admin.set_config(c.caller(), key, **value); !s) co_return error_response(s.error());
+  auto stored = c.app.admin.get_config(key);
+  co_return Response::json(200, json{{"key", key}, {"value", stored && *stored ? json(**stored) : json(nullptr)}}.dump());
+}
+
+awaitable<Response> get_config(Context& c) {
+  const auto& key = c.request.params.at("key");
+  auto value = c.app.admin.get_config(key);
+  if (!value) co_return error_response(value.error());
+  co_return Response::json(200, json{{"key", key}, {"value", *value ? json(**value) : json(nullptr)}}.dump());
+}
+
+constexpr Route kRoutes[] = {
+    {"POST", "/api/v1/templates", Auth::user, &push_template},
+    {"GET", "/api/v1/templates", Auth::user, &list_templates},
+    {"GET", "/api/v1/templates/{id}", Auth::user, &get_template},
+    {"POST", "/api/v1/users", Auth::user, &create_user},
+    {"GET", "/api/v1/users/me", Auth::user, &me},
+    {"POST", "/api/v1/tokens", Auth::user, &create_token},
+    {"POST", "/api/v1/organizations", Auth::user, &create_organization},
+    {"GET", "/api/v1/organizations", Auth::user, &list_organizations},
+    {"PUT", "/api/v1/config/{key}", Auth::user, &set_config},
+    {"GET", "/api/v1/config/{key}", Auth::user, &get_config},
+};
+
+}  // namespace
+
+std::span<const Route> admin_routes() { return kRoutes; }
+
+}  // namespace berth::http

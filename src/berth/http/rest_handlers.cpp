@@ -1,0 +1,214 @@
+// REST handlers for workspaces, builds, logs, waits and agent connections.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "berth/core/clock.hpp"
+#include "berth/core/duration.hpp"
+#include "berth/core/agent_protocol.hpp"
+#include "berth/http/json_mapping.hpp"
+#include "berth/http/request_body.hpp"
+#include "berth/http/router.hpp"
+#include "berth/workspaces/readiness.hpp"
+
+namespace berth::http {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kDefaultWait = std::chrono::seconds(60);
+constexpr int kLogPage = 1000;
+constexpr auto kLogFallback = std::chrono::seconds(2);
+
+json render(Context& c, const workspaces::WorkspaceView& v) {
+  return workspace_json(v, now_ms(), c.app.agents.inactive_timeout());
+}
+
+awaitable<Response> healthz(Context&) { co_return Response::json(200, R"({"status":"ok"})"); }
+
+awaitable<Response> create_workspace(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  workspaces::CreateWorkspaceRequest req;
+  auto tmpl = string_field(*body, "template");
+  auto name = string_field(*body, "name");
+  auto org = string_field(*body, "organization");
+  auto preset = string_field(*body, "preset");
+  auto ttl = int_field(*body, "ttl_ms");
+  auto params = string_map_field(*body, "parameters");
+  for (const Error* e : {tmpl ? nullptr : &tmpl.error(), name ? nullptr : &name.error(),
+                         org ? nullptr : &org.error(), preset ? nullptr : &preset.error(),
+                         ttl ? nullptr : &ttl.error(), params ? nullptr : &params.error()}) {
+    if (e) co_return error_response(*e);
+  }
+  req.template_ref = tmpl->value_or("");
+  req.name = name->value_or("");
+  req.organization = org->value_or("");
+  req.preset = *preset;
+  req.ttl_ms = *ttl;
+  req.parameters = *params;
+  auto created = c.app.workspaces.create(c.caller(), req);
+  if (!created) co_return error_response(created.error());
+  co_return Response::json(201, render(c, *created).dump());
+}
+
+awaitable<Response> list_workspaces(Context& c) {
+  auto all = c.app.workspaces.list(c.caller());
+  if (!all) co_return error_response(all.error());
+  json out = json::array();
+  for (const auto& v : *all) out.push_back(render(c, v));
+  co_return Response::json(200, out.dump());
+}
+
+awaitable<Response> get_workspace(Context& c) {
+  auto v = c.app.workspaces.get(c.caller(), c.request.params.at("id"));
+  if (!v) co_return error_response(v.error());
+  co_return Response::json(200, render(c, *v).dump());
+}
+
+// POST .../start, .../stop and DELETE: each answers with the new build.
+Response build_response(const Result<store::BuildWithJob>& b, int status) {
+  if (!b) return error_response(b.error());
+  return Response::json(status, build_json(*b).dump());
+}
+
+awaitable<Response> start_workspace(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto params = string_map_field(*body, "parameters");
+  if (!params) co_return error_response(params.error());
+  co_return build_response(c.app.workspaces.start(c.caller(), c.request.params.at("id"), *params), 201);
+}
+
+awaitable<Response> stop_workspace(Context& c) {
+  co_return build_response(c.app.workspaces.stop(c.caller(), c.request.params.at("id")), 201);
+}
+
+awaitable<Response> delete_workspace(Context& c) {
+  co_return build_response(c.app.workspaces.remove(c.caller(), c.request.params.at("id")), 202);
+}
+
+Result<std::chrono::milliseconds> wait_timeout(Context& c) {
+  auto text = c.request.query_param("timeout");
+  if (!text) return std::chrono::milliseconds(kDefaultWait);
+  auto d = parse_duration(*text);
+  if (!d) return Error(d.error()).with_validation("timeout", d.error().message);
+  if (d->count() < 0) return Error::invalid_argument("timeout must not be negative").with_validation("timeout", "must not be negative");
+  return std::min(*d, c.app.options.max_wait);
+}
+
+// GET /api/v1/workspaces/{id}/wait?timeout=60s: answers once the workspace settles (ready,
+// failed, stopped, deleted) or the timeout passes, with the workspace and a readiness summary.
+awaitable<Response> wait_workspace(Context& c) {
+  auto timeout = wait_timeout(c);
+  if (!timeout) co_return error_response(timeout.error());
+  auto ws = c.app.workspaces.get(c.caller(), c.request.params.at("id"));
+  if (!ws) co_return error_response(ws.error());
+  auto outcome = co_await workspaces::wait_until_settled(
+      c.app.executor, c.app.workspaces, c.app.bus, c.caller(), ws->workspace.id,
+      {.timeout = *timeout, .inactive_timeout = c.app.agents.inactive_timeout()});
+  if (!outcome) co_return error_response(outcome.error());
+  json out = render(c, outcome->view);
+  out["readiness"] = readiness_json(outcome->readiness, outcome->timed_out);
+  co_return Response::json(200, out.dump());
+}
+
+awaitable<Response> get_build(Context& c) {
+  auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
+  if (!b) co_return error_response(b.error());
+  co_return Response::json(200, build_json(*b).dump());
+}
+
+// GET /api/v1/builds/{id}/logs[?follow=true]: the build log as JSON, or followed live as
+// Server-Sent Events ("log" events, then one "end" event with the job's final status).
+awaitable<Response> build_logs(Context& c) {
+  auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
+  if (!b) co_return error_response(b.error());
+  bool follow = c.request.query_param("follow").value_or("false") == "true" ||
+                c.request.header("accept").find("text/event-stream") != std::string::npos;
+  std::string job_id = b->job.id;
+  if (!follow) {
+    json out = json::array();
+    std::int64_t after = 0;
+    while (true) {
+      auto page = c.app.store.job_logs(job_id, after, kLogPage);
+      if (!page) co_return error_response(page.error());
+      for (const auto& l : *page) out.push_back(log_json(l));
+      if (page->size() < static_cast<std::size_t>(kLogPage)) break;
+      after = page->back().seq;
+    }
+    co_return Response::json(200, out.dump());
+  }
+  Response r;
+  r.content_type = "text/event-stream";
+  App& app = c.app;
+  r.stream = [&app, job_id](EventStream& es) -> awaitable<void> {
+    auto sub = app.bus.subscribe(app.executor, events::topic::job_logs(job_id));
+    std::int64_t after = 0;
+    while (true) {
+      auto job = app.store.job_by_id(job_id);
+      if (!job) co_return;
+      bool done = !job_active(job->status());
+      auto page = app.store.job_logs(job_id, after, kLogPage);
+      if (!page) co_return;
+      for (const auto& l : *page) {
+        const bool sent = co_await es.send("log", log_json(l).dump());
+        if (!sent) co_return;
+        after = l.seq;
+      }
+      if (page->size() == static_cast<std::size_t>(kLogPage)) continue;
+      if (done) {
+        co_await es.send("end", job_json(*job).dump());
+        co_return;
+      }
+      co_await sub->wait(kLogFallback);
+    }
+  };
+  co_return r;
+}
+
+awaitable<Response> agent_logs(Context& c) {
+  auto a = c.app.workspaces.agent(c.caller(), c.request.params.at("id"));
+  if (!a) co_return error_response(a.error());
+  auto logs = c.app.store.agent_logs(a->id, 0, 100'000);
+  if (!logs) co_return error_response(logs.error());
+  json out = json::array();
+  for (const auto& l : *logs) out.push_back(log_json(l));
+  co_return Response::json(200, out.dump());
+}
+
+// GET /api/v1/agent/connect (WebSocket): `berth agent` dials in with its one-agent token.
+awaitable<Response> agent_connect(Context& c, Upgrader& upgrader) {
+  auto agent = c.app.agents.authenticate(c.request.bearer_token());
+  if (!agent) {
+    Response r = error_response(agent.error());
+    if (agent.error().code == ErrorCode::failed_precondition) r.status = 410;  // Gone: exit
+    co_return r;
+  }
+  auto channel = co_await upgrader.accept();
+  if (!channel) co_return Response{};
+  co_await c.app.agents.serve(std::move(*agent), std::move(channel));
+  co_return Response{};
+}
+
+constexpr Route kRoutes[] = {
+    {"GET", "/healthz", Auth::none, &healthz},
+    {"POST", "/api/v1/workspaces", Auth::user, &create_workspace},
+    {"GET", "/api/v1/workspaces", Auth::user, &list_workspaces},
+    {"GET", "/api/v1/workspaces/{id}", Auth::user, &get_workspace},
+    {"DELETE", "/api/v1/workspaces/{id}", Auth::user, &delete_workspace},
+    {"POST", "/api/v1/workspaces/{id}/start", Auth::user, &start_workspace},
+    {"POST", "/api/v1/workspaces/{id}/stop", Auth::user, &stop_workspace},
+    {"GET", "/api/v1/workspaces/{id}/wait", Auth::user, &wait_workspace},
+    {"GET", "/api/v1/builds/{id}", Auth::user, &get_build},
+    {"GET", "/api/v1/builds/{id}/logs", Auth::user, &build_logs},
+    {"GET", "/api/v1/agents/{id}/logs", Auth::user, &agent_logs},
+    {"GET", agent_protocol::kConnectPath, Auth::none, nullptr, &agent_connect},
+};
+
+}  // namespace
+
+std::span<const Route> workspace_routes() { return kRoutes; }
+
+}  // namespace berth::http

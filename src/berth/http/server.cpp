@@ -1,0 +1,348 @@
+// The only Beast translation unit of the server: HTTP/1.1 parsing and writing, SSE framing,
+// and the WebSocket channel for agents. Everything it serves comes from the route tables.
+#include "berth/http/server.hpp"
+
+#include <deque>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "berth/http/router.hpp"
+
+namespace berth::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kReadTimeout = std::chrono::seconds(120);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+
+// A WebSocket as a MessageChannel: reads on demand, writes through a queue so that several
+// coroutines may send without overlapping writes.
+class WebSocketChannel final : public agentconn::MessageChannel {
+ public:
+  explicit WebSocketChannel(websocket::stream<beast::tcp_stream> ws) : ws_(std::move(ws)) {}
+
+  awaitable<std::optional<std::string>> read() override {
+    if (closed_) co_return std::nullopt;
+    boost::system::error_code ec;
+    buffer_.consume(buffer_.size());
+    co_await ws_.async_read(buffer_, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      closed_ = true;
+      co_return std::nullopt;
+    }
+    co_return beast::buffers_to_string(buffer_.data());
+  }
+
+  bool send(std::string message) override {
+    if (closed_) return false;
+    queue_.push_back(std::move(message));
+    if (!writing_) asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+    return true;
+  }
+
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  // Keeps the channel alive until queued writes are done.
+  awaitable<void> drain() {
+    while (writing_) {
+      asio::steady_timer t(ws_.get_executor(), std::chrono::milliseconds(1));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec_));
+    }
+  }
+
+ private:
+  awaitable<void> write_loop() {
+    writing_ = true;
+    while (!queue_.empty() && !closed_) {
+      boost::system::error_code ec;
+      co_await ws_.async_write(asio::buffer(queue_.front()), asio::redirect_error(use_awaitable, ec));
+      queue_.pop_front();
+      if (ec) {
+        close();
+        break;
+      }
+    }
+    queue_.clear();
+    writing_ = false;
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+  boost::system::error_code ec_;
+};
+
+// Owns the channel on behalf of AgentHub::serve and drains it afterwards.
+class OwnedChannel final : public agentconn::MessageChannel {
+ public:
+  explicit OwnedChannel(std::shared_ptr<WebSocketChannel> inner) : inner_(std::move(inner)) {}
+  awaitable<std::optional<std::string>> read() override { return inner_->read(); }
+  bool send(std::string m) override { return inner_->send(std::move(m)); }
+  void close() override { inner_->close(); }
+
+ private:
+  std::shared_ptr<WebSocketChannel> inner_;
+};
+
+class StreamUpgrader final : public Upgrader {
+ public:
+  StreamUpgrader(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& req)
+      : stream_(stream), req_(req) {}
+
+  awaitable<std::unique_ptr<agentconn::MessageChannel>> accept() override {
+    websocket::stream<beast::tcp_stream> ws(std::move(stream_));
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    boost::system::error_code ec;
+    co_await ws.async_accept(req_, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return nullptr;
+    accepted_ = true;
+    channel_ = std::make_shared<WebSocketChannel>(std::move(ws));
+    co_return std::make_unique<OwnedChannel>(channel_);
+  }
+
+  bool accepted() const { return accepted_; }
+  std::shared_ptr<WebSocketChannel> channel() const { return channel_; }
+
+ private:
+  beast::tcp_stream& stream_;
+  bhttp::request<bhttp::string_body>& req_;
+  bool accepted_ = false;
+  std::shared_ptr<WebSocketChannel> channel_;
+};
+
+// SSE over a plain socket: the head was written with Connection: close, so the body is the
+// raw event stream until we close.
+class SocketEventStream final : public EventStream {
+ public:
+  explicit SocketEventStream(beast::tcp_stream& stream) : stream_(stream) {}
+  awaitable<bool> send(std::string_view event, std::string_view data) override {
+    std::string frame = fmt::format("event: {}\ndata: {}\n\n", event, data);
+    boost::system::error_code ec;
+    stream_.expires_after(kWriteTimeout);
+    co_await asio::async_write(stream_, asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+    co_return !ec;
+  }
+
+ private:
+  beast::tcp_stream& stream_;
+};
+
+std::string reason(int status) {
+  return std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(App& a, tcp::acceptor acc) : app(a), acceptor(std::move(acc)) {}
+  App& app;
+  tcp::acceptor acceptor;
+  std::vector<Route> routes;
+  bool stopped = false;
+
+  awaitable<void> accept_loop();
+  awaitable<void> serve_connection(tcp::socket socket);
+  awaitable<Response> dispatch(Request& req, Upgrader* upgrader);
+};
+
+awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader) {
+  Match m = match_route(routes, req.method, req.path, req.params);
+  if (!m.route) {
+    if (m.path_matched) {
+      co_return error_response(Error::invalid_argument(
+          fmt::format("method {} is not allowed on {}", req.method, req.path)));
+    }
+    co_return error_response(Error::not_found(fmt::format("no such endpoint: {} {}", req.method, req.path),
+                                              "see docs/api.md for the REST API"));
+  }
+  Context ctx{app, req, std::nullopt};
+  if (m.route->auth == Auth::user) {
+    auto actor = app.admin.authenticate(req.bearer_token());
+    if (!actor) co_return error_response(actor.error());
+    ctx.actor = std::move(*actor);
+  }
+  try {
+    if (m.route->upgrade) {
+      if (!upgrader) {
+        co_return error_response(Error::invalid_argument("this endpoint needs a WebSocket upgrade",
+                                                         "connect with `berth agent`"));
+      }
+      co_return co_await m.route->upgrade(ctx, *upgrader);
+    }
+    co_return co_await m.route->handler(ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("handler failed method={} path={} error={}", req.method, req.path, e.what());
+    co_return error_response(Error::internal("internal error", "the server log has the details"));
+  }
+}
+
+awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  stream.socket().set_option(tcp::no_delay(true));
+  beast::flat_buffer buffer;
+  while (true) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(app.options.body_limit);
+    stream.expires_after(kReadTimeout);
+    boost::system::error_code ec;
+    co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) {
+      Response r = error_response(Error::invalid_argument(
+          fmt::format("request body is larger than the limit of {} bytes", app.options.body_limit)));
+      r.status = 413;
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
+      res.set(bhttp::field::content_type, r.content_type);
+      res.body() = r.body;
+      res.keep_alive(false);
+      res.prepare_payload();
+      co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      break;
+    }
+    if (ec) break;
+    auto& raw = parser.get();
+
+    Request req;
+    req.method = std::string(raw.method_string());
+    req.body = std::move(raw.body());
+    for (const auto& field : raw) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      req.headers[name] = std::string(field.value());
+    }
+    auto url = boost::urls::parse_origin_form(raw.target());
+    if (!url) {
+      req.path = std::string(raw.target());
+    } else {
+      req.path = std::string(url->path());
+      for (auto param : url->params()) req.query[std::string(param.key)] = std::string(param.value);
+    }
+
+    if (websocket::is_upgrade(raw)) {
+      StreamUpgrader upgrader(stream, raw);
+      Response r = co_await dispatch(req, &upgrader);
+      if (upgrader.accepted()) {
+        if (auto ch = upgrader.channel()) co_await ch->drain();
+        co_return;
+      }
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), raw.version()};
+      res.set(bhttp::field::content_type, r.content_type);
+      for (const auto& [k, v] : r.headers) res.set(k, v);
+      res.body() = r.body;
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(kWriteTimeout);
+      co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      break;
+    }
+
+    Response r = co_await dispatch(req, nullptr);
+    if (r.stream) {
+      std::string head = fmt::format(
+          "HTTP/1.1 {} {}\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+          "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
+          r.status, reason(r.status));
+      stream.expires_after(kWriteTimeout);
+      co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      SocketEventStream events(stream);
+      co_await r.stream(events);
+      break;
+    }
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), raw.version()};
+    res.set(bhttp::field::content_type, r.content_type);
+    res.set(bhttp::field::server, "berth");
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.body() = std::move(r.body);
+    res.keep_alive(raw.keep_alive());
+    res.prepare_payload();
+    stream.expires_after(kWriteTimeout);
+    co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    if (ec || !res.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> HttpServer::Impl::accept_loop() {
+  while (!stopped) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (stopped || ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed error={}", ec.message());
+      continue;
+    }
+    asio::co_spawn(app.executor, serve_connection(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::warn("connection ended with error={}", ex.what());
+      }
+    });
+  }
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    return Error::invalid_argument(fmt::format("invalid listen address \"{}\"", host),
+                                   "use an IP address such as 127.0.0.1 or 0.0.0.0");
+  }
+  tcp::acceptor acceptor(app.executor);
+  tcp::endpoint endpoint(address, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::unavailable(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()),
+                              "choose another --listen address or stop what uses it");
+  }
+  auto impl = std::make_unique<Impl>(app, std::move(acceptor));
+  for (auto table : {workspace_routes(), admin_routes()}) impl->routes.insert(impl->routes.end(), table.begin(), table.end());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::start() { asio::co_spawn(impl_->app.executor, impl_->accept_loop(), asio::detached); }
+
+void HttpServer::stop() {
+  impl_->stopped = true;
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+}  // namespace berth::http

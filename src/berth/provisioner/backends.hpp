@@ -1,0 +1,42 @@
+#pragma once
+// How each isolation kind runs: the command line that wraps a script or an agent (plain
+// process, bubblewrap sandbox), and the environment they get.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "berth/proc/process.hpp"
+#include "berth/templates/template_spec.hpp"
+
+namespace berth::provisioner {
+
+// Where the workspace directory appears inside a sandbox.
+inline constexpr std::string_view kSandboxHome = "/home/berth";
+// Where the berth binary appears inside a sandbox.
+inline constexpr std::string_view kSandboxBerth = "/opt/berth/bin/berth";
+
+struct CommandContext {
+  templates::Isolation isolation = templates::Isolation::process;
+  bool sandbox_network = true;
+  std::filesystem::path workspace_dir;  // on the host
+  std::string subdirectory;             // relative to the workspace dir ("" = the dir itself)
+  std::string hostname;                 // sandbox host name (the workspace name)
+  std::filesystem::path berth_binary;   // on the host
+};
+
+// argv that runs `command` (already split) for this isolation kind, and the directory to start
+// it in (the host directory; for a sandbox, where bwrap itself starts).
+struct WrappedCommand {
+  std::vector<std::string> argv;
+  std::string cwd;
+};
+WrappedCommand wrap_command(const CommandContext& ctx, std::vector<std::string> command);
+
+// The path of the berth binary as seen by the wrapped command.
+std::string berth_path_inside(const CommandContext& ctx);
+
+// True when bubblewrap can create a sandbox on this machine (checked once, cached).
+bool sandbox_available();
+
+}  // namespace berth::provisioner

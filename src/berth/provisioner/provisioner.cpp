@@ -1,0 +1,462 @@
+#include "berth/provisioner/provisioner.hpp"
+
+#include <csignal>
+#include <fstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "berth/core/agent_protocol.hpp"
+#include "berth/core/clock.hpp"
+#include "berth/core/duration.hpp"
+#include "berth/core/ids.hpp"
+#include "berth/proc/process.hpp"
+#include "berth/provisioner/backends.hpp"
+#include "berth/templates/parameters.hpp"
+
+namespace berth::provisioner {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using asio::awaitable;
+using asio::use_awaitable;
+using nlohmann::json;
+using templates::Isolation;
+
+namespace error_code {
+constexpr std::string_view kScriptFailed = "SCRIPT_FAILED";
+constexpr std::string_view kDeadline = "DEADLINE_EXCEEDED";
+constexpr std::string_view kSpawnFailed = "SPAWN_FAILED";
+constexpr std::string_view kSandboxUnavailable = "SANDBOX_UNAVAILABLE";
+constexpr std::string_view kInternal = "INTERNAL";
+}  // namespace error_code
+
+namespace {
+
+// The host environment variables scripts and agents keep; everything else (notably any
+// BERTH_TOKEN of the server's own shell) stays out of workspaces.
+constexpr std::string_view kPassThroughEnv[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG",
+                                                "LC_ALL", "TZ", "SHELL", "TMPDIR", "TERM"};
+
+// What a job step failed with: the text users read and the code programs match on.
+struct StepError {
+  std::string message;
+  std::string code;
+};
+using Step = std::optional<StepError>;  // nullopt = success
+
+std::string env_token_name(std::string_view agent_name) {
+  std::string out = "BERTH_AGENT_TOKEN_";
+  for (char c : agent_name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool looks_like_ours(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
+  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return cmd.find("berth") != std::string::npos || cmd.find("bwrap") != std::string::npos;
+}
+
+}  // namespace
+
+struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
+  State(asio::any_io_executor ex, store::Store& st, events::EventBus& b, ProvisionerOptions o)
+      : executor(ex), store(st), bus(b), options(std::move(o)) {}
+
+  asio::any_io_executor executor;
+  store::Store& store;
+  events::EventBus& bus;
+  ProvisionerOptions options;
+  bool stopped = false;
+  int active = 0;
+
+  fs::path workspace_dir(std::string_view id) const { return options.data_dir / "workspaces" / std::string(id); }
+
+  awaitable<void> job_loop();
+  awaitable<void> heartbeat_loop();
+  awaitable<void> reaper_loop();
+  awaitable<void> run_job(store::AcquiredJob job);
+};
+
+// Everything one running job needs: its rows, its template, its log, its deadline.
+class JobRun {
+ public:
+  JobRun(Provisioner::State& s, store::AcquiredJob job, templates::TemplateSpec spec)
+      : s_(s), job_(std::move(job)), spec_(std::move(spec)),
+        deadline_(std::chrono::steady_clock::now() + s.options.build_timeout) {
+    ctx_.isolation = spec_.isolation;
+    ctx_.sandbox_network = spec_.sandbox.network;
+    ctx_.workspace_dir = s.workspace_dir(job_.workspace.id);
+    ctx_.hostname = job_.workspace.name;
+    ctx_.berth_binary = s.options.berth_binary;
+    auto params = json::parse(job_.build.parameters, nullptr, false);
+    if (params.is_object()) {
+      for (auto& [k, v] : params.items()) {
+        if (v.is_string()) params_[k] = v.get<std::string>();
+      }
+    }
+  }
+
+  awaitable<Step> run() {
+    switch (job_.build.transition) {
+      case Transition::start: co_return co_await start();
+      case Transition::stop: co_return co_await stop(/*remove_directory=*/false);
+      case Transition::delete_: co_return co_await stop(/*remove_directory=*/true);
+    }
+    co_return std::nullopt;
+  }
+
+  void log(std::string_view stage, std::string_view level, std::vector<std::string> lines) {
+    if (lines.empty()) return;
+    std::vector<store::NewLogLine> rows;
+    rows.reserve(lines.size());
+    for (auto& l : lines) rows.push_back({std::string(stage), std::string(level), std::move(l)});
+    if (auto st = s_.store.append_job_logs(job_.job.id, rows, now_ms()); !st) {
+      spdlog::error("build log not stored job_id={} error={}", job_.job.id, st.error().message);
+      return;
+    }
+    s_.bus.publish(events::topic::job_logs(job_.job.id));
+  }
+
+ private:
+  // Variables every script and agent of this workspace sees.
+  proc::Environment workspace_env(bool inside_sandbox) const {
+    proc::Environment env;
+    auto host = proc::current_environment();
+    for (auto key : kPassThroughEnv) {
+      if (auto it = host.find(std::string(key)); it != host.end()) env[it->first] = it->second;
+    }
+    env["BERTH_WORKSPACE_ID"] = job_.workspace.id;
+    env["BERTH_WORKSPACE_NAME"] = job_.workspace.name;
+    env["BERTH_WORKSPACE_OWNER"] = job_.workspace.owner_name;
+    env["BERTH_WORKSPACE_DIR"] = inside_sandbox ? std::string(kSandboxHome) : ctx_.workspace_dir.string();
+    env["BERTH_TEMPLATE"] = spec_.name;
+    env["BERTH_TRANSITION"] = std::string(to_string(job_.build.transition));
+    env["BERTH_BUILD_ID"] = job_.build.id;
+    for (const auto& [k, v] : params_) env[templates::parameter_env_name(k)] = v;
+    if (inside_sandbox) env["HOME"] = std::string(kSandboxHome);
+    return env;
+  }
+
+  std::chrono::milliseconds remaining() const {
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline_ - std::chrono::steady_clock::now()));
+  }
+
+  // Runs a template script (start/stop), streaming its output into the build log.
+  awaitable<Step> run_script(std::string_view stage, const std::string& script, proc::Environment env) {
+    using namespace asio::experimental::awaitable_operators;
+    if (script.empty()) co_return std::nullopt;
+    log(stage, "info", {fmt::format("running {} script", stage)});
+    auto cmd = wrap_command(ctx_, {"/bin/sh", "-e", "-c", script});
+    auto child = proc::Process::spawn(s_.executor, {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd});
+    if (!child) co_return StepError{child.error().message, std::string(error_code::kSpawnFailed)};
+    auto& p = **child;
+    std::string last_stderr;
+    auto pump = [&]() -> awaitable<void> {
+      proc::LineSplitter out, err;
+      while (auto chunk = co_await p.read_output()) {
+        auto lines = (chunk->is_stderr ? err : out).feed(chunk->data);
+        if (chunk->is_stderr && !lines.empty()) last_stderr = lines.back();
+        log(stage, chunk->is_stderr ? "error" : "info", std::move(lines));
+      }
+      if (auto l = out.flush()) log(stage, "info", {*l});
+      if (auto l = err.flush()) {
+        last_stderr = *l;
+        log(stage, "error", {*l});
+      }
+    };
+    asio::steady_timer timer(s_.executor, remaining());
+    boost::system::error_code ec;
+    auto which = co_await (pump() || timer.async_wait(asio::redirect_error(use_awaitable, ec)));
+    if (which.index() == 1) {
+      p.signal_group(SIGKILL);
+      co_await p.wait();
+      std::string msg = fmt::format("{} script did not finish within the build timeout ({}) and was killed",
+                                    stage, format_duration(s_.options.build_timeout));
+      log(stage, "error", {msg});
+      co_return StepError{msg, std::string(error_code::kDeadline)};
+    }
+    int code = co_await p.wait();
+    if (code != 0) {
+      std::string msg = fmt::format("{} script exited with status {}", stage, code);
+      if (!last_stderr.empty()) msg += ": " + last_stderr;
+      log(stage, "error", {msg});
+      co_return StepError{msg, std::string(error_code::kScriptFailed)};
+    }
+    co_return std::nullopt;
+  }
+
+  awaitable<Step> start() {
+    if (spec_.isolation == Isolation::sandbox && !sandbox_available()) {
+      co_return StepError{"bubblewrap (bwrap) cannot create a sandbox on this machine; install the "
+                          "bubblewrap package or use isolation: process",
+                          std::string(error_code::kSandboxUnavailable)};
+    }
+    std::error_code fec;
+    fs::create_directories(ctx_.workspace_dir, fec);
+    if (fec) {
+      co_return StepError{fmt::format("cannot create workspace directory {}: {}",
+                                      ctx_.workspace_dir.string(), fec.message()),
+                          std::string(error_code::kInternal)};
+    }
+    bool sandboxed = spec_.isolation == Isolation::sandbox;
+
+    // Agent rows (and their one-agent tokens) first for `script`, whose start script launches
+    // the agents; after a successful start script for the others.
+    std::map<std::string, std::string> tokens;
+    auto make_agents = [&]() -> Result<std::vector<store::WorkspaceAgent>> {
+      std::vector<store::NewAgent> rows;
+      for (const auto& a : spec_.agents) {
+        std::string token = random_hex(32);
+        tokens[a.name] = token;
+        json env = a.env;
+        for (const auto& [k, v] : workspace_env(sandboxed)) {
+          if (k.starts_with("BERTH_")) env[k] = v;
+        }
+        rows.push_back({.name = a.name, .display_order = a.display_order, .is_chat = a.chat,
+                        .external = a.external, .directory = a.directory,
+                        .startup_script = a.startup_script,
+                        .startup_script_timeout_ms = a.startup_script_timeout.count(),
+                        .connection_timeout_s = static_cast<int>(a.connection_timeout.count()),
+                        .env = env.dump(), .auth_token_hash = sha256_hex(token)});
+      }
+      auto agents = s_.store.insert_agents(job_.build.id, rows, now_ms());
+      if (agents) s_.bus.publish(events::topic::workspace(job_.workspace.id));
+      return agents;
+    };
+
+    if (spec_.isolation == Isolation::script) {
+      auto agents = make_agents();
+      if (!agents) co_return StepError{agents.error().message, std::string(error_code::kInternal)};
+      auto env = workspace_env(false);
+      env["BERTH_URL"] = s_.options.server_url;
+      env["BERTH_BINARY"] = s_.options.berth_binary.string();
+      for (const auto& [name, token] : tokens) env[env_token_name(name)] = token;
+      co_return co_await run_script("start", spec_.scripts.start, std::move(env));
+    }
+
+    Step started = co_await run_script("start", spec_.scripts.start, workspace_env(sandboxed));
+    if (started) co_return started;
+    auto agents = make_agents();
+    if (!agents) co_return StepError{agents.error().message, std::string(error_code::kInternal)};
+    for (const auto& agent : *agents) {
+      if (agent.external) {
+        log("agents", "info", {fmt::format("agent {} is external: run `berth agent` on its host", agent.name)});
+        continue;
+      }
+      if (auto failed = spawn_agent(agent, tokens.at(agent.name))) co_return failed;
+    }
+    co_return std::nullopt;
+  }
+
+  Step spawn_agent(const store::WorkspaceAgent& agent, const std::string& token) {
+    CommandContext ctx = ctx_;
+    ctx.subdirectory = agent.directory;
+    std::error_code ec;
+    fs::create_directories(ctx.workspace_dir / agent.directory, ec);
+    auto cmd = wrap_command(ctx, {berth_path_inside(ctx), "agent"});
+    proc::Environment env = workspace_env(ctx.isolation == Isolation::sandbox);
+    env[std::string(agent_protocol::kUrlEnv)] = s_.options.server_url;
+    env[std::string(agent_protocol::kTokenEnv)] = token;
+    fs::path log_dir = s_.options.data_dir / "logs" / "agents";
+    fs::create_directories(log_dir, ec);
+    auto child = proc::Process::spawn(
+        s_.executor, {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd,
+                      .output = proc::Output::discard,
+                      .output_file = (log_dir / (agent.id + ".log")).string()});
+    if (!child) {
+      return StepError{fmt::format("cannot start agent {}: {}", agent.name, child.error().message),
+                       std::string(error_code::kSpawnFailed)};
+    }
+    int pid = (*child)->pid();
+    if (auto s = s_.store.set_agent_pid(agent.id, pid); !s) {
+      spdlog::error("agent pid not stored agent_id={} error={}", agent.id, s.error().message);
+    }
+    log("agents", "info", {fmt::format("started agent {} (pid {})", agent.name, pid)});
+    // Reap the agent when it exits so it never lingers as a zombie.
+    asio::co_spawn(s_.executor,
+                   [p = std::move(*child), id = agent.id]() -> awaitable<void> {
+                     int code = co_await p->wait();
+                     spdlog::info("agent process exited agent_id={} code={}", id, code);
+                   },
+                   asio::detached);
+    return std::nullopt;
+  }
+
+  // Stop (and for delete, remove): end the agents of the last start build, run the stop script.
+  awaitable<Step> stop(bool remove_directory) {
+    auto prev = s_.store.latest_start_build(job_.workspace.id);
+    if (prev && *prev) {
+      auto agents = s_.store.agents_for_build((*prev)->id);
+      if (agents) {
+        for (const auto& a : *agents) {
+          if (a.pid && process_alive_and_ours(*a.pid)) {
+            log("stop", "info", {fmt::format("stopping agent {} (pid {})", a.name, *a.pid)});
+            co_await proc::terminate_group(s_.executor, *a.pid, s_.options.agent_stop_grace);
+          }
+          auto now_state = s_.store.agent_by_id(a.id);
+          if (now_state && now_state->lifecycle_state != AgentLifecycle::off &&
+              now_state->lifecycle_state != AgentLifecycle::shutdown_error &&
+              now_state->lifecycle_state != AgentLifecycle::shutdown_timeout) {
+            (void)s_.store.set_agent_lifecycle(a.id, AgentLifecycle::off, now_ms());
+          }
+          if (a.pid) (void)s_.store.set_agent_pid(a.id, std::nullopt);
+        }
+        s_.bus.publish(events::topic::workspace(job_.workspace.id));
+      }
+    }
+    std::error_code ec;
+    if (fs::exists(ctx_.workspace_dir, ec)) {
+      bool sandboxed = spec_.isolation == Isolation::sandbox && sandbox_available();
+      if (!sandboxed) ctx_.isolation = spec_.isolation == Isolation::sandbox ? Isolation::process : ctx_.isolation;
+      Step stopped = co_await run_script("stop", spec_.scripts.stop, workspace_env(sandboxed));
+      if (stopped) co_return stopped;
+    }
+    if (remove_directory) {
+      fs::remove_all(ctx_.workspace_dir, ec);
+      if (ec) {
+        co_return StepError{fmt::format("cannot remove {}: {}", ctx_.workspace_dir.string(), ec.message()),
+                            std::string(error_code::kInternal)};
+      }
+      log("delete", "info", {"workspace directory removed"});
+    }
+    co_return std::nullopt;
+  }
+
+  static bool process_alive_and_ours(int pid) { return proc::process_alive(pid) && looks_like_ours(pid); }
+
+  Provisioner::State& s_;
+  store::AcquiredJob job_;
+  templates::TemplateSpec spec_;
+  std::chrono::steady_clock::time_point deadline_;
+  CommandContext ctx_;
+  std::map<std::string, std::string> params_;
+};
+
+awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
+  auto self = shared_from_this();
+  const std::string job_id = job.job.id;
+  const std::string workspace_id = job.workspace.id;
+  bus.publish(events::topic::workspace(workspace_id));
+  spdlog::info("build started job_id={} workspace_id={} transition={}", job_id, workspace_id,
+               to_string(job.build.transition));
+  Step outcome;
+  auto spec = templates::from_json(job.version.spec);
+  if (!spec) {
+    outcome = StepError{spec.error().message, std::string(error_code::kInternal)};
+  } else {
+    JobRun run(*this, std::move(job), std::move(*spec));
+    try {
+      outcome = co_await run.run();
+    } catch (const std::exception& e) {
+      outcome = StepError{fmt::format("provisioner error: {}", e.what()), std::string(error_code::kInternal)};
+    }
+    if (outcome) run.log("result", "error", {outcome->message});
+  }
+  auto st = store.complete_job(job_id, outcome ? std::optional(outcome->message) : std::nullopt,
+                               outcome ? std::optional(outcome->code) : std::nullopt, now_ms());
+  if (!st) spdlog::error("job not completed job_id={} error={}", job_id, st.error().message);
+  spdlog::info("build finished job_id={} status={}{}", job_id, outcome ? "failed" : "succeeded",
+               outcome ? " error=" + outcome->message : "");
+  bus.publish(events::topic::workspace(workspace_id));
+  bus.publish(events::topic::job_logs(job_id));
+}
+
+awaitable<void> Provisioner::State::job_loop() {
+  auto self = shared_from_this();
+  auto sub = bus.subscribe(executor, std::string(events::topic::kJobQueued));
+  while (!stopped) {
+    while (active < options.max_concurrent_jobs && !stopped) {
+      UnixMillis now = now_ms();
+      auto job = store.acquire_job(options.worker_id, now, now + options.build_timeout.count());
+      if (!job) {
+        spdlog::error("acquire job failed error={}", job.error().message);
+        break;
+      }
+      if (!*job) break;
+      ++active;
+      asio::co_spawn(executor, run_job(std::move(**job)), [self](std::exception_ptr e) {
+        --self->active;
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("job coroutine failed error={}", ex.what());
+          }
+        }
+        // Capacity is free again: look for more work.
+        self->bus.publish(events::topic::kJobQueued);
+      });
+    }
+    co_await sub->wait(options.poll_fallback);
+  }
+}
+
+awaitable<void> Provisioner::State::heartbeat_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer timer(executor);
+  while (!stopped) {
+    timer.expires_after(options.heartbeat_interval);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (active > 0) {
+      if (auto s = store.heartbeat_jobs(options.worker_id, now_ms()); !s) {
+        spdlog::error("job heartbeat failed error={}", s.error().message);
+      }
+    }
+  }
+}
+
+awaitable<void> Provisioner::State::reaper_loop() {
+  auto self = shared_from_this();
+  asio::steady_timer timer(executor);
+  while (!stopped) {
+    reap_stale_jobs(store, bus, options);
+    auto wait = options.heartbeat_interval;
+    if (auto next = store.next_job_deadline(); next && *next) {
+      auto until = std::chrono::milliseconds(**next - now_ms() + 1);
+      wait = std::clamp(until, std::chrono::milliseconds(1), wait);
+    }
+    timer.expires_after(wait);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+Provisioner::Provisioner(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
+                         ProvisionerOptions options)
+    : state_(std::make_shared<State>(executor, store, bus, std::move(options))) {}
+
+Provisioner::~Provisioner() { stop(); }
+
+void Provisioner::start() {
+  auto log_errors = [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::critical("provisioner loop ended error={}", ex.what());
+    }
+  };
+  asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
+  asio::co_spawn(state_->executor, state_->job_loop(), log_errors);
+  asio::co_spawn(state_->executor, state_->heartbeat_loop(), log_errors);
+}
+
+void Provisioner::stop() { state_->stopped = true; }
+
+fs::path Provisioner::workspace_dir(std::string_view workspace_id) const {
+  return state_->workspace_dir(workspace_id);
+}
+
+}  // namespace berth::provisioner

@@ -1,0 +1,61 @@
+#pragma once
+// The provisioner: claims pending jobs (atomically, through the store), runs the transition
+// of the template's isolation kind (process | sandbox | script), streams script output into
+// the build log, and completes the job with an error text and code on failure. Runs inside
+// `berth server` (the embedded provisioner) on the server's executor.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "berth/events/bus.hpp"
+#include "berth/store/store.hpp"
+
+namespace berth::provisioner {
+
+struct ProvisionerOptions {
+  std::filesystem::path data_dir;       // workspaces live in data_dir/workspaces/<id>
+  std::string server_url;               // what agents dial, e.g. http://127.0.0.1:7080
+  std::filesystem::path berth_binary;   // the `berth` executable agents run
+  std::string worker_id;                // unique per provisioner process, e.g. "embedded:<uuid>"
+  std::string worker_prefix;            // jobs of other workers under this prefix are orphans
+  int max_concurrent_jobs = 32;
+  std::chrono::milliseconds build_timeout{std::chrono::minutes(10)};
+  // The provisioner marks its running jobs alive this often; a job not marked for
+  // `stale_after` is failed by the reaper (its provisioner went away).
+  std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(5)};
+  std::chrono::milliseconds stale_after{std::chrono::seconds(30)};
+  // Safety net: look for pending jobs this often even without a job.queued event.
+  std::chrono::milliseconds poll_fallback{std::chrono::seconds(5)};
+  // Time an agent gets to exit on SIGTERM before SIGKILL.
+  std::chrono::milliseconds agent_stop_grace{std::chrono::seconds(5)};
+};
+
+class Provisioner {
+ public:
+  Provisioner(boost::asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
+              ProvisionerOptions options);
+  ~Provisioner();
+
+  // Starts the job loop, the heartbeat and the reaper as detached coroutines.
+  void start();
+  // Stops claiming new jobs. Running jobs are left to finish or to the reaper.
+  void stop();
+
+  std::filesystem::path workspace_dir(std::string_view workspace_id) const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// Fails every running job whose deadline passed or whose provisioner went away, and publishes
+// the change. Returns how many jobs it failed.
+int reap_stale_jobs(store::Store& store, events::EventBus& bus, const ProvisionerOptions& options);
+
+}  // namespace berth::provisioner

@@ -1,0 +1,81 @@
+#pragma once
+// AdminService: the site's people and settings. Authenticates API tokens, bootstraps a new
+// data directory (organization "default", site admin "admin" and its token), pushes
+// templates, creates users, tokens and organizations, and validates site settings.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "berth/core/result.hpp"
+#include "berth/store/store.hpp"
+#include "berth/workspaces/authz.hpp"
+
+namespace berth::workspaces {
+
+inline constexpr std::string_view kDefaultOrganization = "default";
+inline constexpr std::string_view kAdminUser = "admin";
+
+// Site settings Berth knows.
+inline constexpr std::string_view kWorkspaceTtlSetting = "agents_workspace_ttl";
+
+struct IssuedToken {
+  store::ApiToken row;
+  std::string token;  // shown once; only its hash is stored
+};
+
+struct NewUserRequest {
+  std::string username;
+  std::string email;
+  bool site_admin = false;
+  std::string organization;  // "" = the default organization
+  store::OrgRole role = store::OrgRole::member;
+};
+
+class AdminService {
+ public:
+  explicit AdminService(store::Store& store) : store_(store), authz_(store) {}
+
+  // On an empty store: creates the default organization, the admin user and a token for it,
+  // written to `token_file` with mode 0600. Returns the admin actor either way.
+  Result<Actor> bootstrap(const std::filesystem::path& token_file);
+
+  // Resolves "berth_<id>_<secret>" to its user. unauthenticated when missing or wrong.
+  Result<Actor> authenticate(std::string_view token);
+
+  // Parses and validates `files`; stores nothing unless valid. `organization` is a name or
+  // id ("" = the default organization).
+  Result<store::PushedTemplate> push_template(const Actor& actor, std::string_view organization,
+                                              const std::map<std::string, std::string>& files);
+  Result<std::vector<store::Template>> list_templates(const Actor& actor);
+  Result<store::Template> get_template(const Actor& actor, std::string_view ref);
+
+  Result<store::User> create_user(const Actor& actor, const NewUserRequest& request);
+  // A token for the actor, or (site admins only) for `username`.
+  Result<IssuedToken> create_token(const Actor& actor, std::string_view name,
+                                   std::optional<std::string> username,
+                                   std::optional<std::chrono::milliseconds> lifetime);
+  Result<store::Organization> create_organization(const Actor& actor, std::string_view name,
+                                                  std::string_view display_name);
+  Result<std::vector<store::Organization>> list_organizations(const Actor& actor);
+
+  // Site settings; invalid_argument for unknown keys or malformed values.
+  Status set_config(const Actor& actor, std::string_view key, std::string_view value);
+  Result<std::optional<std::string>> get_config(std::string_view key);
+
+  Authorizer& authz() { return authz_; }
+
+ private:
+  Result<store::Organization> organization(std::string_view ref);
+  Result<IssuedToken> issue_token(const store::User& user, std::string_view name,
+                                  std::optional<std::chrono::milliseconds> lifetime);
+
+  store::Store& store_;
+  Authorizer authz_;
+};
+
+// Validates a value of agents_workspace_ttl: a duration, 0 (disabled) or 1 minute to 30 days.
+Result<std::chrono::milliseconds> parse_workspace_ttl_setting(std::string_view value);
+
+}  // namespace berth::workspaces

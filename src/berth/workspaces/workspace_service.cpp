@@ -1,0 +1,252 @@
+#include "berth/workspaces/workspace_service.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "berth/core/ids.hpp"
+
+namespace berth::workspaces {
+
+using nlohmann::json;
+
+WorkspaceService::WorkspaceService(store::Store& store, events::EventBus& bus, RandomIndex random)
+    : store_(store), bus_(bus), authz_(store), random_(std::move(random)) {}
+
+Result<ResolvedTemplate> WorkspaceService::resolve_template(const Actor& actor,
+                                                            std::string_view organization,
+                                                            std::string_view ref) {
+  if (ref.empty()) {
+    return Error::invalid_argument("a template is required",
+                                   "name one with --template; list them with `berth templates list`")
+        .with_validation("template", "is required");
+  }
+  std::optional<store::Template> found;
+  if (looks_like_uuid(ref)) {
+    auto t = store_.template_by_id(ref);
+    if (!t && t.error().code != ErrorCode::not_found) return t.error();
+    if (t) found = *t;
+  }
+  if (!found) {
+    std::vector<std::string> orgs;
+    if (!organization.empty()) {
+      auto org = looks_like_uuid(organization) ? store_.organization_by_id(organization)
+                                               : store_.organization_by_name(organization);
+      if (!org) return org.error();
+      orgs.push_back(org->id);
+    } else {
+      auto visible = authz_.visible_organizations(actor);
+      if (!visible) return visible.error();
+      orgs = *visible;
+    }
+    auto all = store_.list_templates(orgs);
+    if (!all) return all.error();
+    std::vector<store::Template> matches;
+    for (auto& t : *all) {
+      if (t.name == ref) matches.push_back(t);
+    }
+    if (matches.size() > 1) {
+      return Error::invalid_argument(
+          fmt::format("template name \"{}\" exists in several organizations", ref),
+          "pass the organization (--org) or the template id");
+    }
+    if (!matches.empty()) found = matches.front();
+  }
+  if (!found) {
+    return Error::not_found(fmt::format("template \"{}\" not found", ref),
+                            "list the templates you can use with `berth templates list`");
+  }
+  if (auto s = authz_.can_use_template(actor, *found); !s) return s.error();
+  auto version = store_.template_version_by_id(found->active_version_id);
+  if (!version) return version.error();
+  auto spec = templates::from_json(version->spec);
+  if (!spec) return spec.error();
+  return ResolvedTemplate{std::move(*found), std::move(*version), std::move(*spec)};
+}
+
+Result<WorkspaceView> WorkspaceService::view(const store::Workspace& ws) {
+  auto latest = store_.latest_build(ws.id);
+  if (!latest) return latest.error();
+  WorkspaceView v{ws, std::move(*latest), {}};
+  if (v.latest.build.transition == Transition::start) {
+    auto agents = store_.agents_for_build(v.latest.build.id);
+    if (!agents) return agents.error();
+    v.agents = std::move(*agents);
+  }
+  return v;
+}
+
+Result<WorkspaceView> WorkspaceService::create(const Actor& actor, const CreateWorkspaceRequest& req) {
+  if (!req.name.empty()) {
+    if (auto why = name_invalid_reason(req.name)) {
+      return Error::invalid_argument(fmt::format("invalid workspace name \"{}\": {}", req.name, *why),
+                                     "use 1-32 letters, digits and single hyphens, or omit the name")
+          .with_validation("name", *why);
+    }
+  }
+  if (req.ttl_ms && *req.ttl_ms < 0) {
+    return Error::invalid_argument("ttl_ms must not be negative", "omit it to use the template default")
+        .with_validation("ttl_ms", "must not be negative");
+  }
+  auto tmpl = resolve_template(actor, req.organization, req.template_ref);
+  if (!tmpl) return tmpl.error();
+  auto values = templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = req.preset});
+  if (!values) return values.error();
+
+  std::optional<std::int64_t> ttl = req.ttl_ms;
+  if (!ttl && tmpl->spec.default_ttl) ttl = tmpl->spec.default_ttl->count();
+  store::NewBuild build{.template_version_id = tmpl->version.id,
+                        .transition = Transition::start,
+                        .initiator_id = actor.user.id,
+                        .parameters = json(*values).dump(),
+                        .preset = req.preset.value_or("")};
+  // A generated name may collide; one retry with a fresh suffix (as upstream).
+  const int attempts = req.name.empty() ? 2 : 1;
+  Result<store::CreatedWorkspace> created = Error::internal("not attempted");
+  for (int i = 0; i < attempts; ++i) {
+    std::string name = req.name.empty() ? generated_workspace_name(tmpl->tmpl.name, random_) : req.name;
+    created = store_.create_workspace({.organization_id = tmpl->tmpl.organization_id,
+                                       .owner_id = actor.user.id,
+                                       .template_id = tmpl->tmpl.id,
+                                       .name = name,
+                                       .ttl_ms = ttl},
+                                      build);
+    if (created || created.error().code != ErrorCode::already_exists) break;
+  }
+  if (!created) return created.error();
+  bus_.publish(events::topic::kJobQueued);
+  bus_.publish(events::topic::workspace(created->workspace.id));
+  return WorkspaceView{std::move(created->workspace), {std::move(created->build), std::move(created->job)}, {}};
+}
+
+Result<store::Workspace> WorkspaceService::find(const Actor& actor, std::string_view ref,
+                                                IncludeDeleted include_deleted) {
+  Result<store::Workspace> ws = Error::internal("unset");
+  if (looks_like_uuid(ref)) {
+    ws = store_.workspace_by_id(ref);
+  } else if (auto slash = ref.find('/'); slash != std::string_view::npos) {
+    auto owner = store_.user_by_username(ref.substr(0, slash));
+    if (!owner) {
+      ws = Error::not_found(fmt::format("workspace {} not found", ref));
+    } else {
+      ws = store_.workspace_by_name(owner->id, ref.substr(slash + 1));
+    }
+  } else {
+    ws = store_.workspace_by_name(actor.user.id, ref);
+  }
+  const auto not_found = [&] {
+    return Error::not_found(fmt::format("workspace {} not found", ref),
+                            "list your workspaces with `berth workspaces list`");
+  };
+  if (!ws) return ws.error().code == ErrorCode::not_found ? not_found() : ws.error();
+  if (!authz_.can_access_workspace(actor, *ws)) return not_found();
+  if (ws->deleted && include_deleted == IncludeDeleted::no) return not_found();
+  return ws;
+}
+
+Result<WorkspaceView> WorkspaceService::get(const Actor& actor, std::string_view ref,
+                                            IncludeDeleted include_deleted) {
+  auto ws = find(actor, ref, include_deleted);
+  if (!ws) return ws.error();
+  return view(*ws);
+}
+
+Result<std::vector<WorkspaceView>> WorkspaceService::list(const Actor& actor) {
+  auto all = store_.list_workspaces(actor.user.site_admin ? std::nullopt : std::optional(actor.user.id));
+  if (!all) return all.error();
+  std::vector<WorkspaceView> out;
+  for (const auto& ws : *all) {
+    auto v = view(ws);
+    if (!v) return v.error();
+    out.push_back(std::move(*v));
+  }
+  return out;
+}
+
+Result<store::BuildWithJob> WorkspaceService::new_build(const Actor& actor, const store::Workspace& ws,
+                                                        Transition transition, std::string parameters,
+                                                        std::string version_id) {
+  auto b = store_.create_build(ws.id, {.template_version_id = std::move(version_id),
+                                       .transition = transition,
+                                       .initiator_id = actor.user.id,
+                                       .parameters = std::move(parameters)});
+  if (!b) return b.error();
+  bus_.publish(events::topic::kJobQueued);
+  bus_.publish(events::topic::workspace(ws.id));
+  return b;
+}
+
+Result<store::BuildWithJob> WorkspaceService::start(const Actor& actor, std::string_view ref,
+                                                    const templates::ParameterValues& parameters) {
+  auto ws = find(actor, ref);
+  if (!ws) return ws.error();
+  auto latest = store_.latest_build(ws->id);
+  if (!latest) return latest.error();
+  auto status = latest->job.status();
+  if (latest->build.transition == Transition::start && status == JobStatus::succeeded) {
+    return Error::failed_precondition(fmt::format("workspace {} is already running", ws->name),
+                                      "stop it first to restart it");
+  }
+  // Start the template's active version, keeping the previous build's parameter values.
+  auto tmpl = store_.template_by_id(ws->template_id);
+  if (!tmpl) return tmpl.error();
+  auto version = store_.template_version_by_id(tmpl->active_version_id);
+  if (!version) return version.error();
+  auto spec = templates::from_json(version->spec);
+  if (!spec) return spec.error();
+  templates::ParameterValues previous;
+  json prev = json::parse(latest->build.parameters, nullptr, false);
+  if (prev.is_object()) {
+    for (auto& [k, v] : prev.items()) {
+      if (v.is_string()) previous[k] = v.get<std::string>();
+    }
+  }
+  auto values = templates::resolve_parameters(*spec, {.provided = parameters, .previous = previous});
+  if (!values) return values.error();
+  return new_build(actor, *ws, Transition::start, json(*values).dump(), version->id);
+}
+
+Result<store::BuildWithJob> WorkspaceService::stop(const Actor& actor, std::string_view ref) {
+  auto ws = find(actor, ref);
+  if (!ws) return ws.error();
+  auto latest = store_.latest_build(ws->id);
+  if (!latest) return latest.error();
+  if (latest->build.transition == Transition::stop && latest->job.status() == JobStatus::succeeded) {
+    return Error::failed_precondition(fmt::format("workspace {} is already stopped", ws->name),
+                                      "start it with `berth workspaces start`");
+  }
+  return new_build(actor, *ws, Transition::stop, latest->build.parameters,
+                   latest->build.template_version_id);
+}
+
+Result<store::BuildWithJob> WorkspaceService::remove(const Actor& actor, std::string_view ref) {
+  auto ws = find(actor, ref);
+  if (!ws) return ws.error();
+  auto latest = store_.latest_build(ws->id);
+  if (!latest) return latest.error();
+  return new_build(actor, *ws, Transition::delete_, latest->build.parameters,
+                   latest->build.template_version_id);
+}
+
+Result<store::BuildWithJob> WorkspaceService::build(const Actor& actor, std::string_view build_id) {
+  auto b = store_.build_by_id(build_id);
+  if (!b) return b.error();
+  auto ws = store_.workspace_by_id(b->build.workspace_id);
+  if (!ws) return ws.error();
+  if (!authz_.can_access_workspace(actor, *ws)) {
+    return Error::not_found(fmt::format("build {} not found", build_id));
+  }
+  return b;
+}
+
+Result<store::WorkspaceAgent> WorkspaceService::agent(const Actor& actor, std::string_view agent_id) {
+  auto a = store_.agent_by_id(agent_id);
+  if (!a) return a.error();
+  auto ws = store_.workspace_by_id(a->workspace_id);
+  if (!ws) return ws.error();
+  if (!authz_.can_access_workspace(actor, *ws)) {
+    return Error::not_found(fmt::format("agent {} not found", agent_id));
+  }
+  return a;
+}
+
+}  // namespace berth::workspaces

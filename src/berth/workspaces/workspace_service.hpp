@@ -1,0 +1,84 @@
+#pragma once
+// WorkspaceService: creates, starts, stops and deletes workspaces. Each action writes the
+// workspace's next build and its provisioner job in one transaction, then publishes
+// job.queued so a provisioner picks it up at once. Synchronous: every method is a few store
+// calls. Owned by the server; thread-safe as the store is.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/core/names.hpp"
+#include "berth/core/result.hpp"
+#include "berth/events/bus.hpp"
+#include "berth/store/store.hpp"
+#include "berth/templates/parameters.hpp"
+#include "berth/templates/template_spec.hpp"
+#include "berth/workspaces/authz.hpp"
+
+namespace berth::workspaces {
+
+// A workspace with what callers usually need next to it.
+struct WorkspaceView {
+  store::Workspace workspace;
+  store::BuildWithJob latest;
+  std::vector<store::WorkspaceAgent> agents;  // of the latest build when it is a start build
+};
+
+struct CreateWorkspaceRequest {
+  std::string organization;   // name or id; "" = wherever the template is found
+  std::string template_ref;   // template name or id
+  std::string name;           // "" = generated from the template name
+  templates::ParameterValues parameters;
+  std::optional<std::string> preset;
+  std::optional<std::int64_t> ttl_ms;
+};
+
+struct ResolvedTemplate {
+  store::Template tmpl;
+  store::TemplateVersion version;
+  templates::TemplateSpec spec;
+};
+
+class WorkspaceService {
+ public:
+  WorkspaceService(store::Store& store, events::EventBus& bus, RandomIndex random = default_random_index());
+
+  // Returns invalid_argument for a bad name or parameters, not_found for an unknown template,
+  // already_exists when the name is taken.
+  Result<WorkspaceView> create(const Actor& actor, const CreateWorkspaceRequest& request);
+  // `ref` is a workspace id, a name of the actor's, or "owner/name". A deleted workspace is
+  // not found unless `include_deleted` (by id only: its name may be reused).
+  enum class IncludeDeleted { no, yes };
+  Result<WorkspaceView> get(const Actor& actor, std::string_view ref,
+                            IncludeDeleted include_deleted = IncludeDeleted::no);
+  Result<std::vector<WorkspaceView>> list(const Actor& actor);
+  // failed_precondition when already running / stopped or a build is in progress.
+  Result<store::BuildWithJob> start(const Actor& actor, std::string_view ref,
+                                    const templates::ParameterValues& parameters);
+  Result<store::BuildWithJob> stop(const Actor& actor, std::string_view ref);
+  Result<store::BuildWithJob> remove(const Actor& actor, std::string_view ref);
+  // The build, if its workspace is visible to the actor.
+  Result<store::BuildWithJob> build(const Actor& actor, std::string_view build_id);
+  Result<store::WorkspaceAgent> agent(const Actor& actor, std::string_view agent_id);
+
+  // A template the actor may use, by id or name (in `organization`, or wherever found).
+  Result<ResolvedTemplate> resolve_template(const Actor& actor, std::string_view organization,
+                                            std::string_view ref);
+  Result<WorkspaceView> view(const store::Workspace& ws);
+
+ private:
+  Result<store::Workspace> find(const Actor& actor, std::string_view ref,
+                                IncludeDeleted include_deleted = IncludeDeleted::no);
+  Result<store::BuildWithJob> new_build(const Actor& actor, const store::Workspace& ws,
+                                        Transition transition, std::string parameters,
+                                        std::string version_id);
+
+  store::Store& store_;
+  events::EventBus& bus_;
+  Authorizer authz_;
+  RandomIndex random_;
+};
+
+}  // namespace berth::workspaces
