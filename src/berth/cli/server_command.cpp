@@ -170,6 +170,11 @@ int run_server(const ServerOptions& o) {
     (*server)->stop();
     io.stop();
   });
+  // Scripts and tests find the server here (useful with --listen 127.0.0.1:0).
+  {
+    std::ofstream(data / "server.url.tmp") << url << "\n";
+    fs::rename(data / "server.url.tmp", data / "server.url", ec);
+  }
   std::cerr << fmt::format("berth server listening on {} (data in {}; admin token in {})\n", url,
                            data.string(), (data / "admin.token").string());
   io.run();

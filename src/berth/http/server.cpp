@@ -176,8 +176,10 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader)
   Match m = match_route(routes, req.method, req.path, req.params);
   if (!m.route) {
     if (m.path_matched) {
-      co_return error_response(Error::invalid_argument(
-          fmt::format("method {} is not allowed on {}", req.method, req.path)));
+      Response r = error_response(Error::invalid_argument(
+          fmt::format("method {} is not allowed on {}", req.method, req.path), "see docs/api.md"));
+      r.status = 405;
+      co_return r;
     }
     co_return error_response(Error::not_found(fmt::format("no such endpoint: {} {}", req.method, req.path),
                                               "see docs/api.md for the REST API"));
@@ -240,7 +242,7 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     if (!url) {
       req.path = std::string(raw.target());
     } else {
-      req.path = std::string(url->path());
+      req.path = std::string(url->encoded_path());  // segments are decoded by the router
       for (auto param : url->params()) req.query[std::string(param.key)] = std::string(param.value);
     }
 

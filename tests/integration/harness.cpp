@@ -1,0 +1,218 @@
+#include "tests/integration/harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "berth/core/ids.hpp"
+
+extern char** environ;
+
+namespace berth::testing {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
+          const std::vector<std::string>& extra_env = {}) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.starts_with("BERTH_")) continue;  // the caller's own Berth settings stay out
+    env_strings.emplace_back(kv);
+  }
+  for (const auto& e : extra_env) env_strings.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0].c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0 ? pid : -1;
+}
+
+void kill_tree_under(const fs::path& dir) {
+  for (int round = 0; round < 3; ++round) {
+    auto pids = agent_pids_under(dir);
+    if (pids.empty()) return;
+    for (int pid : pids) {
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+}  // namespace
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TestServer::TestServer(ServerFlags flags) : flags_(std::move(flags)) {
+  dir_ = fs::temp_directory_path() / ("berth-it-" + random_hex(6));
+  fs::create_directories(dir_);
+  start();
+}
+
+TestServer::~TestServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  kill_tree_under(dir_);
+  if (!::testing::Test::HasFailure()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  } else {
+    std::cerr << "test data kept in " << dir_ << "\n--- server log (tail) ---\n";
+    std::string log = server_log();
+    std::cerr << (log.size() > 6000 ? log.substr(log.size() - 6000) : log) << "\n";
+  }
+}
+
+void TestServer::start() {
+  fs::remove(dir_ / "server.url");
+  std::vector<std::string> args = {BERTH_BINARY, "server", "--data-dir", dir_.string(),
+                                   "--listen", "127.0.0.1:0",
+                                   "--agent-inactive-timeout", flags_.agent_inactive_timeout,
+                                   "--build-timeout", flags_.build_timeout};
+  if (flags_.example_templates) {
+    args.insert(args.end(), {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});
+  } else {
+    args.push_back("--no-example-templates");
+  }
+  pid_ = spawn(args, dir_ / "server.out", dir_ / "server.log");
+  ASSERT_GT(pid_, 0) << "cannot start " << BERTH_BINARY;
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!fs::exists(dir_ / "server.url")) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "berth server exited:\n" << server_log();
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "berth server did not start:\n" << server_log();
+    std::this_thread::sleep_for(10ms);
+  }
+  url_ = read_file(dir_ / "server.url");
+  while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+  admin_token_ = read_file(dir_ / "admin.token");
+  while (!admin_token_.empty() && admin_token_.back() == '\n') admin_token_.pop_back();
+}
+
+void TestServer::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string TestServer::server_log() const { return read_file(dir_ / "server.log"); }
+
+json TestServer::push_template(const std::string& yaml) {
+  auto r = admin().post("/api/v1/templates", {{"files", {{"template.yaml", yaml}}}});
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? *r : json();
+}
+
+std::string TestServer::create_member(const std::string& username) {
+  auto api = admin();
+  auto user = api.post("/api/v1/users", {{"username", username}});
+  EXPECT_TRUE(user) << (user ? "" : user.error().message);
+  auto token = api.post("/api/v1/tokens", {{"username", username}, {"name", "test"}});
+  EXPECT_TRUE(token) << (token ? "" : token.error().message);
+  return token ? token->value("token", "") : "";
+}
+
+CliResult TestServer::cli(const std::vector<std::string>& args, const std::string& token) const {
+  std::vector<std::string> argv = {BERTH_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string id = random_hex(4);
+  fs::path out = dir_ / ("cli-" + id + ".out");
+  fs::path err = dir_ / ("cli-" + id + ".err");
+  int pid = spawn(argv, out, err, {"BERTH_URL=" + url_, "BERTH_TOKEN=" + (token.empty() ? admin_token_ : token)});
+  CliResult r;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+json wait_settled(cli::ApiClient& api, const std::string& id, std::chrono::seconds timeout) {
+  auto r = api.get("/api/v1/workspaces/" + id + "/wait?timeout=" + std::to_string(timeout.count()) + "s");
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  if (!r) return json();
+  EXPECT_FALSE((*r)["readiness"].value("timed_out", true)) << r->dump(2);
+  return *r;
+}
+
+json poll_workspace(cli::ApiClient& api, const std::string& id, const std::function<bool(const json&)>& pred,
+                    std::chrono::seconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  json last;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = api.get("/api/v1/workspaces/" + id);
+    if (r) {
+      last = *r;
+      if (pred(last)) return last;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ADD_FAILURE() << "condition not reached; last state:\n" << last.dump(2);
+  return last;
+}
+
+std::map<std::string, std::string> process_environment(int pid) {
+  std::map<std::string, std::string> env;
+  std::string raw = read_file("/proc/" + std::to_string(pid) + "/environ");
+  std::size_t start = 0;
+  while (start < raw.size()) {
+    auto end = raw.find('\0', start);
+    std::string kv = raw.substr(start, end - start);
+    if (auto eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return env;
+}
+
+std::vector<int> agent_pids_under(const fs::path& dir) {
+  std::vector<int> pids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
+    if (ec) continue;
+    if (cwd.string().starts_with(dir.string()) && std::stoi(name) != ::getpid()) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+}  // namespace berth::testing

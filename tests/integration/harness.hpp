@@ -1,0 +1,84 @@
+#pragma once
+// A real `berth server` process for integration tests: its own data directory and port, real
+// HTTP, real agent processes. Every process it started (server, agents, sandboxes) is killed
+// when the test ends.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "berth/cli/http_client.hpp"
+
+namespace berth::testing {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+struct ServerFlags {
+  std::string agent_inactive_timeout = "2s";
+  std::string build_timeout = "60s";
+  bool example_templates = false;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class TestServer {
+ public:
+  explicit TestServer(ServerFlags flags = {});
+  ~TestServer();
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  void start();
+  void kill_hard();  // SIGKILL, like a crash
+  void restart() {
+    kill_hard();
+    start();
+  }
+
+  const std::filesystem::path& data_dir() const { return dir_; }
+  const std::string& url() const { return url_; }
+  const std::string& admin_token() const { return admin_token_; }
+  cli::ApiClient admin() const { return cli::ApiClient(url_, admin_token_); }
+  cli::ApiClient client(const std::string& token) const { return cli::ApiClient(url_, token); }
+  std::string server_log() const;
+
+  // Pushes template.yaml text as the admin; fails the test on error.
+  json push_template(const std::string& yaml);
+  // Creates a user in the default organization and returns a token for it.
+  std::string create_member(const std::string& username);
+
+  // Runs the berth CLI against this server.
+  CliResult cli(const std::vector<std::string>& args, const std::string& token = "") const;
+
+ private:
+  ServerFlags flags_;
+  std::filesystem::path dir_;
+  int pid_ = -1;
+  std::string url_;
+  std::string admin_token_;
+};
+
+// Long-polls until the workspace settles; returns the workspace JSON with "readiness".
+json wait_settled(cli::ApiClient& api, const std::string& workspace_id, std::chrono::seconds timeout = 30s);
+// Polls GET /workspaces/{id} until `pred` holds (for states with no wait endpoint, such as an
+// agent becoming disconnected). Fails the test after `timeout`.
+json poll_workspace(cli::ApiClient& api, const std::string& workspace_id,
+                    const std::function<bool(const json&)>& pred, std::chrono::seconds timeout = 20s);
+
+// The environment of a running process (to take an agent's token, as its owner could).
+std::map<std::string, std::string> process_environment(int pid);
+// Pids of `berth agent` processes whose working directory is under `dir`.
+std::vector<int> agent_pids_under(const std::filesystem::path& dir);
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace berth::testing
