@@ -48,7 +48,9 @@ TEST(AgentStatus, SpecExamples) {
 
 TEST(AgentStatus, DisconnectAfterLastConnectIsDisconnected) {
   const UnixMillis now = 1'000'000;
-  AgentConnectionTimes t{.created_at = 0, .first_connected_at = 10, .last_connected_at = now - 10,
+  AgentConnectionTimes t{.created_at = 0,
+                         .first_connected_at = 10,
+                         .last_connected_at = now - 10,
                          .disconnected_at = now - 5};
   EXPECT_EQ(derive_agent_status(t, now, 30s), AgentStatus::disconnected);
   t.last_connected_at = now - 1;  // reconnected
@@ -56,10 +58,10 @@ TEST(AgentStatus, DisconnectAfterLastConnectIsDisconnected) {
 }
 
 TEST(Lifecycle, WireNamesRoundTrip) {
-  for (auto s : {AgentLifecycle::created, AgentLifecycle::starting, AgentLifecycle::ready,
-                 AgentLifecycle::start_error, AgentLifecycle::start_timeout,
-                 AgentLifecycle::shutting_down, AgentLifecycle::off,
-                 AgentLifecycle::shutdown_error, AgentLifecycle::shutdown_timeout}) {
+  for (auto s :
+       {AgentLifecycle::created, AgentLifecycle::starting, AgentLifecycle::ready,
+        AgentLifecycle::start_error, AgentLifecycle::start_timeout, AgentLifecycle::shutting_down,
+        AgentLifecycle::off, AgentLifecycle::shutdown_error, AgentLifecycle::shutdown_timeout}) {
     EXPECT_EQ(parse_lifecycle(to_string(s)), s);
   }
   EXPECT_EQ(parse_lifecycle("bogus"), std::nullopt);

@@ -21,10 +21,13 @@ TEST(EventBus, PublishWakesAWaiterBeforeTheFallback) {
   EventBus bus;
   bool woke = false;
   auto started = std::chrono::steady_clock::now();
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto sub = bus.subscribe(io.get_executor(), "workspace.x");
-    woke = co_await sub->wait(10s);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sub = bus.subscribe(io.get_executor(), "workspace.x");
+        woke = co_await sub->wait(10s);
+      },
+      asio::detached);
   asio::post(io, [&] { bus.publish("workspace.x"); });
   io.run();
   EXPECT_TRUE(woke);
@@ -36,11 +39,14 @@ TEST(EventBus, FallbackTimerReturnsFalse) {
   asio::io_context io;
   EventBus bus;
   bool woke = true;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto sub = bus.subscribe(io.get_executor(), "a");
-    bus.publish("b");  // another topic
-    woke = co_await sub->wait(20ms);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sub = bus.subscribe(io.get_executor(), "a");
+        bus.publish("b");  // another topic
+        woke = co_await sub->wait(20ms);
+      },
+      asio::detached);
   io.run();
   EXPECT_FALSE(woke);
 }
@@ -49,13 +55,16 @@ TEST(EventBus, EventBeforeWaitIsNotLost) {
   asio::io_context io;
   EventBus bus;
   bool woke = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto sub = bus.subscribe(io.get_executor(), "t");
-    bus.publish("t");
-    asio::steady_timer t(io, 5ms);
-    co_await t.async_wait(asio::use_awaitable);  // the event lands while we are busy
-    woke = co_await sub->wait(10s);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sub = bus.subscribe(io.get_executor(), "t");
+        bus.publish("t");
+        asio::steady_timer t(io, 5ms);
+        co_await t.async_wait(asio::use_awaitable);  // the event lands while we are busy
+        woke = co_await sub->wait(10s);
+      },
+      asio::detached);
   io.run();
   EXPECT_TRUE(woke);
 }
@@ -65,13 +74,16 @@ TEST(EventBus, PublishFromAnotherThread) {
   EventBus bus;
   int wakes = 0;
   std::thread publisher;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    auto sub = bus.subscribe(io.get_executor(), "t");
-    publisher = std::thread([&] { bus.publish("t"); });
-    while (wakes == 0) {
-      if (co_await sub->wait(10s)) ++wakes;
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sub = bus.subscribe(io.get_executor(), "t");
+        publisher = std::thread([&] { bus.publish("t"); });
+        while (wakes == 0) {
+          if (co_await sub->wait(10s)) ++wakes;
+        }
+      },
+      asio::detached);
   io.run();
   publisher.join();
   EXPECT_EQ(wakes, 1);

@@ -51,7 +51,8 @@ int start_agent(const std::string& url, const std::string& token, const fs::path
   std::string token_env = "BERTH_AGENT_TOKEN=" + token;
   std::string url_env = "BERTH_AGENT_URL=" + url;
   char* argv[] = {binary.data(), const_cast<char*>("agent"), nullptr};
-  char* envp[] = {token_env.data(), url_env.data(), const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
+  char* envp[] = {token_env.data(), url_env.data(), const_cast<char*>("PATH=/usr/bin:/bin"),
+                  nullptr};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
@@ -90,7 +91,8 @@ TEST(AgentConnection, FrozenAgentReadsDisconnectedAfterTheInactiveTimeout) {
   ASSERT_GT(r.agent_pid, 0);
   auto api = server.admin();
   ::kill(r.agent_pid, SIGSTOP);
-  auto ws = poll_workspace(api, r.id, [](const json& ws) { return agent_status(ws) == "disconnected"; });
+  auto ws =
+      poll_workspace(api, r.id, [](const json& ws) { return agent_status(ws) == "disconnected"; });
   ::kill(r.agent_pid, SIGCONT);
   poll_workspace(api, r.id, [](const json& ws) { return agent_status(ws) == "connected"; });
 }

@@ -20,10 +20,13 @@ TEST(Authz, MemberCannotSeeOrTouchAnotherMembersWorkspace) {
   const std::string build = (*ws)["latest_build"].value("id", "");
   wait_settled(alice, id);
 
-  for (auto r : {bob.get("/api/v1/workspaces/" + id), bob.post("/api/v1/workspaces/" + id + "/stop", json::object()),
-                 bob.post("/api/v1/workspaces/" + id + "/start", json::object()), bob.del("/api/v1/workspaces/" + id),
-                 bob.get("/api/v1/workspaces/" + id + "/wait?timeout=0s"), bob.get("/api/v1/builds/" + build),
-                 bob.get("/api/v1/builds/" + build + "/logs"), bob.get("/api/v1/workspaces/alice%2Fmine")}) {
+  for (auto r : {bob.get("/api/v1/workspaces/" + id),
+                 bob.post("/api/v1/workspaces/" + id + "/stop", json::object()),
+                 bob.post("/api/v1/workspaces/" + id + "/start", json::object()),
+                 bob.del("/api/v1/workspaces/" + id),
+                 bob.get("/api/v1/workspaces/" + id + "/wait?timeout=0s"),
+                 bob.get("/api/v1/builds/" + build), bob.get("/api/v1/builds/" + build + "/logs"),
+                 bob.get("/api/v1/workspaces/alice%2Fmine")}) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::not_found) << r.error().message;
   }
@@ -45,7 +48,8 @@ TEST(Authz, MemberCannotSeeOrTouchAnotherMembersWorkspace) {
 TEST(Authz, MembersCannotPushTemplatesOrChangeSettings) {
   TestServer server;
   auto alice = server.client(server.create_member("alice"));
-  auto push = alice.post("/api/v1/templates", {{"files", {{"template.yaml", "name: x\nagents:\n  - name: a\n"}}}});
+  auto push = alice.post("/api/v1/templates",
+                         {{"files", {{"template.yaml", "name: x\nagents:\n  - name: a\n"}}}});
   ASSERT_FALSE(push);
   EXPECT_EQ(push.error().code, ErrorCode::permission_denied);
   EXPECT_EQ(push.error().message, "only organization admins can push templates");
@@ -61,7 +65,9 @@ TEST(Authz, TemplatesBelongToTheirOrganization) {
   TestServer server;
   auto api = server.admin();
   ASSERT_TRUE(api.post("/api/v1/organizations", {{"name", "acme"}}));
-  ASSERT_TRUE(api.post("/api/v1/templates", {{"organization", "acme"}, {"files", {{"template.yaml", "name: secret\nagents:\n  - name: a\n"}}}}));
+  ASSERT_TRUE(api.post("/api/v1/templates",
+                       {{"organization", "acme"},
+                        {"files", {{"template.yaml", "name: secret\nagents:\n  - name: a\n"}}}}));
   auto alice = server.client(server.create_member("alice"));  // member of "default" only
   auto list = alice.get("/api/v1/templates");
   ASSERT_TRUE(list);

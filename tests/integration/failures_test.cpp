@@ -87,7 +87,9 @@ scripts:
   auto ws = create_and_wait(server, "hang");
   EXPECT_EQ(ws["readiness"]["phase"], "build_failed");
   EXPECT_EQ(ws["latest_build"]["job"]["error_code"], "DEADLINE_EXCEEDED");
-  EXPECT_NE(ws["latest_build"]["job"].value("error", "").find("did not finish within the build timeout (1s)"),
+  EXPECT_NE(ws["latest_build"]["job"]
+                .value("error", "")
+                .find("did not finish within the build timeout (1s)"),
             std::string::npos)
       << ws.dump(2);
 }

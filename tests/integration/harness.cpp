@@ -98,12 +98,19 @@ TestServer::~TestServer() {
 
 void TestServer::start() {
   fs::remove(dir_ / "server.url");
-  std::vector<std::string> args = {BERTH_BINARY, "server", "--data-dir", dir_.string(),
-                                   "--listen", "127.0.0.1:0",
-                                   "--agent-inactive-timeout", flags_.agent_inactive_timeout,
-                                   "--build-timeout", flags_.build_timeout};
+  std::vector<std::string> args = {BERTH_BINARY,
+                                   "server",
+                                   "--data-dir",
+                                   dir_.string(),
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--agent-inactive-timeout",
+                                   flags_.agent_inactive_timeout,
+                                   "--build-timeout",
+                                   flags_.build_timeout};
   if (flags_.example_templates) {
-    args.insert(args.end(), {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});
+    args.insert(args.end(),
+                {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});
   } else {
     args.push_back("--no-example-templates");
   }
@@ -113,7 +120,8 @@ void TestServer::start() {
   while (!fs::exists(dir_ / "server.url")) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid_, &status, WNOHANG), 0) << "berth server exited:\n" << server_log();
-    ASSERT_LT(std::chrono::steady_clock::now(), until) << "berth server did not start:\n" << server_log();
+    ASSERT_LT(std::chrono::steady_clock::now(), until) << "berth server did not start:\n"
+                                                       << server_log();
     std::this_thread::sleep_for(10ms);
   }
   url_ = read_file(dir_ / "server.url");
@@ -152,7 +160,8 @@ CliResult TestServer::cli(const std::vector<std::string>& args, const std::strin
   std::string id = random_hex(4);
   fs::path out = dir_ / ("cli-" + id + ".out");
   fs::path err = dir_ / ("cli-" + id + ".err");
-  int pid = spawn(argv, out, err, {"BERTH_URL=" + url_, "BERTH_TOKEN=" + (token.empty() ? admin_token_ : token)});
+  int pid = spawn(argv, out, err,
+                  {"BERTH_URL=" + url_, "BERTH_TOKEN=" + (token.empty() ? admin_token_ : token)});
   CliResult r;
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -165,15 +174,16 @@ CliResult TestServer::cli(const std::vector<std::string>& args, const std::strin
 }
 
 json wait_settled(cli::ApiClient& api, const std::string& id, std::chrono::seconds timeout) {
-  auto r = api.get("/api/v1/workspaces/" + id + "/wait?timeout=" + std::to_string(timeout.count()) + "s");
+  auto r = api.get("/api/v1/workspaces/" + id + "/wait?timeout=" + std::to_string(timeout.count()) +
+                   "s");
   EXPECT_TRUE(r) << (r ? "" : r.error().message);
   if (!r) return json();
   EXPECT_FALSE((*r)["readiness"].value("timed_out", true)) << r->dump(2);
   return *r;
 }
 
-json poll_workspace(cli::ApiClient& api, const std::string& id, const std::function<bool(const json&)>& pred,
-                    std::chrono::seconds timeout) {
+json poll_workspace(cli::ApiClient& api, const std::string& id,
+                    const std::function<bool(const json&)>& pred, std::chrono::seconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   json last;
   while (std::chrono::steady_clock::now() < until) {
@@ -210,7 +220,8 @@ std::vector<int> agent_pids_under(const fs::path& dir) {
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
     if (ec) continue;
-    if (cwd.string().starts_with(dir.string()) && std::stoi(name) != ::getpid()) pids.push_back(std::stoi(name));
+    if (cwd.string().starts_with(dir.string()) && std::stoi(name) != ::getpid())
+      pids.push_back(std::stoi(name));
   }
   return pids;
 }

@@ -69,11 +69,13 @@ class TestServer {
 };
 
 // Long-polls until the workspace settles; returns the workspace JSON with "readiness".
-json wait_settled(cli::ApiClient& api, const std::string& workspace_id, std::chrono::seconds timeout = 30s);
+json wait_settled(cli::ApiClient& api, const std::string& workspace_id,
+                  std::chrono::seconds timeout = 30s);
 // Polls GET /workspaces/{id} until `pred` holds (for states with no wait endpoint, such as an
 // agent becoming disconnected). Fails the test after `timeout`.
 json poll_workspace(cli::ApiClient& api, const std::string& workspace_id,
-                    const std::function<bool(const json&)>& pred, std::chrono::seconds timeout = 20s);
+                    const std::function<bool(const json&)>& pred,
+                    std::chrono::seconds timeout = 20s);
 
 // The environment of a running process (to take an agent's token, as its owner could).
 std::map<std::string, std::string> process_environment(int pid);

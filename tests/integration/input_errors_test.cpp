@@ -1,4 +1,5 @@
 // Bad input gets a clear error that says what is wrong and what to do, and loses nothing.
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -6,7 +7,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/url/parse.hpp>
 #include <fstream>
-#include <gtest/gtest.h>
 
 #include "tests/integration/harness.hpp"
 
@@ -33,17 +33,23 @@ std::string raw_http(const std::string& url, const std::string& request) {
 TEST(InputErrors, MalformedTemplateIsRefusedWithFileLineAndFieldAndNothingIsStored) {
   TestServer server;
   auto api = server.admin();
-  auto r = api.post("/api/v1/templates", {{"files", {{"template.yaml", "name: demo\nagents:\n  - name: main\n    startup_script_timeout: soon\n"}}}});
+  auto r =
+      api.post("/api/v1/templates",
+               {{"files",
+                 {{"template.yaml",
+                   "name: demo\nagents:\n  - name: main\n    startup_script_timeout: soon\n"}}}});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
-  EXPECT_NE(r.error().message.find("template.yaml:4: agents[0].startup_script_timeout"), std::string::npos)
+  EXPECT_NE(r.error().message.find("template.yaml:4: agents[0].startup_script_timeout"),
+            std::string::npos)
       << r.error().message;
   EXPECT_EQ(r.error().detail, "fix template.yaml and push again; nothing was stored");
   ASSERT_EQ(r.error().validations.size(), 1u);
   EXPECT_EQ(r.error().validations[0].field, "template.yaml:4: agents[0].startup_script_timeout");
   EXPECT_TRUE(api.get("/api/v1/templates")->empty());
 
-  auto syntax = api.post("/api/v1/templates", {{"files", {{"template.yaml", "name: [unclosed\n"}}}});
+  auto syntax =
+      api.post("/api/v1/templates", {{"files", {{"template.yaml", "name: [unclosed\n"}}}});
   ASSERT_FALSE(syntax);
   EXPECT_NE(syntax.error().message.find("not valid YAML"), std::string::npos);
 
@@ -60,12 +66,14 @@ TEST(InputErrors, CliTemplatePushNamesTheProblem) {
   std::ofstream(dir / "template.yaml") << "name: demo\nisolation: vm\nagents:\n  - name: main\n";
   auto r = server.cli({"templates", "push", dir.string()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("error: template.yaml:2: isolation: unknown isolation \"vm\"; use process, sandbox or script"),
+  EXPECT_NE(r.err.find("error: template.yaml:2: isolation: unknown isolation \"vm\"; use process, "
+                       "sandbox or script"),
             std::string::npos)
       << r.err;
   auto nodir = server.cli({"templates", "push", "/nonexistent/tpl"});
   EXPECT_EQ(nodir.exit_code, 1);
-  EXPECT_NE(nodir.err.find("template directory /nonexistent/tpl does not exist"), std::string::npos) << nodir.err;
+  EXPECT_NE(nodir.err.find("template directory /nonexistent/tpl does not exist"), std::string::npos)
+      << nodir.err;
 
   std::ofstream(dir / "template.yaml", std::ios::trunc) << "name: demo\nagents:\n  - name: main\n";
   auto ok = server.cli({"templates", "push", dir.string(), "--json"});
@@ -77,14 +85,19 @@ TEST(InputErrors, CliTemplatePushNamesTheProblem) {
 
 TEST(InputErrors, BadWorkspaceRequests) {
   TestServer server;
-  server.push_template("name: t\nparameters:\n  - {name: size, type: number, default: \"1\", validation: {max: 4}}\npresets:\n  - {name: small, parameters: {size: \"1\"}}\nagents:\n  - name: main\n");
+  server.push_template(
+      "name: t\nparameters:\n  - {name: size, type: number, default: \"1\", validation: {max: "
+      "4}}\npresets:\n  - {name: small, parameters: {size: \"1\"}}\nagents:\n  - name: main\n");
   auto api = server.admin();
   auto bad_name = api.post("/api/v1/workspaces", {{"template", "t"}, {"name", "no spaces"}});
   ASSERT_FALSE(bad_name);
-  EXPECT_EQ(bad_name.error().message, "invalid workspace name \"no spaces\": must be alphanumeric with hyphens");
+  EXPECT_EQ(bad_name.error().message,
+            "invalid workspace name \"no spaces\": must be alphanumeric with hyphens");
   EXPECT_EQ(bad_name.error().validations[0].field, "name");
 
-  auto bad_param = api.post("/api/v1/workspaces", {{"template", "t"}, {"parameters", {{"size", "9"}, {"colour", "red"}}}});
+  auto bad_param =
+      api.post("/api/v1/workspaces",
+               {{"template", "t"}, {"parameters", {{"size", "9"}, {"colour", "red"}}}});
   ASSERT_FALSE(bad_param);
   ASSERT_EQ(bad_param.error().validations.size(), 2u);
   EXPECT_EQ(bad_param.error().validations[0].field, "colour");
@@ -118,8 +131,9 @@ TEST(InputErrors, MalformedHttp) {
   EXPECT_NE(bad_json.find("HTTP/1.1 400"), std::string::npos) << bad_json;
   EXPECT_NE(bad_json.find("request body is not valid JSON"), std::string::npos) << bad_json;
 
-  auto not_object = raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
-                                               "Content-Length: 2\r\nConnection: close\r\n\r\n[]");
+  auto not_object =
+      raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
+                                 "Content-Length: 2\r\nConnection: close\r\n\r\n[]");
   EXPECT_NE(not_object.find("request body must be a JSON object"), std::string::npos) << not_object;
 
   auto huge = raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
@@ -127,11 +141,14 @@ TEST(InputErrors, MalformedHttp) {
   EXPECT_NE(huge.find("HTTP/1.1 413"), std::string::npos) << huge;
   EXPECT_NE(huge.find("larger than the limit"), std::string::npos) << huge;
 
-  auto unknown = raw_http(server.url(), "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto unknown =
+      raw_http(server.url(), "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(unknown.find("HTTP/1.1 404"), std::string::npos) << unknown;
-  auto method = raw_http(server.url(), "PATCH /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth + "Connection: close\r\n\r\n");
+  auto method = raw_http(server.url(), "PATCH /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
+                                           "Connection: close\r\n\r\n");
   EXPECT_NE(method.find("HTTP/1.1 405"), std::string::npos) << method;
-  auto unauth = raw_http(server.url(), "GET /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto unauth = raw_http(server.url(),
+                         "GET /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(unauth.find("HTTP/1.1 401"), std::string::npos) << unauth;
   EXPECT_NE(unauth.find("WWW-Authenticate: Bearer"), std::string::npos) << unauth;
   auto garbage = raw_http(server.url(), "\x01\x02 not http at all\r\n\r\n");
@@ -153,7 +170,8 @@ TEST(InputErrors, CliArguments) {
   EXPECT_NE(missing.err.find("--template is required"), std::string::npos) << missing.err;
   auto unreachable = server.cli({"--url", "http://127.0.0.1:1", "workspaces", "list"});
   EXPECT_EQ(unreachable.exit_code, 1);
-  EXPECT_NE(unreachable.err.find("cannot reach the Berth server at http://127.0.0.1:1"), std::string::npos)
+  EXPECT_NE(unreachable.err.find("cannot reach the Berth server at http://127.0.0.1:1"),
+            std::string::npos)
       << unreachable.err;
   auto json_err = server.cli({"workspaces", "show", "nope", "--json"});
   EXPECT_EQ(json_err.exit_code, 1);
@@ -164,7 +182,8 @@ TEST(InputErrors, SiteSettings) {
   TestServer server;
   auto low = server.cli({"config", "set", "agents_workspace_ttl", "30s"});
   EXPECT_EQ(low.exit_code, 1);
-  EXPECT_NE(low.err.find("Workspace TTL must not be less than 1 minute."), std::string::npos) << low.err;
+  EXPECT_NE(low.err.find("Workspace TTL must not be less than 1 minute."), std::string::npos)
+      << low.err;
   auto high = server.cli({"config", "set", "agents_workspace_ttl", "800h"});
   EXPECT_NE(high.err.find("Workspace TTL must not exceed 30 days."), std::string::npos) << high.err;
   auto unknown = server.cli({"config", "set", "colour", "blue"});

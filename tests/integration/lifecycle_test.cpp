@@ -40,7 +40,9 @@ TEST(Lifecycle, CreateReachesReadyWithParametersAndLogs) {
   auto tmpl = server.push_template(kDemo);
   ASSERT_TRUE(tmpl.contains("id"));
   auto api = server.admin();
-  auto created = api.post("/api/v1/workspaces", {{"template", "demo"}, {"name", "dev"}, {"parameters", {{"greeting", "howdy"}}}});
+  auto created =
+      api.post("/api/v1/workspaces",
+               {{"template", "demo"}, {"name", "dev"}, {"parameters", {{"greeting", "howdy"}}}});
   ASSERT_TRUE(created) << created.error().message;
   EXPECT_EQ(created->value("full_name", ""), "admin/dev");
 
@@ -124,7 +126,8 @@ TEST(Lifecycle, StopStartDelete) {
   auto gone = api.get("/api/v1/workspaces/" + id);
   ASSERT_FALSE(gone);
   EXPECT_EQ(gone.error().code, ErrorCode::not_found);
-  EXPECT_TRUE(api.post("/api/v1/workspaces", {{"template", "demo"}, {"name", "dev"}})) << "the name is free again";
+  EXPECT_TRUE(api.post("/api/v1/workspaces", {{"template", "demo"}, {"name", "dev"}}))
+      << "the name is free again";
 }
 
 TEST(Lifecycle, SandboxedWorkspace) {
@@ -151,7 +154,8 @@ TEST(Lifecycle, TwoAgentsEachWithItsDirectory) {
   ASSERT_EQ(ws["agents"].size(), 2u);
   EXPECT_EQ(ws["agents"][0]["name"], "main");
   EXPECT_EQ(ws["agents"][1]["name"], "worker");
-  EXPECT_TRUE(fs::is_directory(server.data_dir() / "workspaces" / ws.value("id", "") / "worker" / "out"));
+  EXPECT_TRUE(
+      fs::is_directory(server.data_dir() / "workspaces" / ws.value("id", "") / "worker" / "out"));
 }
 
 TEST(Lifecycle, ScriptIsolationStartsItsOwnAgents) {
@@ -179,7 +183,8 @@ scripts:
 TEST(Lifecycle, CliCreateWaitJsonAndLogs) {
   TestServer server;
   server.push_template(kDemo);
-  auto r = server.cli({"workspaces", "create", "--template", "demo", "--name", "cli", "--param", "greeting=yo", "--wait", "--json"});
+  auto r = server.cli({"workspaces", "create", "--template", "demo", "--name", "cli", "--param",
+                       "greeting=yo", "--wait", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   json ws = json::parse(r.out);
   EXPECT_EQ(ws["readiness"]["phase"], "ready");

@@ -42,7 +42,8 @@ TEST(Restart, KilledMidBuildEveryJobReachesAFinalState) {
   auto slow = api.post("/api/v1/workspaces", {{"template", "slow"}, {"name", "mid"}});
   ASSERT_TRUE(slow);
   const std::string slow_id = slow->value("id", "");
-  poll_workspace(api, slow_id, [](const json& ws) { return ws["latest_build"]["job"]["status"] == "running"; });
+  poll_workspace(api, slow_id,
+                 [](const json& ws) { return ws["latest_build"]["job"]["status"] == "running"; });
 
   server.kill_hard();
   server.start();
@@ -50,11 +51,13 @@ TEST(Restart, KilledMidBuildEveryJobReachesAFinalState) {
   auto ws = wait_settled(api, slow_id);
   EXPECT_EQ(ws["latest_build"]["job"]["status"], "failed");
   EXPECT_EQ(ws["latest_build"]["job"]["error_code"], "PROVISIONER_LOST");
-  EXPECT_NE(ws["latest_build"]["job"].value("error", "").find("start the workspace again"), std::string::npos);
+  EXPECT_NE(ws["latest_build"]["job"].value("error", "").find("start the workspace again"),
+            std::string::npos);
 
   // Nothing is lost: the workspace can be started again, and new work flows.
   ASSERT_TRUE(api.post("/api/v1/workspaces/" + slow_id + "/start", json::object()));
-  poll_workspace(api, slow_id, [](const json& w) { return w["latest_build"]["build_number"] == 2; });
+  poll_workspace(api, slow_id,
+                 [](const json& w) { return w["latest_build"]["build_number"] == 2; });
   auto fresh = api.post("/api/v1/workspaces", {{"template", "t"}});
   ASSERT_TRUE(fresh);
   EXPECT_EQ(wait_settled(api, fresh->value("id", ""))["readiness"]["phase"], "ready");
@@ -81,7 +84,8 @@ TEST(Restart, PendingJobsAreRunAfterRestart) {
 
 TEST(Restart, SecondServerOnTheSameDataDirIsRefused) {
   TestServer server;
-  auto r = server.cli({"server", "--data-dir", server.data_dir().string(), "--listen", "127.0.0.1:0"});
+  auto r =
+      server.cli({"server", "--data-dir", server.data_dir().string(), "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("another berth server"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("pass a different --data-dir"), std::string::npos) << r.err;

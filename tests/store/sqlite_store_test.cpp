@@ -26,8 +26,12 @@ class SqliteStoreTest : public ::testing::Test {
     auto user = store_->create_user("alice", "alice@example.com", false, false);
     ASSERT_TRUE(user);
     user_ = *user;
-    NewTemplateVersion v{.organization_id = org_.id, .name = "shell", .isolation = "process",
-                         .source = "name: shell", .spec = "{}", .created_by = user_.id};
+    NewTemplateVersion v{.organization_id = org_.id,
+                         .name = "shell",
+                         .isolation = "process",
+                         .source = "name: shell",
+                         .spec = "{}",
+                         .created_by = user_.id};
     auto pushed = store_->push_template_version(v);
     ASSERT_TRUE(pushed) << pushed.error().message;
     tmpl_ = pushed->tmpl;
@@ -72,7 +76,8 @@ TEST_F(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
 }
 
 TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
-  ASSERT_TRUE(store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt));
+  ASSERT_TRUE(
+      store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt));
   auto u = store_->user_for_token("tok1", sha256_hex("secret"), now_ms());
   ASSERT_TRUE(u);
   EXPECT_EQ(u->username, "alice");
@@ -85,8 +90,13 @@ TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
 }
 
 TEST_F(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {
-  NewTemplateVersion v{.organization_id = org_.id, .name = "shell", .description = "v2",
-                       .isolation = "sandbox", .source = "x", .spec = "{}", .created_by = user_.id};
+  NewTemplateVersion v{.organization_id = org_.id,
+                       .name = "shell",
+                       .description = "v2",
+                       .isolation = "sandbox",
+                       .source = "x",
+                       .spec = "{}",
+                       .created_by = user_.id};
   auto pushed = store_->push_template_version(v);
   ASSERT_TRUE(pushed);
   EXPECT_FALSE(pushed->created);
@@ -114,15 +124,17 @@ TEST_F(SqliteStoreTest, CreateWorkspaceWritesWorkspaceBuildAndPendingJob) {
 TEST_F(SqliteStoreTest, OnlyOneBuildInProgress) {
   auto c = create("dev");
   ASSERT_TRUE(c);
-  auto second = store_->create_build(
-      c->workspace.id, {.template_version_id = tmpl_.active_version_id,
-                        .transition = Transition::stop, .initiator_id = user_.id});
+  auto second =
+      store_->create_build(c->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                                             .transition = Transition::stop,
+                                             .initiator_id = user_.id});
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code, ErrorCode::failed_precondition);
   ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()));
-  auto third = store_->create_build(
-      c->workspace.id, {.template_version_id = tmpl_.active_version_id,
-                        .transition = Transition::stop, .initiator_id = user_.id});
+  auto third =
+      store_->create_build(c->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                                             .transition = Transition::stop,
+                                             .initiator_id = user_.id});
   ASSERT_TRUE(third) << third.error().message;
   EXPECT_EQ(third->build.build_number, 2);
 }
@@ -167,10 +179,12 @@ TEST_F(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
   auto b = create("b");
   ASSERT_TRUE(a && b);
   UnixMillis now = now_ms();
-  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now - 1));           // past deadline
+  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now - 1));          // past deadline
   ASSERT_TRUE(store_->acquire_job("embedded:old", now, now + 3'600'000));  // lost worker
-  auto failed = store_->fail_stale_jobs({.now = now, .heartbeat_stale_before = 0,
-                                         .worker_prefix = "embedded:", .live_worker = "embedded:new"});
+  auto failed = store_->fail_stale_jobs({.now = now,
+                                         .heartbeat_stale_before = 0,
+                                         .worker_prefix = "embedded:",
+                                         .live_worker = "embedded:new"});
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->size(), 2u);
   auto ja = store_->job_by_id(a->job.id);
@@ -195,10 +209,12 @@ TEST_F(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
 
 TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
   auto c = create("dev");
-  auto agents = store_->insert_agents(
-      c->build.id, {{.name = "main", .startup_script_timeout_ms = 1000, .connection_timeout_s = 60,
-                     .auth_token_hash = sha256_hex("t")}},
-      now_ms());
+  auto agents = store_->insert_agents(c->build.id,
+                                      {{.name = "main",
+                                        .startup_script_timeout_ms = 1000,
+                                        .connection_timeout_s = 60,
+                                        .auth_token_hash = sha256_hex("t")}},
+                                      now_ms());
   ASSERT_TRUE(agents) << agents.error().message;
   const auto id = agents->at(0).id;
   auto byhash = store_->agent_by_token_hash(sha256_hex("t"));
@@ -210,9 +226,11 @@ TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
   ASSERT_TRUE(store_->agent_connected(id, t));
   EXPECT_EQ(store_->agent_by_id(id)->status(t, std::chrono::seconds(30)), AgentStatus::connected);
   ASSERT_TRUE(store_->agent_disconnected(id, t));
-  EXPECT_EQ(store_->agent_by_id(id)->status(t, std::chrono::seconds(30)), AgentStatus::disconnected);
+  EXPECT_EQ(store_->agent_by_id(id)->status(t, std::chrono::seconds(30)),
+            AgentStatus::disconnected);
   ASSERT_TRUE(store_->agent_connected(id, t));  // same millisecond: still reads as reconnected
-  EXPECT_EQ(store_->agent_by_id(id)->status(t + 1, std::chrono::seconds(30)), AgentStatus::connected);
+  EXPECT_EQ(store_->agent_by_id(id)->status(t + 1, std::chrono::seconds(30)),
+            AgentStatus::connected);
 
   ASSERT_TRUE(store_->set_agent_lifecycle(id, AgentLifecycle::starting, t));
   ASSERT_TRUE(store_->set_agent_lifecycle(id, AgentLifecycle::ready, t + 5));
@@ -224,7 +242,8 @@ TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
 
 TEST_F(SqliteStoreTest, LogsAreOrderedAndPaged) {
   auto c = create("dev");
-  ASSERT_TRUE(store_->append_job_logs(c->job.id, {{"start", "info", "one"}, {"start", "info", "two"}}, 1));
+  ASSERT_TRUE(
+      store_->append_job_logs(c->job.id, {{"start", "info", "one"}, {"start", "info", "two"}}, 1));
   ASSERT_TRUE(store_->append_job_logs(c->job.id, {{"start", "error", "three"}}, 2));
   auto all = store_->job_logs(c->job.id, 0, 100);
   ASSERT_TRUE(all);

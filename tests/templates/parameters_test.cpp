@@ -36,17 +36,21 @@ TEST(ResolveParameters, PrecedenceRequestPresetPreviousDefault) {
 TEST(ResolveParameters, RequiredWithoutDefault) {
   auto v = resolve_parameters(spec(), {});
   ASSERT_FALSE(v);
-  EXPECT_EQ(v.error().message, "invalid parameter region: parameter \"region\" is required (it has no default)");
+  EXPECT_EQ(v.error().message,
+            "invalid parameter region: parameter \"region\" is required (it has no default)");
   EXPECT_EQ(v.error().validations[0].field, "region");
 }
 
 TEST(ResolveParameters, BadValuesAreEachNamed) {
   auto v = resolve_parameters(
-      spec(), {.provided = {{"size", "99"}, {"region", "mars"}, {"debug", "yes"}, {"colour", "red"}}});
+      spec(),
+      {.provided = {{"size", "99"}, {"region", "mars"}, {"debug", "yes"}, {"colour", "red"}}});
   ASSERT_FALSE(v);
   const auto& val = v.error().validations;
   ASSERT_EQ(val.size(), 4u);
-  EXPECT_EQ(val[0].detail, "template demo has no parameter \"colour\"; its parameters are: greeting, size, region, debug");
+  EXPECT_EQ(val[0].detail,
+            "template demo has no parameter \"colour\"; its parameters are: greeting, size, "
+            "region, debug");
   EXPECT_EQ(val[1].detail, "99 is above the maximum 8");
   EXPECT_EQ(val[2].detail, "\"mars\" is not one of the options: eu, us");
   EXPECT_EQ(val[3].detail, "\"yes\" is not a boolean; use true or false");
@@ -61,7 +65,8 @@ TEST(ResolveParameters, UnknownPreset) {
 
 TEST(ResolveParameters, ImmutableParametersKeepTheirValue) {
   auto s = spec();
-  ParameterValues previous{{"greeting", "hello"}, {"size", "2"}, {"region", "eu"}, {"debug", "false"}};
+  ParameterValues previous{
+      {"greeting", "hello"}, {"size", "2"}, {"region", "eu"}, {"debug", "false"}};
   auto ok = resolve_parameters(s, {.provided = {{"greeting", "yo"}}, .previous = previous});
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->at("greeting"), "yo");
@@ -72,7 +77,9 @@ TEST(ResolveParameters, ImmutableParametersKeepTheirValue) {
             "parameter \"size\" is immutable; it cannot change after the workspace was created");
 }
 
-TEST(ParameterEnvName, UpperCase) { EXPECT_EQ(parameter_env_name("greeting"), "BERTH_PARAM_GREETING"); }
+TEST(ParameterEnvName, UpperCase) {
+  EXPECT_EQ(parameter_env_name("greeting"), "BERTH_PARAM_GREETING");
+}
 
 }  // namespace
 }  // namespace berth::templates

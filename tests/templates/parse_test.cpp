@@ -106,7 +106,8 @@ TEST(ParseTemplate, ManyProblemsAreAllReported) {
 }
 
 TEST(ParseTemplate, PresetMustNameRealParameters) {
-  auto spec = parse("name: demo\npresets:\n  - name: p\n    parameters: {nope: 1}\nagents:\n  - name: main\n");
+  auto spec = parse(
+      "name: demo\npresets:\n  - name: p\n    parameters: {nope: 1}\nagents:\n  - name: main\n");
   ASSERT_FALSE(spec);
   EXPECT_EQ(spec.error().validations[0].detail, "no parameter named \"nope\" in this template");
 }

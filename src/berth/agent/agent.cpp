@@ -5,6 +5,7 @@
 #include <deque>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -19,7 +20,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "berth/agent/agent_rpc.hpp"
 #include "berth/core/agent_protocol.hpp"
@@ -77,7 +77,8 @@ class AgentRuntime {
     while (ws_ && !outbox_.empty()) {
       auto* ws = ws_;
       boost::system::error_code ec;
-      co_await ws->async_write(asio::buffer(outbox_.front()), asio::redirect_error(use_awaitable, ec));
+      co_await ws->async_write(asio::buffer(outbox_.front()),
+                               asio::redirect_error(use_awaitable, ec));
       if (ec) break;  // the read loop notices the broken connection and reconnects
       outbox_.pop_front();
     }
@@ -106,11 +107,13 @@ class AgentRuntime {
   // One connection, from dial to drop. Returns true if the handshake succeeded.
   awaitable<bool> session(boost::system::error_code& ec) {
     tcp::resolver resolver(io_);
-    auto endpoints = co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
+    auto endpoints =
+        co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
     WebSocket ws(io_);
     beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
-    co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints,
+                                                       asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
     beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
     ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
@@ -120,9 +123,10 @@ class AgentRuntime {
     co_await ws.async_handshake(response, host_ + ":" + port_, proto::kConnectPath,
                                 asio::redirect_error(use_awaitable, ec));
     if (ec) {
-      if (response.result() == http::status::unauthorized || response.result() == http::status::gone ||
-          response.result() == http::status::forbidden) {
-        spdlog::error("the server refused this agent ({}): {}", response.result_int(), response.body());
+      if (response.result() == http::status::unauthorized ||
+          response.result() == http::status::gone || response.result() == http::status::forbidden) {
+        spdlog::error("the server refused this agent ({}): {}", response.result_int(),
+                      response.body());
         exit_code_ = 2;
         stopping_ = true;
         io_.stop();
@@ -133,7 +137,8 @@ class AgentRuntime {
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
 
     // hello goes first, ahead of anything queued while we were away.
-    json hello = {{"type", proto::kHello}, {"version", proto::kVersion}, {"lifecycle_state", lifecycle_}};
+    json hello = {
+        {"type", proto::kHello}, {"version", proto::kVersion}, {"lifecycle_state", lifecycle_}};
     co_await ws.async_write(asio::buffer(hello.dump()), asio::redirect_error(use_awaitable, ec));
     if (ec) co_return true;
     ws_ = &ws;
@@ -210,7 +215,8 @@ class AgentRuntime {
     for (auto& [k, v] : manifest_env.items()) {
       if (v.is_string()) env[k] = v.get<std::string>();
     }
-    auto child = proc::Process::spawn(io_.get_executor(), {.argv = {"/bin/sh", "-c", script}, .env = env});
+    auto child =
+        proc::Process::spawn(io_.get_executor(), {.argv = {"/bin/sh", "-c", script}, .env = env});
     if (!child) {
       send({{"type", proto::kLog}, {"lines", {child.error().message}}});
       set_lifecycle("start_error");
@@ -238,7 +244,9 @@ class AgentRuntime {
       co_await p.wait();
       script_pgid_ = 0;
       send({{"type", proto::kLog},
-            {"lines", {fmt::format("startup script timed out after {} ms and was killed", timeout.count())}}});
+            {"lines",
+             {fmt::format("startup script timed out after {} ms and was killed",
+                          timeout.count())}}});
       if (!stopping_) set_lifecycle("start_timeout");
       co_return;
     }
@@ -248,7 +256,8 @@ class AgentRuntime {
     if (code == 0) {
       set_lifecycle("ready");
     } else {
-      send({{"type", proto::kLog}, {"lines", {fmt::format("startup script exited with status {}", code)}}});
+      send({{"type", proto::kLog},
+            {"lines", {fmt::format("startup script exited with status {}", code)}}});
       set_lifecycle("start_error");
     }
   }
@@ -268,7 +277,8 @@ class AgentRuntime {
     if (ws_) {
       boost::system::error_code ec;
       beast::get_lowest_layer(*ws_).expires_after(std::chrono::milliseconds(200));
-      co_await ws_->async_close(websocket::close_code::normal, asio::redirect_error(use_awaitable, ec));
+      co_await ws_->async_close(websocket::close_code::normal,
+                                asio::redirect_error(use_awaitable, ec));
     }
     io_.stop();
   }

@@ -1,16 +1,16 @@
 #include "berth/agent/agent_rpc.hpp"
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "berth/proc/process.hpp"
 
@@ -22,7 +22,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kMaxOutput = 32 * 1024;             // exec keeps the last 32 KiB
+constexpr std::size_t kMaxOutput = 32 * 1024;              // exec keeps the last 32 KiB
 constexpr std::uintmax_t kMaxReadBytes = 4 * 1024 * 1024;  // read_file refuses larger files
 constexpr std::int64_t kDefaultExecTimeoutMs = 60'000;
 constexpr std::int64_t kMaxExecTimeoutMs = 600'000;
@@ -59,15 +59,20 @@ asio::awaitable<json> exec(asio::any_io_executor ex, const json& params) {
     }
   };
   boost::system::error_code ec;
-  auto which = co_await (reader() || deadline.async_wait(asio::redirect_error(asio::use_awaitable, ec)));
+  auto which =
+      co_await (reader() || deadline.async_wait(asio::redirect_error(asio::use_awaitable, ec)));
   if (which.index() == 1) {
     timed_out = true;
     p.signal_group(SIGKILL);
   }
   int code = co_await p.wait();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  json result = {{"exit_code", code}, {"output", output}, {"truncated", truncated},
-                 {"duration_ms", ms.count()}, {"timed_out", timed_out}};
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started);
+  json result = {{"exit_code", code},
+                 {"output", output},
+                 {"truncated", truncated},
+                 {"duration_ms", ms.count()},
+                 {"timed_out", timed_out}};
   co_return json{{"result", result}};
 }
 
@@ -77,12 +82,15 @@ json read_file(const json& params) {
   }
   fs::path path = params["path"].get<std::string>();
   std::error_code ec;
-  if (!fs::exists(path, ec)) return error("not_found", fmt::format("{} does not exist", path.string()));
-  if (fs::is_directory(path, ec)) return error("invalid_argument", fmt::format("{} is a directory", path.string()));
+  if (!fs::exists(path, ec))
+    return error("not_found", fmt::format("{} does not exist", path.string()));
+  if (fs::is_directory(path, ec))
+    return error("invalid_argument", fmt::format("{} is a directory", path.string()));
   auto size = fs::file_size(path, ec);
   if (size > kMaxReadBytes) {
-    return error("invalid_argument", fmt::format("{} is {} bytes; read_file reads files up to {} bytes",
-                                                 path.string(), size, kMaxReadBytes));
+    return error("invalid_argument",
+                 fmt::format("{} is {} bytes; read_file reads files up to {} bytes", path.string(),
+                             size, kMaxReadBytes));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream buf;
@@ -99,7 +107,8 @@ json read_file(const json& params) {
   while (start < content.size()) {
     auto nl = content.find('\n', start);
     std::size_t end = nl == std::string::npos ? content.size() : nl + 1;
-    if (line_no >= offset && (limit < 0 || line_no < offset + limit)) out.append(content, start, end - start);
+    if (line_no >= offset && (limit < 0 || line_no < offset + limit))
+      out.append(content, start, end - start);
     ++line_no;
     start = end;
   }
@@ -114,7 +123,9 @@ json write_file(const json& params) {
   fs::path path = params["path"].get<std::string>();
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  if (ec) return error("unavailable", fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+  if (ec)
+    return error("unavailable",
+                 fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return error("unavailable", fmt::format("cannot open {} for writing", path.string()));
   const auto& content = params["content"].get_ref<const std::string&>();
@@ -126,7 +137,8 @@ json write_file(const json& params) {
 
 }  // namespace
 
-asio::awaitable<json> handle_request(asio::any_io_executor executor, std::string method, json params) {
+asio::awaitable<json> handle_request(asio::any_io_executor executor, std::string method,
+                                     json params) {
   try {
     if (method == "exec") co_return co_await exec(executor, params);
     if (method == "read_file") co_return read_file(params);

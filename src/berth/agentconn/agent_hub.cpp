@@ -1,10 +1,10 @@
 #include "berth/agentconn/agent_hub.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
@@ -71,7 +71,8 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   conn->agent = agent;
   conn->channel = std::move(channel);
   // A newer connection of the same agent replaces an older one.
-  if (auto old = connections_.find(agent.id); old != connections_.end()) old->second->channel->close();
+  if (auto old = connections_.find(agent.id); old != connections_.end())
+    old->second->channel->close();
   connections_[agent.id] = conn;
 
   if (auto s = store_.agent_connected(agent.id, now_ms()); !s) {
@@ -81,7 +82,8 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   spdlog::info("agent connected agent_id={} name={} workspace_id={}", agent.id, agent.name,
                agent.workspace_id);
 
-  auto heartbeat = std::max(kMinHeartbeat, options_.inactive_timeout / kHeartbeatsPerInactiveTimeout);
+  auto heartbeat =
+      std::max(kMinHeartbeat, options_.inactive_timeout / kHeartbeatsPerInactiveTimeout);
   json env = json::parse(agent.env, nullptr, false);
   if (!env.is_object()) env = json::object();
   json manifest = {{"type", proto::kManifest},
@@ -107,7 +109,8 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
     connections_.erase(it);
     if (auto s = store_.agent_disconnected(agent.id, now_ms()); !s) {
-      spdlog::error("agent disconnect not recorded agent_id={} error={}", agent.id, s.error().message);
+      spdlog::error("agent disconnect not recorded agent_id={} error={}", agent.id,
+                    s.error().message);
     }
     publish(agent);
     spdlog::info("agent disconnected agent_id={} name={}", agent.id, agent.name);
@@ -128,7 +131,8 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
     auto current = store_.agent_by_id(agent.id);
     if (current && current->lifecycle_state == *state) return;  // nothing changed
     if (auto s = store_.set_agent_lifecycle(agent.id, *state, now); !s) {
-      spdlog::error("agent lifecycle not recorded agent_id={} error={}", agent.id, s.error().message);
+      spdlog::error("agent lifecycle not recorded agent_id={} error={}", agent.id,
+                    s.error().message);
       return;
     }
     publish(agent);
@@ -145,7 +149,8 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
     bus_.publish(events::topic::agent(agent.id));
   } else if (type == proto::kHeartbeat) {
     if (auto s = store_.agent_connected(agent.id, now); !s) {
-      spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id, s.error().message);
+      spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
+                    s.error().message);
     }
   } else if (type == proto::kResponse) {
     auto id = msg.value("id", std::uint64_t{0});
@@ -178,8 +183,8 @@ asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string m
       co_return Error::unavailable(fmt::format("agent {} disconnected during {}", agent_id, method),
                                    "check the workspace, then try again");
     }
-    co_return Error::deadline_exceeded(fmt::format("agent did not answer {} within {} ms", method,
-                                                   timeout.count()));
+    co_return Error::deadline_exceeded(
+        fmt::format("agent did not answer {} within {} ms", method, timeout.count()));
   }
   if (auto err = call->reply->find("error"); err != call->reply->end()) {
     std::string code = err->value("code", "internal");

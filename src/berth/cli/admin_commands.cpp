@@ -18,7 +18,8 @@ using nlohmann::json;
 namespace {
 
 // Runs `call`, prints the result with `human` (or as JSON), and returns the exit code.
-int finish(const GlobalOptions& g, const Result<json>& r, const std::function<void(const json&)>& human) {
+int finish(const GlobalOptions& g, const Result<json>& r,
+           const std::function<void(const json&)>& human) {
   if (!r) return report(r.error(), g.json);
   if (g.json) {
     print_json(*r);
@@ -43,8 +44,9 @@ Result<json> push(ApiClient& client, const std::string& dir, const std::string& 
     files[name] = ss.str();
   }
   if (!files.contains("template.yaml")) {
-    return Error::invalid_argument(fmt::format("{} has no template.yaml", dir),
-                                   "a template directory needs a template.yaml; see docs/templates.md");
+    return Error::invalid_argument(
+        fmt::format("{} has no template.yaml", dir),
+        "a template directory needs a template.yaml; see docs/templates.md");
   }
   json body = {{"files", files}};
   if (!org.empty()) body["organization"] = org;
@@ -56,11 +58,13 @@ Result<json> push(ApiClient& client, const std::string& dir, const std::string& 
 void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto client = [&g] { return ApiClient(g.resolved_url(), g.resolved_token()); };
 
-  auto* templates = app.add_subcommand("templates", "Push and list templates")->require_subcommand(1);
+  auto* templates =
+      app.add_subcommand("templates", "Push and list templates")->require_subcommand(1);
   {
     auto dir = std::make_shared<std::string>();
     auto org = std::make_shared<std::string>();
-    auto* cmd = templates->add_subcommand("push", "Push a template directory (creates or adds a version)");
+    auto* cmd =
+        templates->add_subcommand("push", "Push a template directory (creates or adds a version)");
     cmd->add_option("dir", *dir, "Directory with template.yaml (and README.md)")->required();
     cmd->add_option("--org", *org, "Organization (default: default)");
     cmd->callback([&, dir, org, client] {
@@ -74,52 +78,70 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   }
   templates->add_subcommand("list", "List the templates you can use")->callback([&, client] {
     exit_code = finish(g, client().get("/api/v1/templates"), [](const json& all) {
-      std::cout << fmt::format("{:<24} {:<9} {:<8} {}\n", "NAME", "ISOLATION", "AGENTS", "DESCRIPTION");
+      std::cout << fmt::format("{:<24} {:<9} {:<8} {}\n", "NAME", "ISOLATION", "AGENTS",
+                               "DESCRIPTION");
       for (const auto& t : all) {
-        std::cout << fmt::format("{:<24} {:<9} {:<8} {}\n", t.value("name", ""), t.value("isolation", ""),
-                                 t.value("agents_allowed", true) ? "allowed" : "no", t.value("description", ""));
+        std::cout << fmt::format(
+            "{:<24} {:<9} {:<8} {}\n", t.value("name", ""), t.value("isolation", ""),
+            t.value("agents_allowed", true) ? "allowed" : "no", t.value("description", ""));
       }
     });
   });
   {
     auto ref = std::make_shared<std::string>();
-    auto* cmd = templates->add_subcommand("show", "Show a template with its parameters, presets and agents");
+    auto* cmd = templates->add_subcommand(
+        "show", "Show a template with its parameters, presets and agents");
     cmd->add_option("template", *ref, "Template name or id")->required();
     cmd->callback([&, ref, client] {
-      exit_code = finish(g, client().get("/api/v1/templates/" + path_segment(*ref)), [](const json& t) {
-        std::cout << fmt::format("{} ({}): {}\n", t.value("name", ""), t.value("isolation", ""), t.value("description", ""));
-        for (const auto& p : t.value("parameters", json::array())) {
-          std::cout << fmt::format("  parameter {} ({}) default={}\n", p.value("name", ""), p.value("type", ""),
-                                   p["default"].is_null() ? "(required)" : p["default"].get<std::string>());
-        }
-        for (const auto& p : t.value("presets", json::array())) std::cout << "  preset " << p.value("name", "") << "\n";
-        for (const auto& a : t.value("agents", json::array())) std::cout << "  agent " << a.value("name", "") << "\n";
-      });
+      exit_code =
+          finish(g, client().get("/api/v1/templates/" + path_segment(*ref)), [](const json& t) {
+            std::cout << fmt::format("{} ({}): {}\n", t.value("name", ""), t.value("isolation", ""),
+                                     t.value("description", ""));
+            for (const auto& p : t.value("parameters", json::array())) {
+              std::cout << fmt::format(
+                  "  parameter {} ({}) default={}\n", p.value("name", ""), p.value("type", ""),
+                  p["default"].is_null() ? "(required)" : p["default"].get<std::string>());
+            }
+            for (const auto& p : t.value("presets", json::array()))
+              std::cout << "  preset " << p.value("name", "") << "\n";
+            for (const auto& a : t.value("agents", json::array()))
+              std::cout << "  agent " << a.value("name", "") << "\n";
+          });
     });
   }
 
   auto* users = app.add_subcommand("users", "Manage users (site admins)")->require_subcommand(1);
   {
-    struct Args { std::string username, email, org, role = "member"; bool site_admin = false; };
+    struct Args {
+      std::string username, email, org, role = "member";
+      bool site_admin = false;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = users->add_subcommand("create", "Create a user");
     cmd->add_option("username", a->username, "Username")->required();
     cmd->add_option("--email", a->email, "E-mail address");
     cmd->add_option("--org", a->org, "Organization to join (default: default)");
-    cmd->add_option("--role", a->role, "member or admin of that organization")->capture_default_str();
+    cmd->add_option("--role", a->role, "member or admin of that organization")
+        ->capture_default_str();
     cmd->add_flag("--site-admin", a->site_admin, "Make the user a site admin");
     cmd->callback([&, a, client] {
-      json body = {{"username", a->username}, {"email", a->email}, {"role", a->role}, {"site_admin", a->site_admin}};
+      json body = {{"username", a->username},
+                   {"email", a->email},
+                   {"role", a->role},
+                   {"site_admin", a->site_admin}};
       if (!a->org.empty()) body["organization"] = a->org;
       exit_code = finish(g, client().post("/api/v1/users", body), [](const json& u) {
-        std::cout << fmt::format("user {} created (id {})\n", u.value("username", ""), u.value("id", ""));
+        std::cout << fmt::format("user {} created (id {})\n", u.value("username", ""),
+                                 u.value("id", ""));
       });
     });
   }
 
   auto* tokens = app.add_subcommand("tokens", "Create API tokens")->require_subcommand(1);
   {
-    struct Args { std::string name, user, lifetime; };
+    struct Args {
+      std::string name, user, lifetime;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = tokens->add_subcommand("create", "Create an API token (printed once)");
     cmd->add_option("--name", a->name, "A name to recognise it by");
@@ -137,14 +159,21 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   auto* orgs = app.add_subcommand("orgs", "Manage organizations")->require_subcommand(1);
   {
-    struct Args { std::string name, display; };
+    struct Args {
+      std::string name, display;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = orgs->add_subcommand("create", "Create an organization (site admins)");
     cmd->add_option("name", a->name, "Organization name")->required();
     cmd->add_option("--display-name", a->display, "Display name");
     cmd->callback([&, a, client] {
-      exit_code = finish(g, client().post("/api/v1/organizations", {{"name", a->name}, {"display_name", a->display}}),
-                         [](const json& o) { std::cout << fmt::format("organization {} created (id {})\n", o.value("name", ""), o.value("id", "")); });
+      exit_code = finish(
+          g,
+          client().post("/api/v1/organizations", {{"name", a->name}, {"display_name", a->display}}),
+          [](const json& o) {
+            std::cout << fmt::format("organization {} created (id {})\n", o.value("name", ""),
+                                     o.value("id", ""));
+          });
     });
   }
   orgs->add_subcommand("list", "List your organizations")->callback([&, client] {
@@ -155,21 +184,29 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   auto* config = app.add_subcommand("config", "Site settings (site admins)")->require_subcommand(1);
   {
-    struct Args { std::string key, value; };
+    struct Args {
+      std::string key, value;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = config->add_subcommand("set", "Set a site setting, e.g. agents_workspace_ttl 2h");
     cmd->add_option("key", a->key, "Setting name")->required();
     cmd->add_option("value", a->value, "Value")->required();
     cmd->callback([&, a, client] {
-      exit_code = finish(g, client().put("/api/v1/config/" + path_segment(a->key), {{"value", a->value}}),
-                         [](const json& r) { std::cout << fmt::format("{} = {}\n", r.value("key", ""), r["value"].is_null() ? "" : r["value"].get<std::string>()); });
+      exit_code = finish(
+          g, client().put("/api/v1/config/" + path_segment(a->key), {{"value", a->value}}),
+          [](const json& r) {
+            std::cout << fmt::format("{} = {}\n", r.value("key", ""),
+                                     r["value"].is_null() ? "" : r["value"].get<std::string>());
+          });
     });
     auto key = std::make_shared<std::string>();
     auto* get = config->add_subcommand("get", "Show a site setting");
     get->add_option("key", *key, "Setting name")->required();
     get->callback([&, key, client] {
-      exit_code = finish(g, client().get("/api/v1/config/" + path_segment(*key)),
-                         [](const json& r) { std::cout << (r["value"].is_null() ? "" : r["value"].get<std::string>()) << "\n"; });
+      exit_code =
+          finish(g, client().get("/api/v1/config/" + path_segment(*key)), [](const json& r) {
+            std::cout << (r["value"].is_null() ? "" : r["value"].get<std::string>()) << "\n";
+          });
     });
   }
 }

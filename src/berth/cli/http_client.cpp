@@ -1,12 +1,12 @@
 #include "berth/cli/http_client.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
 
 namespace berth::cli {
 
@@ -60,7 +60,8 @@ std::string path_segment(std::string_view text) {
   return out;
 }
 
-ApiClient::ApiClient(std::string url, std::string token) : url_(std::move(url)), token_(std::move(token)) {
+ApiClient::ApiClient(std::string url, std::string token)
+    : url_(std::move(url)), token_(std::move(token)) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
   auto u = boost::urls::parse_uri(url_);
   if (u) {
@@ -113,12 +114,19 @@ Result<json> ApiClient::request(const std::string& method, const std::string& pa
 }
 
 Result<json> ApiClient::get(const std::string& path) { return request("GET", path, std::nullopt); }
-Result<json> ApiClient::post(const std::string& path, const json& body) { return request("POST", path, body); }
-Result<json> ApiClient::put(const std::string& path, const json& body) { return request("PUT", path, body); }
-Result<json> ApiClient::del(const std::string& path) { return request("DELETE", path, std::nullopt); }
+Result<json> ApiClient::post(const std::string& path, const json& body) {
+  return request("POST", path, body);
+}
+Result<json> ApiClient::put(const std::string& path, const json& body) {
+  return request("PUT", path, body);
+}
+Result<json> ApiClient::del(const std::string& path) {
+  return request("DELETE", path, std::nullopt);
+}
 
-Status ApiClient::stream(const std::string& path,
-                         const std::function<bool(const std::string&, const std::string&)>& on_event) {
+Status ApiClient::stream(
+    const std::string& path,
+    const std::function<bool(const std::string&, const std::string&)>& on_event) {
   try {
     asio::io_context io;
     tcp::resolver resolver(io);
@@ -151,7 +159,8 @@ Status ApiClient::stream(const std::string& path,
         std::size_t start = 0;
         while (start < frame.size()) {
           auto nl = frame.find('\n', start);
-          std::string line = frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+          std::string line =
+              frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
           if (line.starts_with("event: ")) event = line.substr(7);
           if (line.starts_with("data: ")) data += (data.empty() ? "" : "\n") + line.substr(6);
           if (nl == std::string::npos) break;

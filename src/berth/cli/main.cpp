@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   berth::cli::GlobalOptions global;
-  app.add_option("--url", global.url, "Berth server URL (default: $BERTH_URL or http://127.0.0.1:7080)");
+  app.add_option("--url", global.url,
+                 "Berth server URL (default: $BERTH_URL or http://127.0.0.1:7080)");
   app.add_option("--token", global.token, "API token (default: $BERTH_TOKEN)");
   app.add_flag("--json", global.json, "Print JSON instead of text");
   int exit_code = 0;

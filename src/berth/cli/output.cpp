@@ -13,8 +13,12 @@ std::string env_or(const char* name, std::string_view fallback) {
 }
 }  // namespace
 
-std::string GlobalOptions::resolved_url() const { return url.empty() ? env_or("BERTH_URL", kDefaultUrl) : url; }
-std::string GlobalOptions::resolved_token() const { return token.empty() ? env_or("BERTH_TOKEN", "") : token; }
+std::string GlobalOptions::resolved_url() const {
+  return url.empty() ? env_or("BERTH_URL", kDefaultUrl) : url;
+}
+std::string GlobalOptions::resolved_token() const {
+  return token.empty() ? env_or("BERTH_TOKEN", "") : token;
+}
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << std::endl; }
 
@@ -24,7 +28,8 @@ int report(const Error& error, bool json) {
     if (!error.detail.empty()) j["detail"] = error.detail;
     if (!error.validations.empty()) {
       j["validations"] = nlohmann::json::array();
-      for (const auto& v : error.validations) j["validations"].push_back({{"field", v.field}, {"detail", v.detail}});
+      for (const auto& v : error.validations)
+        j["validations"].push_back({{"field", v.field}, {"detail", v.detail}});
     }
     std::cout << j.dump(2) << std::endl;
     return 1;

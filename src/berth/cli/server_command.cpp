@@ -8,10 +8,10 @@
 #include <iostream>
 #include <sstream>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "berth/agent/agent.hpp"
 #include "berth/agentconn/agent_hub.hpp"
@@ -53,9 +53,9 @@ Result<int> lock_data_dir(const fs::path& dir) {
     std::string pid;
     std::ifstream(lock) >> pid;
     ::close(fd);
-    return Error::failed_precondition(
-        fmt::format("another berth server (pid {}) is using {}", pid.empty() ? "?" : pid, dir.string()),
-        "stop it first, or pass a different --data-dir");
+    return Error::failed_precondition(fmt::format("another berth server (pid {}) is using {}",
+                                                  pid.empty() ? "?" : pid, dir.string()),
+                                      "stop it first, or pass a different --data-dir");
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   (void)::ftruncate(fd, 0);
@@ -96,19 +96,23 @@ int run_server(const ServerOptions& o) {
   auto colon = o.listen.rfind(':');
   if (colon == std::string::npos) {
     return report(Error::invalid_argument(fmt::format("invalid --listen \"{}\"", o.listen),
-                                          "use HOST:PORT, e.g. 127.0.0.1:7080"), false);
+                                          "use HOST:PORT, e.g. 127.0.0.1:7080"),
+                  false);
   }
   std::string host = o.listen.substr(0, colon);
   int port = std::atoi(o.listen.c_str() + colon + 1);
   if (port < 0 || port > 65535) {
-    return report(Error::invalid_argument(fmt::format("invalid port in --listen \"{}\"", o.listen)), false);
+    return report(Error::invalid_argument(fmt::format("invalid port in --listen \"{}\"", o.listen)),
+                  false);
   }
 
   std::error_code ec;
   fs::path data = fs::absolute(o.data_dir, ec);
   fs::create_directories(data, ec);
   if (ec) {
-    return report(Error::unavailable(fmt::format("cannot create data directory {}: {}", data.string(), ec.message())), false);
+    return report(Error::unavailable(fmt::format("cannot create data directory {}: {}",
+                                                 data.string(), ec.message())),
+                  false);
   }
   auto lock = lock_data_dir(data);
   if (!lock) return report(lock.error(), false);
@@ -123,9 +127,10 @@ int run_server(const ServerOptions& o) {
   http::App app{io.get_executor(), **store, bus, workspace_service, admin, hub, {}};
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
-  std::string url = o.access_url.empty()
-                        ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
-                        : o.access_url;
+  std::string url =
+      o.access_url.empty()
+          ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
+          : o.access_url;
 
   bool first_start = !fs::exists(data / "admin.token");
   auto actor = admin.bootstrap(data / "admin.token");
@@ -143,7 +148,8 @@ int run_server(const ServerOptions& o) {
       for (const auto& dir : dirs) {
         auto pushed = admin.push_template(*actor, "", read_template_dir(dir));
         if (!pushed) {
-          spdlog::error("example template not loaded dir={} error={}", dir.string(), pushed.error().message);
+          spdlog::error("example template not loaded dir={} error={}", dir.string(),
+                        pushed.error().message);
         } else {
           spdlog::info("example template loaded name={}", pushed->tmpl.name);
         }
@@ -185,18 +191,31 @@ int run_server(const ServerOptions& o) {
 
 void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto server_options = std::make_shared<ServerOptions>();
-  auto* server = app.add_subcommand("server", "Run the Berth server with its embedded database and provisioner");
-  server->add_option("--data-dir", server_options->data_dir, "Where the database and workspaces live")->capture_default_str();
-  server->add_option("--listen", server_options->listen, "HOST:PORT to serve HTTP on")->capture_default_str();
-  server->add_option("--access-url", server_options->access_url, "URL agents use to reach this server (default: from --listen)");
-  server->add_flag("--no-example-templates", server_options->no_example_templates, "Do not load examples/templates on first start");
-  server->add_option("--example-templates", server_options->example_templates, "Directory of example templates to load on first start");
-  server->add_option("--agent-inactive-timeout", server_options->agent_inactive_timeout,
-                     "An agent not heard from for this long reads as disconnected")->capture_default_str();
-  server->add_option("--build-timeout", server_options->build_timeout, "A build running longer is failed")->capture_default_str();
+  auto* server = app.add_subcommand(
+      "server", "Run the Berth server with its embedded database and provisioner");
+  server
+      ->add_option("--data-dir", server_options->data_dir, "Where the database and workspaces live")
+      ->capture_default_str();
+  server->add_option("--listen", server_options->listen, "HOST:PORT to serve HTTP on")
+      ->capture_default_str();
+  server->add_option("--access-url", server_options->access_url,
+                     "URL agents use to reach this server (default: from --listen)");
+  server->add_flag("--no-example-templates", server_options->no_example_templates,
+                   "Do not load examples/templates on first start");
+  server->add_option("--example-templates", server_options->example_templates,
+                     "Directory of example templates to load on first start");
+  server
+      ->add_option("--agent-inactive-timeout", server_options->agent_inactive_timeout,
+                   "An agent not heard from for this long reads as disconnected")
+      ->capture_default_str();
+  server
+      ->add_option("--build-timeout", server_options->build_timeout,
+                   "A build running longer is failed")
+      ->capture_default_str();
   server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
 
-  auto* agent = app.add_subcommand("agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
+  auto* agent = app.add_subcommand(
+      "agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
   agent->callback([&global, &exit_code] {
     agent::AgentOptions o;
     const char* env_url = std::getenv(std::string(agent_protocol::kUrlEnv).c_str());
@@ -205,7 +224,8 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
     o.token = !global.token.empty() ? global.token : env_token ? env_token : "";
     if (o.token.empty()) {
       exit_code = report(Error::invalid_argument("berth agent needs a token",
-                                                 "pass --token or set BERTH_AGENT_TOKEN"), false);
+                                                 "pass --token or set BERTH_AGENT_TOKEN"),
+                         false);
       return;
     }
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e agent %^%l%$ %v");

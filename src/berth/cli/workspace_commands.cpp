@@ -32,28 +32,32 @@ Result<json> parse_params(const std::vector<std::string>& params) {
 std::string agents_summary(const json& ws) {
   std::string out;
   for (const auto& a : ws.value("agents", json::array())) {
-    out += fmt::format("{}{} ({}, {})", out.empty() ? "" : ", ", a.value("name", ""), a.value("status", ""),
-                       a.value("lifecycle_state", ""));
+    out += fmt::format("{}{} ({}, {})", out.empty() ? "" : ", ", a.value("name", ""),
+                       a.value("status", ""), a.value("lifecycle_state", ""));
   }
   return out.empty() ? "-" : out;
 }
 
 void print_workspace(const json& ws) {
   const auto& b = ws["latest_build"];
-  std::cout << fmt::format("{}  {}  template {}\n", ws.value("full_name", ""), ws.value("status", ""),
-                           ws.value("template_name", ""));
-  std::cout << fmt::format("  build {} ({}): {}{}\n", b.value("build_number", 0), b.value("transition", ""),
-                           b["job"].value("status", ""),
-                           b["job"]["error"].is_null() ? "" : " - " + b["job"]["error"].get<std::string>());
+  std::cout << fmt::format("{}  {}  template {}\n", ws.value("full_name", ""),
+                           ws.value("status", ""), ws.value("template_name", ""));
+  std::cout << fmt::format(
+      "  build {} ({}): {}{}\n", b.value("build_number", 0), b.value("transition", ""),
+      b["job"].value("status", ""),
+      b["job"]["error"].is_null() ? "" : " - " + b["job"]["error"].get<std::string>());
   std::cout << "  agents: " << agents_summary(ws) << "\n";
 }
 
 // Long-polls the wait endpoint until the workspace settles or `timeout` passes.
-Result<json> wait_settled(ApiClient& client, const std::string& id, std::chrono::milliseconds timeout) {
+Result<json> wait_settled(ApiClient& client, const std::string& id,
+                          std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    auto slice = std::max(std::chrono::milliseconds(0), std::min<std::chrono::milliseconds>(left, kWaitSlice));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    auto slice = std::max(std::chrono::milliseconds(0),
+                          std::min<std::chrono::milliseconds>(left, kWaitSlice));
     auto r = client.get(fmt::format("/api/v1/workspaces/{}/wait?timeout={}ms", id, slice.count()));
     if (!r) return r;
     if ((*r)["readiness"].value("settled", false) || left.count() <= 0) return r;
@@ -72,9 +76,11 @@ int finish_wait(const GlobalOptions& g, const Result<json>& r, std::string_view 
   } else {
     print_workspace(*r);
     std::cerr << fmt::format("error: workspace {} is not {}: {}\n", r->value("full_name", ""), want,
-                             readiness.value("timed_out", false) ? "timed out waiting (" + readiness.value("message", "") + ")"
-                                                                 : readiness.value("message", ""));
-    std::cerr << fmt::format("  see the build log with `berth workspaces logs {}`\n", r->value("full_name", ""));
+                             readiness.value("timed_out", false)
+                                 ? "timed out waiting (" + readiness.value("message", "") + ")"
+                                 : readiness.value("message", ""));
+    std::cerr << fmt::format("  see the build log with `berth workspaces logs {}`\n",
+                             r->value("full_name", ""));
   }
   return ok ? 0 : 1;
 }
@@ -85,7 +91,8 @@ struct WaitArgs {
 };
 
 void add_wait_flags(CLI::App* cmd, WaitArgs& w) {
-  cmd->add_flag("--wait", w.wait, "Return once the workspace settles; exit non-zero unless it succeeded");
+  cmd->add_flag("--wait", w.wait,
+                "Return once the workspace settles; exit non-zero unless it succeeded");
   cmd->add_option("--timeout", w.timeout, "How long --wait waits")->capture_default_str();
 }
 
@@ -93,10 +100,15 @@ void add_wait_flags(CLI::App* cmd, WaitArgs& w) {
 
 void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto client = [&g] { return ApiClient(g.resolved_url(), g.resolved_token()); };
-  auto* ws = app.add_subcommand("workspaces", "Create and manage workspaces")->require_subcommand(1);
+  auto* ws =
+      app.add_subcommand("workspaces", "Create and manage workspaces")->require_subcommand(1);
 
   {
-    struct Args { std::string tmpl, name, preset, org, ttl; std::vector<std::string> params; WaitArgs w; };
+    struct Args {
+      std::string tmpl, name, preset, org, ttl;
+      std::vector<std::string> params;
+      WaitArgs w;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = ws->add_subcommand("create", "Create a workspace from a template");
     cmd->add_option("--template", a->tmpl, "Template name or id")->required();
@@ -139,8 +151,9 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (g.json) {
           print_json(*created);
         } else {
-          std::cout << fmt::format("workspace {} created; building (follow with `berth workspaces logs {} --follow`)\n",
-                                   created->value("full_name", ""), created->value("full_name", ""));
+          std::cout << fmt::format(
+              "workspace {} created; building (follow with `berth workspaces logs {} --follow`)\n",
+              created->value("full_name", ""), created->value("full_name", ""));
         }
         return;
       }
@@ -158,10 +171,12 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       print_json(*r);
       return;
     }
-    std::cout << fmt::format("{:<32} {:<16} {:<10} {}\n", "WORKSPACE", "TEMPLATE", "STATUS", "AGENTS");
+    std::cout << fmt::format("{:<32} {:<16} {:<10} {}\n", "WORKSPACE", "TEMPLATE", "STATUS",
+                             "AGENTS");
     for (const auto& w : *r) {
-      std::cout << fmt::format("{:<32} {:<16} {:<10} {}\n", w.value("full_name", ""), w.value("template_name", ""),
-                               w.value("status", ""), agents_summary(w));
+      std::cout << fmt::format("{:<32} {:<16} {:<10} {}\n", w.value("full_name", ""),
+                               w.value("template_name", ""), w.value("status", ""),
+                               agents_summary(w));
     }
   });
 
@@ -180,18 +195,29 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   }
 
   // start / stop / delete share a shape: create the build, optionally wait for it.
-  struct Transition { const char* name; const char* help; const char* method; const char* suffix; const char* want; };
+  struct Transition {
+    const char* name;
+    const char* help;
+    const char* method;
+    const char* suffix;
+    const char* want;
+  };
   static constexpr Transition kTransitions[] = {
       {"start", "Start a stopped workspace", "POST", "/start", "ready"},
       {"stop", "Stop a workspace (its files are kept)", "POST", "/stop", "stopped"},
       {"delete", "Delete a workspace and its files", "DELETE", "", "deleted"},
   };
   for (const auto& t : kTransitions) {
-    struct Args { std::string ref; std::vector<std::string> params; WaitArgs w; };
+    struct Args {
+      std::string ref;
+      std::vector<std::string> params;
+      WaitArgs w;
+    };
     auto a = std::make_shared<Args>();
     auto* cmd = ws->add_subcommand(t.name, t.help);
     cmd->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
-    if (std::string_view(t.name) == "start") cmd->add_option("--param", a->params, "Change a mutable parameter NAME=VALUE");
+    if (std::string_view(t.name) == "start")
+      cmd->add_option("--param", a->params, "Change a mutable parameter NAME=VALUE");
     add_wait_flags(cmd, a->w);
     cmd->callback([&, a, t, client] {
       auto c = client();
@@ -208,7 +234,8 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       }
       std::string id = ws_row->value("id", "");
       std::string path = "/api/v1/workspaces/" + id + t.suffix;
-      auto build = std::string_view(t.method) == "DELETE" ? c.del(path) : c.post(path, {{"parameters", *params}});
+      auto build = std::string_view(t.method) == "DELETE" ? c.del(path)
+                                                          : c.post(path, {{"parameters", *params}});
       if (!build) {
         exit_code = report(build.error(), g.json);
         return;
@@ -217,8 +244,8 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (g.json) {
           print_json(*build);
         } else {
-          std::cout << fmt::format("{} build {} queued for {}\n", t.name, build->value("build_number", 0),
-                                   ws_row->value("full_name", ""));
+          std::cout << fmt::format("{} build {} queued for {}\n", t.name,
+                                   build->value("build_number", 0), ws_row->value("full_name", ""));
         }
         return;
       }
@@ -227,9 +254,13 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   }
 
   {
-    struct Args { std::string ref, build, agent; bool follow = false; };
+    struct Args {
+      std::string ref, build, agent;
+      bool follow = false;
+    };
     auto a = std::make_shared<Args>();
-    auto* cmd = ws->add_subcommand("logs", "Show the build log of a workspace (or an agent's startup log)");
+    auto* cmd =
+        ws->add_subcommand("logs", "Show the build log of a workspace (or an agent's startup log)");
     cmd->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
     cmd->add_option("--build", a->build, "A build id (default: the latest build)");
     cmd->add_option("--agent", a->agent, "Show this agent's startup script output instead");
@@ -245,18 +276,22 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         if (g.json) {
           std::cout << l.dump() << "\n";
         } else {
-          std::cout << fmt::format("{} [{}] {}\n", short_time(l.value("time", "")), l.value("stage", ""), l.value("output", ""));
+          std::cout << fmt::format("{} [{}] {}\n", short_time(l.value("time", "")),
+                                   l.value("stage", ""), l.value("output", ""));
         }
         std::cout.flush();
       };
       if (!a->agent.empty()) {
         std::string agent_id;
         for (const auto& ag : w->value("agents", json::array())) {
-          if (ag.value("name", "") == a->agent || ag.value("id", "") == a->agent) agent_id = ag.value("id", "");
+          if (ag.value("name", "") == a->agent || ag.value("id", "") == a->agent)
+            agent_id = ag.value("id", "");
         }
         if (agent_id.empty()) {
-          exit_code = report(Error::not_found(fmt::format("workspace {} has no agent \"{}\" in its latest build",
-                                                          w->value("full_name", ""), a->agent)), g.json);
+          exit_code = report(
+              Error::not_found(fmt::format("workspace {} has no agent \"{}\" in its latest build",
+                                           w->value("full_name", ""), a->agent)),
+              g.json);
           return;
         }
         auto logs = c.get("/api/v1/agents/" + agent_id + "/logs");
@@ -270,18 +305,25 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       std::string build = a->build.empty() ? (*w)["latest_build"].value("id", "") : a->build;
       if (a->follow) {
         std::string final_status;
-        auto s = c.stream("/api/v1/builds/" + build + "/logs?follow=true", [&](const std::string& event, const std::string& data) {
-          json j = json::parse(data, nullptr, false);
-          if (event == "log") print_line(j);
-          if (event == "end") {
-            final_status = j.value("status", "");
-            if (!g.json) std::cout << "build " << final_status << (j["error"].is_null() ? "" : ": " + j["error"].get<std::string>()) << "\n";
-            return false;
-          }
-          return true;
-        });
-        if (!s) exit_code = report(s.error(), g.json);
-        else if (final_status == "failed") exit_code = 1;
+        auto s = c.stream(
+            "/api/v1/builds/" + build + "/logs?follow=true",
+            [&](const std::string& event, const std::string& data) {
+              json j = json::parse(data, nullptr, false);
+              if (event == "log") print_line(j);
+              if (event == "end") {
+                final_status = j.value("status", "");
+                if (!g.json)
+                  std::cout << "build " << final_status
+                            << (j["error"].is_null() ? "" : ": " + j["error"].get<std::string>())
+                            << "\n";
+                return false;
+              }
+              return true;
+            });
+        if (!s)
+          exit_code = report(s.error(), g.json);
+        else if (final_status == "failed")
+          exit_code = 1;
         return;
       }
       auto logs = c.get("/api/v1/builds/" + build + "/logs");

@@ -1,8 +1,8 @@
 #include "berth/core/clock.hpp"
 
+#include <fmt/format.h>
 #include <chrono>
 #include <ctime>
-#include <fmt/format.h>
 
 namespace berth {
 

@@ -1,8 +1,8 @@
 #include "berth/core/duration.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace berth {
 

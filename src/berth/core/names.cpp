@@ -27,20 +27,21 @@ bool alnum_with_single_hyphens(std::string_view s) {
 }
 
 constexpr std::array<std::string_view, 24> kAdjectives = {
-    "brave",  "calm",   "clever", "eager",  "fancy",   "gentle", "happy",  "jolly",
-    "kind",   "lively", "lucid",  "merry",  "nimble",  "noble",  "proud",  "quick",
-    "quiet",  "rapid",  "sharp",  "sleepy", "steady",  "swift",  "vivid",  "witty"};
+    "brave", "calm",   "clever", "eager",  "fancy",  "gentle", "happy", "jolly",
+    "kind",  "lively", "lucid",  "merry",  "nimble", "noble",  "proud", "quick",
+    "quiet", "rapid",  "sharp",  "sleepy", "steady", "swift",  "vivid", "witty"};
 constexpr std::array<std::string_view, 24> kSurnames = {
-    "babbage", "bohr",   "curie",    "darwin",  "dijkstra", "euler",  "fermat",  "gauss",
-    "hopper",  "kepler", "knuth",    "lamport", "liskov",   "lovelace", "mccarthy", "newton",
-    "noether", "pascal", "ritchie",  "shannon", "thompson", "turing", "wirth",   "wozniak"};
+    "babbage", "bohr",   "curie",   "darwin",  "dijkstra", "euler",    "fermat",   "gauss",
+    "hopper",  "kepler", "knuth",   "lamport", "liskov",   "lovelace", "mccarthy", "newton",
+    "noether", "pascal", "ritchie", "shannon", "thompson", "turing",   "wirth",    "wozniak"};
 
 }  // namespace
 
 std::optional<std::string> name_invalid_reason(std::string_view name) {
   if (name.size() > kMaxNameLength) return "must be <= 32 characters";
   if (name.empty()) return "must be >= 1 character";
-  if (name == "new" || name == "create") return "cannot use \"" + std::string(name) + "\" as a name";
+  if (name == "new" || name == "create")
+    return "cannot use \"" + std::string(name) + "\" as a name";
   if (!alnum_with_single_hyphens(name)) return "must be alphanumeric with hyphens";
   return std::nullopt;
 }
@@ -48,7 +49,8 @@ std::optional<std::string> name_invalid_reason(std::string_view name) {
 RandomIndex default_random_index() {
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   return [engine](std::size_t bound) {
-    return static_cast<std::size_t>(std::uniform_int_distribution<std::size_t>(0, bound - 1)(*engine));
+    return static_cast<std::size_t>(
+        std::uniform_int_distribution<std::size_t>(0, bound - 1)(*engine));
   };
 }
 
@@ -74,8 +76,10 @@ std::string username_from(std::string_view text, const RandomIndex& random) {
 std::string generated_workspace_name(std::string_view seed, const RandomIndex& random) {
   std::string lowered;
   std::string_view trimmed = seed;
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
-  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
+    trimmed.remove_prefix(1);
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
+    trimmed.remove_suffix(1);
   for (char c : trimmed) lowered += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
   std::string base = lowered.empty() ? "workspace" : username_from(lowered, random);

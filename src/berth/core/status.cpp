@@ -4,9 +4,12 @@ namespace berth {
 
 std::string_view to_string(Transition t) {
   switch (t) {
-    case Transition::start: return "start";
-    case Transition::stop: return "stop";
-    case Transition::delete_: return "delete";
+    case Transition::start:
+      return "start";
+    case Transition::stop:
+      return "stop";
+    case Transition::delete_:
+      return "delete";
   }
   return "start";
 }
@@ -20,12 +23,18 @@ std::optional<Transition> parse_transition(std::string_view s) {
 
 std::string_view to_string(JobStatus s) {
   switch (s) {
-    case JobStatus::pending: return "pending";
-    case JobStatus::running: return "running";
-    case JobStatus::succeeded: return "succeeded";
-    case JobStatus::canceling: return "canceling";
-    case JobStatus::canceled: return "canceled";
-    case JobStatus::failed: return "failed";
+    case JobStatus::pending:
+      return "pending";
+    case JobStatus::running:
+      return "running";
+    case JobStatus::succeeded:
+      return "succeeded";
+    case JobStatus::canceling:
+      return "canceling";
+    case JobStatus::canceled:
+      return "canceled";
+    case JobStatus::failed:
+      return "failed";
   }
   return "pending";
 }
@@ -80,10 +89,14 @@ bool lifecycle_start_finished(AgentLifecycle s) {
 
 std::string_view to_string(AgentStatus s) {
   switch (s) {
-    case AgentStatus::connecting: return "connecting";
-    case AgentStatus::connected: return "connected";
-    case AgentStatus::disconnected: return "disconnected";
-    case AgentStatus::timeout: return "timeout";
+    case AgentStatus::connecting:
+      return "connecting";
+    case AgentStatus::connected:
+      return "connected";
+    case AgentStatus::disconnected:
+      return "disconnected";
+    case AgentStatus::timeout:
+      return "timeout";
   }
   return "connecting";
 }

@@ -5,7 +5,9 @@
 namespace berth::http {
 
 namespace {
-json time_or_null(const std::optional<UnixMillis>& t) { return t ? json(format_rfc3339(*t)) : json(nullptr); }
+json time_or_null(const std::optional<UnixMillis>& t) {
+  return t ? json(format_rfc3339(*t)) : json(nullptr);
+}
 }  // namespace
 
 std::string_view workspace_status(const store::BuildWithJob& latest) {
@@ -50,7 +52,8 @@ json build_json(const store::BuildWithJob& b) {
           {"job", job_json(b.job)}};
 }
 
-json agent_json(const store::WorkspaceAgent& a, UnixMillis now, std::chrono::milliseconds inactive) {
+json agent_json(const store::WorkspaceAgent& a, UnixMillis now,
+                std::chrono::milliseconds inactive) {
   return {{"id", a.id},
           {"name", a.name},
           {"status", to_string(a.status(now, inactive))},
@@ -69,7 +72,8 @@ json agent_json(const store::WorkspaceAgent& a, UnixMillis now, std::chrono::mil
           {"ready_at", time_or_null(a.ready_at)}};
 }
 
-json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now, std::chrono::milliseconds inactive) {
+json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now,
+                    std::chrono::milliseconds inactive) {
   const auto& w = v.workspace;
   json agents = json::array();
   for (const auto& a : v.agents) agents.push_back(agent_json(a, now, inactive));
@@ -110,7 +114,8 @@ json template_json(const store::Template& t, const templates::TemplateSpec* spec
             {"updated_at", format_rfc3339(t.updated_at)}};
   if (spec) {
     json full = json::parse(templates::to_json(*spec));
-    for (const char* key : {"parameters", "presets", "agents", "scripts", "readme", "default_ttl_ms"}) {
+    for (const char* key :
+         {"parameters", "presets", "agents", "scripts", "readme", "default_ttl_ms"}) {
       j[key] = full[key];
     }
   }
@@ -126,13 +131,18 @@ json user_json(const store::User& u) {
 }
 
 json organization_json(const store::Organization& o) {
-  return {{"id", o.id}, {"name", o.name}, {"display_name", o.display_name},
+  return {{"id", o.id},
+          {"name", o.name},
+          {"display_name", o.display_name},
           {"created_at", format_rfc3339(o.created_at)}};
 }
 
 json log_json(const store::LogLine& l) {
-  return {{"seq", l.seq}, {"time", format_rfc3339(l.created_at)}, {"stage", l.stage},
-          {"level", l.level}, {"output", l.output}};
+  return {{"seq", l.seq},
+          {"time", format_rfc3339(l.created_at)},
+          {"stage", l.stage},
+          {"level", l.level},
+          {"output", l.output}};
 }
 
 }  // namespace berth::http

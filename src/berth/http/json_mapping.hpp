@@ -22,7 +22,8 @@ std::string_view workspace_status(const store::BuildWithJob& latest);
 json job_json(const store::ProvisionerJob& job);
 json build_json(const store::BuildWithJob& b);
 json agent_json(const store::WorkspaceAgent& a, UnixMillis now, std::chrono::milliseconds inactive);
-json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now, std::chrono::milliseconds inactive);
+json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now,
+                    std::chrono::milliseconds inactive);
 json readiness_json(const workspaces::Readiness& r, bool timed_out);
 json template_json(const store::Template& t, const templates::TemplateSpec* spec = nullptr);
 json user_json(const store::User& u);

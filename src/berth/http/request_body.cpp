@@ -21,7 +21,8 @@ Result<json> json_body(const Request& request) {
                                    "send a JSON object with Content-Type: application/json");
   }
   if (!body.is_object()) {
-    return Error::invalid_argument("request body must be a JSON object", "wrap the fields in {...}");
+    return Error::invalid_argument("request body must be a JSON object",
+                                   "wrap the fields in {...}");
   }
   return body;
 }
@@ -47,7 +48,8 @@ Result<std::optional<std::int64_t>> int_field(const json& body, std::string_view
   return std::optional<std::int64_t>(it->get<std::int64_t>());
 }
 
-Result<std::map<std::string, std::string>> string_map_field(const json& body, std::string_view field) {
+Result<std::map<std::string, std::string>> string_map_field(const json& body,
+                                                            std::string_view field) {
   std::map<std::string, std::string> out;
   auto it = body.find(field);
   if (it == body.end() || it->is_null()) return out;

@@ -22,6 +22,6 @@ Result<std::optional<bool>> bool_field(const nlohmann::json& body, std::string_v
 Result<std::optional<std::int64_t>> int_field(const nlohmann::json& body, std::string_view field);
 // An object of string values; numbers and booleans are accepted and turned into text.
 Result<std::map<std::string, std::string>> string_map_field(const nlohmann::json& body,
-                                                             std::string_view field);
+                                                            std::string_view field);
 
 }  // namespace berth::http

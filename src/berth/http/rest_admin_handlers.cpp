@@ -71,9 +71,10 @@ awaitable<Response> create_user(Context& c) {
   }
   auto parsed_role = store::parse_org_role(role->value_or("member"));
   if (!parsed_role) {
-    co_return error_response(Error::invalid_argument(fmt::format("unknown role \"{}\"", role->value_or("")),
-                                                     "use member or admin")
-                                 .with_validation("role", "must be member or admin"));
+    co_return error_response(
+        Error::invalid_argument(fmt::format("unknown role \"{}\"", role->value_or("")),
+                                "use member or admin")
+            .with_validation("role", "must be member or admin"));
   }
   auto user = c.app.admin.create_user(c.caller(), {.username = **username,
                                                    .email = email->value_or(""),
@@ -84,7 +85,9 @@ awaitable<Response> create_user(Context& c) {
   co_return Response::json(201, user_json(*user).dump());
 }
 
-awaitable<Response> me(Context& c) { co_return Response::json(200, user_json(c.caller().user).dump()); }
+awaitable<Response> me(Context& c) {
+  co_return Response::json(200, user_json(c.caller().user).dump());
+}
 
 // POST /api/v1/tokens {"name", "username", "lifetime": "720h"} -> the token, shown once.
 awaitable<Response> create_token(Context& c) {
@@ -100,7 +103,8 @@ awaitable<Response> create_token(Context& c) {
   std::optional<std::chrono::milliseconds> life;
   if (lifetime->has_value()) {
     auto d = parse_duration(**lifetime);
-    if (!d) co_return error_response(Error(d.error()).with_validation("lifetime", d.error().message));
+    if (!d)
+      co_return error_response(Error(d.error()).with_validation("lifetime", d.error().message));
     life = *d;
   }
   auto token = c.app.admin.create_token(c.caller(), name->value_or(""), *username, life);
@@ -109,7 +113,8 @@ awaitable<Response> create_token(Context& c) {
               {"name", token->row.name},
               {"user_id", token->row.user_id},
               {"token", token->token},
-              {"expires_at", token->row.expires_at ? json(format_rfc3339(*token->row.expires_at)) : json(nullptr)}};
+              {"expires_at", token->row.expires_at ? json(format_rfc3339(*token->row.expires_at))
+                                                   : json(nullptr)}};
   co_return Response::json(201, out.dump());
 }
 
@@ -144,16 +149,20 @@ awaitable<Response> set_config(Context& c) {
                                  .with_validation("value", "is required"));
   }
   const auto& key = c.request.params.at("key");
-  if (auto s = c.app.admin.set_config(c.caller(), key, **value); !s) co_return error_response(s.error());
+  if (auto s = c.app.admin.set_config(c.caller(), key, **value); !s)
+    co_return error_response(s.error());
   auto stored = c.app.admin.get_config(key);
-  co_return Response::json(200, json{{"key", key}, {"value", stored && *stored ? json(**stored) : json(nullptr)}}.dump());
+  co_return Response::json(
+      200,
+      json{{"key", key}, {"value", stored && *stored ? json(**stored) : json(nullptr)}}.dump());
 }
 
 awaitable<Response> get_config(Context& c) {
   const auto& key = c.request.params.at("key");
   auto value = c.app.admin.get_config(key);
   if (!value) co_return error_response(value.error());
-  co_return Response::json(200, json{{"key", key}, {"value", *value ? json(**value) : json(nullptr)}}.dump());
+  co_return Response::json(
+      200, json{{"key", key}, {"value", *value ? json(**value) : json(nullptr)}}.dump());
 }
 
 constexpr Route kRoutes[] = {

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
-#include "berth/core/agent_protocol.hpp"
 #include "berth/http/json_mapping.hpp"
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
@@ -78,7 +78,8 @@ awaitable<Response> start_workspace(Context& c) {
   if (!body) co_return error_response(body.error());
   auto params = string_map_field(*body, "parameters");
   if (!params) co_return error_response(params.error());
-  co_return build_response(c.app.workspaces.start(c.caller(), c.request.params.at("id"), *params), 201);
+  co_return build_response(c.app.workspaces.start(c.caller(), c.request.params.at("id"), *params),
+                           201);
 }
 
 awaitable<Response> stop_workspace(Context& c) {
@@ -94,7 +95,9 @@ Result<std::chrono::milliseconds> wait_timeout(Context& c) {
   if (!text) return std::chrono::milliseconds(kDefaultWait);
   auto d = parse_duration(*text);
   if (!d) return Error(d.error()).with_validation("timeout", d.error().message);
-  if (d->count() < 0) return Error::invalid_argument("timeout must not be negative").with_validation("timeout", "must not be negative");
+  if (d->count() < 0)
+    return Error::invalid_argument("timeout must not be negative")
+        .with_validation("timeout", "must not be negative");
   return std::min(*d, c.app.options.max_wait);
 }
 
@@ -178,6 +181,28 @@ awaitable<Response> agent_logs(Context& c) {
   co_return Response::json(200, out.dump());
 }
 
+// POST /api/v1/agents/{id}/exec | files/read | files/write: a request through the agent's
+// connection. The agent's answer is the response body; its refusals are 400/404.
+constexpr auto kAgentCallSlack = std::chrono::seconds(5);
+constexpr auto kMaxExecTimeout = std::chrono::minutes(10);
+
+awaitable<Response> agent_call(Context& c, std::string method) {
+  auto a = c.app.workspaces.agent(c.caller(), c.request.params.at("id"));
+  if (!a) co_return error_response(a.error());
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto timeout = std::chrono::milliseconds(body->value("timeout_ms", 60'000));
+  timeout = std::min<std::chrono::milliseconds>(timeout, kMaxExecTimeout);
+  auto result =
+      co_await c.app.agents.call(a->id, std::move(method), *body, timeout + kAgentCallSlack);
+  if (!result) co_return error_response(result.error());
+  co_return Response::json(200, result->dump());
+}
+
+awaitable<Response> agent_exec(Context& c) { co_return co_await agent_call(c, "exec"); }
+awaitable<Response> agent_read_file(Context& c) { co_return co_await agent_call(c, "read_file"); }
+awaitable<Response> agent_write_file(Context& c) { co_return co_await agent_call(c, "write_file"); }
+
 // GET /api/v1/agent/connect (WebSocket): `berth agent` dials in with its one-agent token.
 awaitable<Response> agent_connect(Context& c, Upgrader& upgrader) {
   auto agent = c.app.agents.authenticate(c.request.bearer_token());
@@ -204,6 +229,9 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v1/builds/{id}", Auth::user, &get_build},
     {"GET", "/api/v1/builds/{id}/logs", Auth::user, &build_logs},
     {"GET", "/api/v1/agents/{id}/logs", Auth::user, &agent_logs},
+    {"POST", "/api/v1/agents/{id}/exec", Auth::user, &agent_exec},
+    {"POST", "/api/v1/agents/{id}/files/read", Auth::user, &agent_read_file},
+    {"POST", "/api/v1/agents/{id}/files/write", Auth::user, &agent_write_file},
     {"GET", agent_protocol::kConnectPath, Auth::none, nullptr, &agent_connect},
 };
 

@@ -11,7 +11,8 @@ std::vector<std::string_view> split(std::string_view path) {
   std::size_t start = 0;
   while (start <= path.size()) {
     auto slash = path.find('/', start);
-    auto part = path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    auto part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!part.empty()) parts.push_back(part);
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -49,8 +50,10 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
 std::string Request::bearer_token() const {
   std::string auth = header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (auth.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  if (auth.size() > kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
       })) {
     return auth.substr(kBearer.size());
   }
@@ -66,17 +69,28 @@ Response Response::json(int status, std::string body) {
 
 int status_for(ErrorCode code) {
   switch (code) {
-    case ErrorCode::invalid_argument: return 400;
-    case ErrorCode::unauthenticated: return 401;
-    case ErrorCode::permission_denied: return 403;
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::already_exists: return 409;
-    case ErrorCode::failed_precondition: return 409;
-    case ErrorCode::resource_exhausted: return 429;
-    case ErrorCode::cancelled: return 499;
-    case ErrorCode::internal: return 500;
-    case ErrorCode::unavailable: return 503;
-    case ErrorCode::deadline_exceeded: return 504;
+    case ErrorCode::invalid_argument:
+      return 400;
+    case ErrorCode::unauthenticated:
+      return 401;
+    case ErrorCode::permission_denied:
+      return 403;
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::already_exists:
+      return 409;
+    case ErrorCode::failed_precondition:
+      return 409;
+    case ErrorCode::resource_exhausted:
+      return 429;
+    case ErrorCode::cancelled:
+      return 499;
+    case ErrorCode::internal:
+      return 500;
+    case ErrorCode::unavailable:
+      return 503;
+    case ErrorCode::deadline_exceeded:
+      return 504;
   }
   return 500;
 }
@@ -86,10 +100,12 @@ Response error_response(const Error& error) {
   if (!error.detail.empty()) body["detail"] = error.detail;
   if (!error.validations.empty()) {
     body["validations"] = nlohmann::json::array();
-    for (const auto& v : error.validations) body["validations"].push_back({{"field", v.field}, {"detail", v.detail}});
+    for (const auto& v : error.validations)
+      body["validations"].push_back({{"field", v.field}, {"detail", v.detail}});
   }
   Response r = Response::json(status_for(error.code), body.dump());
-  if (error.code == ErrorCode::unauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (error.code == ErrorCode::unauthenticated)
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }
 

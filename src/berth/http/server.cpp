@@ -4,6 +4,8 @@
 
 #include <deque>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,8 +16,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "berth/http/router.hpp"
 
@@ -79,7 +79,8 @@ class WebSocketChannel final : public agentconn::MessageChannel {
     writing_ = true;
     while (!queue_.empty() && !closed_) {
       boost::system::error_code ec;
-      co_await ws_.async_write(asio::buffer(queue_.front()), asio::redirect_error(use_awaitable, ec));
+      co_await ws_.async_write(asio::buffer(queue_.front()),
+                               asio::redirect_error(use_awaitable, ec));
       queue_.pop_front();
       if (ec) {
         close();
@@ -146,7 +147,8 @@ class SocketEventStream final : public EventStream {
     std::string frame = fmt::format("event: {}\ndata: {}\n\n", event, data);
     boost::system::error_code ec;
     stream_.expires_after(kWriteTimeout);
-    co_await asio::async_write(stream_, asio::buffer(frame), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream_, asio::buffer(frame),
+                               asio::redirect_error(use_awaitable, ec));
     co_return !ec;
   }
 
@@ -181,8 +183,9 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader)
       r.status = 405;
       co_return r;
     }
-    co_return error_response(Error::not_found(fmt::format("no such endpoint: {} {}", req.method, req.path),
-                                              "see docs/api.md for the REST API"));
+    co_return error_response(
+        Error::not_found(fmt::format("no such endpoint: {} {}", req.method, req.path),
+                         "see docs/api.md for the REST API"));
   }
   Context ctx{app, req, std::nullopt};
   if (m.route->auth == Auth::user) {
@@ -216,8 +219,8 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     boost::system::error_code ec;
     co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      Response r = error_response(Error::invalid_argument(
-          fmt::format("request body is larger than the limit of {} bytes", app.options.body_limit)));
+      Response r = error_response(Error::invalid_argument(fmt::format(
+          "request body is larger than the limit of {} bytes", app.options.body_limit)));
       r.status = 413;
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
       res.set(bhttp::field::content_type, r.content_type);
@@ -235,7 +238,8 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     req.body = std::move(raw.body());
     for (const auto& field : raw) {
       std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       req.headers[name] = std::string(field.value());
     }
     auto url = boost::urls::parse_origin_form(raw.target());
@@ -271,7 +275,8 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
           "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
           r.status, reason(r.status));
       stream.expires_after(kWriteTimeout);
-      co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(use_awaitable, ec));
+      co_await asio::async_write(stream, asio::buffer(head),
+                                 asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       SocketEventStream events(stream);
       co_await r.stream(events);
@@ -315,7 +320,8 @@ awaitable<void> HttpServer::Impl::accept_loop() {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
 
-Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::string& host, std::uint16_t port) {
+Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::string& host,
+                                                       std::uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec) {
@@ -333,13 +339,16 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
                               "choose another --listen address or stop what uses it");
   }
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
-  for (auto table : {workspace_routes(), admin_routes()}) impl->routes.insert(impl->routes.end(), table.begin(), table.end());
+  for (auto table : {workspace_routes(), admin_routes()})
+    impl->routes.insert(impl->routes.end(), table.begin(), table.end());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
-void HttpServer::start() { asio::co_spawn(impl_->app.executor, impl_->accept_loop(), asio::detached); }
+void HttpServer::start() {
+  asio::co_spawn(impl_->app.executor, impl_->accept_loop(), asio::detached);
+}
 
 void HttpServer::stop() {
   impl_->stopped = true;

@@ -14,7 +14,8 @@ namespace berth::http {
 class HttpServer {
  public:
   // Binds host:port (port 0 = any free port). Returns unavailable when the address is taken.
-  static Result<std::unique_ptr<HttpServer>> listen(App& app, const std::string& host, std::uint16_t port);
+  static Result<std::unique_ptr<HttpServer>> listen(App& app, const std::string& host,
+                                                    std::uint16_t port);
   ~HttpServer();
 
   std::uint16_t port() const;

@@ -10,13 +10,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -82,7 +82,8 @@ Result<std::unique_ptr<Process>> Process::spawn(asio::any_io_executor executor,
   posix_spawnattr_init(&attr);
   // A new session: the child leads its own process group, so signal_group reaches its tree,
   // and it has no controlling terminal.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -159,15 +160,17 @@ asio::awaitable<std::optional<OutputChunk>> Process::read_output() {
     if (s.out_open && s.err_open) {
       // Wait until either is readable, then read what is there from that one.
       boost::system::error_code e1, e2;
-      auto which = co_await (
-          s.out.async_wait(stream_descriptor::wait_read, asio::redirect_error(asio::use_awaitable, e1)) ||
-          s.err.async_wait(stream_descriptor::wait_read, asio::redirect_error(asio::use_awaitable, e2)));
+      auto which = co_await (s.out.async_wait(stream_descriptor::wait_read,
+                                              asio::redirect_error(asio::use_awaitable, e1)) ||
+                             s.err.async_wait(stream_descriptor::wait_read,
+                                              asio::redirect_error(asio::use_awaitable, e2)));
       is_err = which.index() == 1;
     } else {
       is_err = s.err_open;
     }
     auto& stream = is_err ? s.err : s.out;
-    n = co_await stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    n = co_await stream.async_read_some(asio::buffer(buf),
+                                        asio::redirect_error(asio::use_awaitable, ec));
     if (ec || n == 0) {
       boost::system::error_code ignored;
       stream.close(ignored);
@@ -207,9 +210,9 @@ asio::awaitable<bool> await_exit(asio::any_io_executor executor, int pid,
   stream_descriptor pidfd(executor, fd);
   asio::steady_timer timer(executor, timeout);
   boost::system::error_code e1, e2;
-  auto which = co_await (
-      pidfd.async_wait(stream_descriptor::wait_read, asio::redirect_error(asio::use_awaitable, e1)) ||
-      timer.async_wait(asio::redirect_error(asio::use_awaitable, e2)));
+  auto which = co_await (pidfd.async_wait(stream_descriptor::wait_read,
+                                          asio::redirect_error(asio::use_awaitable, e1)) ||
+                         timer.async_wait(asio::redirect_error(asio::use_awaitable, e2)));
   if (which.index() == 0) {
     int status = 0;
     waitpid(pid, &status, WNOHANG);  // reap it if it was our child

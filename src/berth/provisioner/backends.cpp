@@ -23,20 +23,39 @@ void bind_system_dir(std::vector<std::string>& argv, const std::string& dir) {
 }  // namespace
 
 WrappedCommand wrap_command(const CommandContext& ctx, std::vector<std::string> command) {
-  fs::path host_dir = ctx.subdirectory.empty() ? ctx.workspace_dir : ctx.workspace_dir / ctx.subdirectory;
+  fs::path host_dir =
+      ctx.subdirectory.empty() ? ctx.workspace_dir : ctx.workspace_dir / ctx.subdirectory;
   if (ctx.isolation != templates::Isolation::sandbox) {
     return {std::move(command), host_dir.string()};
   }
   std::string inside = std::string(kSandboxHome);
   if (!ctx.subdirectory.empty()) inside += "/" + ctx.subdirectory;
-  std::vector<std::string> argv = {"bwrap", "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"};
-  for (const char* d : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) bind_system_dir(argv, d);
-  argv.insert(argv.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-                           "--bind", ctx.workspace_dir.string(), std::string(kSandboxHome),
-                           "--ro-bind", ctx.berth_binary.string(), std::string(kSandboxBerth),
-                           "--chdir", inside, "--setenv", "HOME", std::string(kSandboxHome),
-                           "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                           "--hostname", ctx.hostname.empty() ? "berth" : ctx.hostname});
+  std::vector<std::string> argv = {"bwrap",     "--ro-bind", "/usr", "/usr",
+                                   "--ro-bind", "/etc",      "/etc"};
+  for (const char* d : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"})
+    bind_system_dir(argv, d);
+  argv.insert(argv.end(), {"--proc",
+                           "/proc",
+                           "--dev",
+                           "/dev",
+                           "--tmpfs",
+                           "/tmp",
+                           "--bind",
+                           ctx.workspace_dir.string(),
+                           std::string(kSandboxHome),
+                           "--ro-bind",
+                           ctx.berth_binary.string(),
+                           std::string(kSandboxBerth),
+                           "--chdir",
+                           inside,
+                           "--setenv",
+                           "HOME",
+                           std::string(kSandboxHome),
+                           "--unshare-pid",
+                           "--unshare-ipc",
+                           "--unshare-uts",
+                           "--hostname",
+                           ctx.hostname.empty() ? "berth" : ctx.hostname});
   if (!ctx.sandbox_network) argv.push_back("--unshare-net");
   argv.push_back("--");
   for (auto& c : command) argv.push_back(std::move(c));
@@ -50,7 +69,8 @@ std::string berth_path_inside(const CommandContext& ctx) {
 
 bool sandbox_available() {
   static const bool available = [] {
-    return std::system("bwrap --ro-bind / / --unshare-pid --die-with-parent true >/dev/null 2>&1") == 0;
+    return std::system(
+               "bwrap --ro-bind / / --unshare-pid --die-with-parent true >/dev/null 2>&1") == 0;
   }();
   return available;
 }

@@ -3,6 +3,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -10,9 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
@@ -43,8 +43,8 @@ namespace {
 
 // The host environment variables scripts and agents keep; everything else (notably any
 // BERTH_TOKEN of the server's own shell) stays out of workspaces.
-constexpr std::string_view kPassThroughEnv[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG",
-                                                "LC_ALL", "TZ", "SHELL", "TMPDIR", "TERM"};
+constexpr std::string_view kPassThroughEnv[] = {"PATH",   "HOME", "USER",  "LOGNAME", "LANG",
+                                                "LC_ALL", "TZ",   "SHELL", "TMPDIR",  "TERM"};
 
 // What a job step failed with: the text users read and the code programs match on.
 struct StepError {
@@ -55,7 +55,8 @@ using Step = std::optional<StepError>;  // nullopt = success
 
 std::string env_token_name(std::string_view agent_name) {
   std::string out = "BERTH_AGENT_TOKEN_";
-  for (char c : agent_name) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : agent_name)
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -78,7 +79,9 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
   bool stopped = false;
   int active = 0;
 
-  fs::path workspace_dir(std::string_view id) const { return options.data_dir / "workspaces" / std::string(id); }
+  fs::path workspace_dir(std::string_view id) const {
+    return options.data_dir / "workspaces" / std::string(id);
+  }
 
   awaitable<void> job_loop();
   awaitable<void> heartbeat_loop();
@@ -90,7 +93,9 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
 class JobRun {
  public:
   JobRun(Provisioner::State& s, store::AcquiredJob job, templates::TemplateSpec spec)
-      : s_(s), job_(std::move(job)), spec_(std::move(spec)),
+      : s_(s),
+        job_(std::move(job)),
+        spec_(std::move(spec)),
         deadline_(std::chrono::steady_clock::now() + s.options.build_timeout) {
     ctx_.isolation = spec_.isolation;
     ctx_.sandbox_network = spec_.sandbox.network;
@@ -107,9 +112,12 @@ class JobRun {
 
   awaitable<Step> run() {
     switch (job_.build.transition) {
-      case Transition::start: co_return co_await start();
-      case Transition::stop: co_return co_await stop(/*remove_directory=*/false);
-      case Transition::delete_: co_return co_await stop(/*remove_directory=*/true);
+      case Transition::start:
+        co_return co_await start();
+      case Transition::stop:
+        co_return co_await stop(/*remove_directory=*/false);
+      case Transition::delete_:
+        co_return co_await stop(/*remove_directory=*/true);
     }
     co_return std::nullopt;
   }
@@ -137,7 +145,8 @@ class JobRun {
     env["BERTH_WORKSPACE_ID"] = job_.workspace.id;
     env["BERTH_WORKSPACE_NAME"] = job_.workspace.name;
     env["BERTH_WORKSPACE_OWNER"] = job_.workspace.owner_name;
-    env["BERTH_WORKSPACE_DIR"] = inside_sandbox ? std::string(kSandboxHome) : ctx_.workspace_dir.string();
+    env["BERTH_WORKSPACE_DIR"] =
+        inside_sandbox ? std::string(kSandboxHome) : ctx_.workspace_dir.string();
     env["BERTH_TEMPLATE"] = spec_.name;
     env["BERTH_TRANSITION"] = std::string(to_string(job_.build.transition));
     env["BERTH_BUILD_ID"] = job_.build.id;
@@ -153,12 +162,14 @@ class JobRun {
   }
 
   // Runs a template script (start/stop), streaming its output into the build log.
-  awaitable<Step> run_script(std::string_view stage, const std::string& script, proc::Environment env) {
+  awaitable<Step> run_script(std::string_view stage, const std::string& script,
+                             proc::Environment env) {
     using namespace asio::experimental::awaitable_operators;
     if (script.empty()) co_return std::nullopt;
     log(stage, "info", {fmt::format("running {} script", stage)});
     auto cmd = wrap_command(ctx_, {"/bin/sh", "-e", "-c", script});
-    auto child = proc::Process::spawn(s_.executor, {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd});
+    auto child = proc::Process::spawn(s_.executor,
+                                      {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd});
     if (!child) co_return StepError{child.error().message, std::string(error_code::kSpawnFailed)};
     auto& p = **child;
     std::string last_stderr;
@@ -181,8 +192,9 @@ class JobRun {
     if (which.index() == 1) {
       p.signal_group(SIGKILL);
       co_await p.wait();
-      std::string msg = fmt::format("{} script did not finish within the build timeout ({}) and was killed",
-                                    stage, format_duration(s_.options.build_timeout));
+      std::string msg =
+          fmt::format("{} script did not finish within the build timeout ({}) and was killed",
+                      stage, format_duration(s_.options.build_timeout));
       log(stage, "error", {msg});
       co_return StepError{msg, std::string(error_code::kDeadline)};
     }
@@ -198,9 +210,10 @@ class JobRun {
 
   awaitable<Step> start() {
     if (spec_.isolation == Isolation::sandbox && !sandbox_available()) {
-      co_return StepError{"bubblewrap (bwrap) cannot create a sandbox on this machine; install the "
-                          "bubblewrap package or use isolation: process",
-                          std::string(error_code::kSandboxUnavailable)};
+      co_return StepError{
+          "bubblewrap (bwrap) cannot create a sandbox on this machine; install the "
+          "bubblewrap package or use isolation: process",
+          std::string(error_code::kSandboxUnavailable)};
     }
     std::error_code fec;
     fs::create_directories(ctx_.workspace_dir, fec);
@@ -223,12 +236,16 @@ class JobRun {
         for (const auto& [k, v] : workspace_env(sandboxed)) {
           if (k.starts_with("BERTH_")) env[k] = v;
         }
-        rows.push_back({.name = a.name, .display_order = a.display_order, .is_chat = a.chat,
-                        .external = a.external, .directory = a.directory,
+        rows.push_back({.name = a.name,
+                        .display_order = a.display_order,
+                        .is_chat = a.chat,
+                        .external = a.external,
+                        .directory = a.directory,
                         .startup_script = a.startup_script,
                         .startup_script_timeout_ms = a.startup_script_timeout.count(),
                         .connection_timeout_s = static_cast<int>(a.connection_timeout.count()),
-                        .env = env.dump(), .auth_token_hash = sha256_hex(token)});
+                        .env = env.dump(),
+                        .auth_token_hash = sha256_hex(token)});
       }
       auto agents = s_.store.insert_agents(job_.build.id, rows, now_ms());
       if (agents) s_.bus.publish(events::topic::workspace(job_.workspace.id));
@@ -251,7 +268,8 @@ class JobRun {
     if (!agents) co_return StepError{agents.error().message, std::string(error_code::kInternal)};
     for (const auto& agent : *agents) {
       if (agent.external) {
-        log("agents", "info", {fmt::format("agent {} is external: run `berth agent` on its host", agent.name)});
+        log("agents", "info",
+            {fmt::format("agent {} is external: run `berth agent` on its host", agent.name)});
         continue;
       }
       if (auto failed = spawn_agent(agent, tokens.at(agent.name))) co_return failed;
@@ -270,10 +288,12 @@ class JobRun {
     env[std::string(agent_protocol::kTokenEnv)] = token;
     fs::path log_dir = s_.options.data_dir / "logs" / "agents";
     fs::create_directories(log_dir, ec);
-    auto child = proc::Process::spawn(
-        s_.executor, {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd,
-                      .output = proc::Output::discard,
-                      .output_file = (log_dir / (agent.id + ".log")).string()});
+    auto child = proc::Process::spawn(s_.executor,
+                                      {.argv = cmd.argv,
+                                       .env = std::move(env),
+                                       .cwd = cmd.cwd,
+                                       .output = proc::Output::discard,
+                                       .output_file = (log_dir / (agent.id + ".log")).string()});
     if (!child) {
       return StepError{fmt::format("cannot start agent {}: {}", agent.name, child.error().message),
                        std::string(error_code::kSpawnFailed)};
@@ -284,12 +304,13 @@ class JobRun {
     }
     log("agents", "info", {fmt::format("started agent {} (pid {})", agent.name, pid)});
     // Reap the agent when it exits so it never lingers as a zombie.
-    asio::co_spawn(s_.executor,
-                   [p = std::move(*child), id = agent.id]() -> awaitable<void> {
-                     int code = co_await p->wait();
-                     spdlog::info("agent process exited agent_id={} code={}", id, code);
-                   },
-                   asio::detached);
+    asio::co_spawn(
+        s_.executor,
+        [p = std::move(*child), id = agent.id]() -> awaitable<void> {
+          int code = co_await p->wait();
+          spdlog::info("agent process exited agent_id={} code={}", id, code);
+        },
+        asio::detached);
     return std::nullopt;
   }
 
@@ -318,22 +339,27 @@ class JobRun {
     std::error_code ec;
     if (fs::exists(ctx_.workspace_dir, ec)) {
       bool sandboxed = spec_.isolation == Isolation::sandbox && sandbox_available();
-      if (!sandboxed) ctx_.isolation = spec_.isolation == Isolation::sandbox ? Isolation::process : ctx_.isolation;
+      if (!sandboxed)
+        ctx_.isolation =
+            spec_.isolation == Isolation::sandbox ? Isolation::process : ctx_.isolation;
       Step stopped = co_await run_script("stop", spec_.scripts.stop, workspace_env(sandboxed));
       if (stopped) co_return stopped;
     }
     if (remove_directory) {
       fs::remove_all(ctx_.workspace_dir, ec);
       if (ec) {
-        co_return StepError{fmt::format("cannot remove {}: {}", ctx_.workspace_dir.string(), ec.message()),
-                            std::string(error_code::kInternal)};
+        co_return StepError{
+            fmt::format("cannot remove {}: {}", ctx_.workspace_dir.string(), ec.message()),
+            std::string(error_code::kInternal)};
       }
       log("delete", "info", {"workspace directory removed"});
     }
     co_return std::nullopt;
   }
 
-  static bool process_alive_and_ours(int pid) { return proc::process_alive(pid) && looks_like_ours(pid); }
+  static bool process_alive_and_ours(int pid) {
+    return proc::process_alive(pid) && looks_like_ours(pid);
+  }
 
   Provisioner::State& s_;
   store::AcquiredJob job_;
@@ -359,7 +385,8 @@ awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
     try {
       outcome = co_await run.run();
     } catch (const std::exception& e) {
-      outcome = StepError{fmt::format("provisioner error: {}", e.what()), std::string(error_code::kInternal)};
+      outcome = StepError{fmt::format("provisioner error: {}", e.what()),
+                          std::string(error_code::kInternal)};
     }
     if (outcome) run.log("result", "error", {outcome->message});
   }

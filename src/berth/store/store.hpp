@@ -65,8 +65,7 @@ class Store {
   virtual Result<Workspace> workspace_by_id(std::string_view id) = 0;
   virtual Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) = 0;
   // Live workspaces; of one owner when `owner_id` is set.
-  virtual Result<std::vector<Workspace>> list_workspaces(
-      std::optional<std::string> owner_id) = 0;
+  virtual Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) = 0;
   virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
   virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
   // The most recent start build before the latest build, if any (its agents may still run).
@@ -75,8 +74,8 @@ class Store {
 
   // --- Provisioner jobs
   // Atomically claims the oldest pending job for `worker_id`. nullopt when none is pending.
-  virtual Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id,
-                                                         UnixMillis now, UnixMillis deadline_at) = 0;
+  virtual Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id, UnixMillis now,
+                                                         UnixMillis deadline_at) = 0;
   virtual Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) = 0;
   // Marks the job completed; with an error it is failed. A delete build that succeeds also
   // soft-deletes its workspace. Returns failed_precondition if it was already completed.
@@ -113,10 +112,10 @@ class Store {
   // Moves the lifecycle; sets started_at on `starting` and ready_at when the start phase ends.
   virtual Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,
                                      UnixMillis now) = 0;
-  virtual Status append_agent_logs(std::string_view agent_id,
-                                   const std::vector<std::string>& lines, UnixMillis now) = 0;
-  virtual Result<std::vector<LogLine>> agent_logs(std::string_view agent_id,
-                                                  std::int64_t after_seq, int limit) = 0;
+  virtual Status append_agent_logs(std::string_view agent_id, const std::vector<std::string>& lines,
+                                   UnixMillis now) = 0;
+  virtual Result<std::vector<LogLine>> agent_logs(std::string_view agent_id, std::int64_t after_seq,
+                                                  int limit) = 0;
 
   // --- Site configuration
   virtual Status set_config(std::string_view key, std::string_view value) = 0;

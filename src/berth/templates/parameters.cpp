@@ -64,8 +64,9 @@ Result<ParameterValues> resolve_parameters(const TemplateSpec& spec, const Resol
     if (!spec.parameter(name)) {
       std::string names;
       for (const auto& p : spec.parameters) names += (names.empty() ? "" : ", ") + p.name;
-      err.with_validation(name, fmt::format("template {} has no parameter \"{}\"{}", spec.name, name,
-                                            names.empty() ? "" : "; its parameters are: " + names));
+      err.with_validation(name,
+                          fmt::format("template {} has no parameter \"{}\"{}", spec.name, name,
+                                      names.empty() ? "" : "; its parameters are: " + names));
     }
   }
   ParameterValues out;
@@ -83,7 +84,8 @@ Result<ParameterValues> resolve_parameters(const TemplateSpec& spec, const Resol
       value = p.default_value;
     }
     if (!value) {
-      err.with_validation(p.name, fmt::format("parameter \"{}\" is required (it has no default)", p.name));
+      err.with_validation(p.name,
+                          fmt::format("parameter \"{}\" is required (it has no default)", p.name));
       continue;
     }
     if (auto why = check_parameter_value(p, *value)) {
@@ -93,7 +95,8 @@ Result<ParameterValues> resolve_parameters(const TemplateSpec& spec, const Resol
     if (from_request && in.previous && !p.mutable_) {
       if (auto it = in.previous->find(p.name); it != in.previous->end() && it->second != *value) {
         err.with_validation(p.name, fmt::format("parameter \"{}\" is immutable; it cannot change "
-                                                "after the workspace was created", p.name));
+                                                "after the workspace was created",
+                                                p.name));
         continue;
       }
     }

@@ -19,7 +19,8 @@ class Reader {
  public:
   void problem(const YAML::Node& node, const std::string& path, const std::string& what) {
     int line = node.IsDefined() ? node.Mark().line + 1 : 0;
-    std::string where = line > 0 ? fmt::format("{}:{}", kTemplateFile, line) : std::string(kTemplateFile);
+    std::string where =
+        line > 0 ? fmt::format("{}:{}", kTemplateFile, line) : std::string(kTemplateFile);
     problems_.push_back({fmt::format("{}: {}", where, path), what});
   }
   bool ok() const { return problems_.empty(); }
@@ -32,7 +33,8 @@ class Reader {
       if (!known.count(key)) {
         std::string list;
         for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        problem(kv.first, join(path, key), fmt::format("unknown field \"{}\"; known fields: {}", key, list));
+        problem(kv.first, join(path, key),
+                fmt::format("unknown field \"{}\"; known fields: {}", key, list));
       }
     }
   }
@@ -121,7 +123,8 @@ bool safe_relative_dir(std::string_view s) {
   std::size_t start = 0;
   while (start <= s.size()) {
     auto end = s.find('/', start);
-    auto part = s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    auto part =
+        s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (part == "..") return false;
     if (end == std::string_view::npos) break;
     start = end + 1;
@@ -298,7 +301,8 @@ void read_agents(Reader& r, const YAML::Node& list, TemplateSpec& spec) {
     } else if (!seen.insert(a.name).second) {
       r.problem(n["name"], path + ".name", fmt::format("duplicate agent \"{}\"", a.name));
     }
-    a.display_order = static_cast<int>(r.integer(n["display_order"], path + ".display_order").value_or(0));
+    a.display_order =
+        static_cast<int>(r.integer(n["display_order"], path + ".display_order").value_or(0));
     a.chat = r.boolean(n["chat"], path + ".chat").value_or(false);
     if (a.chat) ++chat_agents;
     a.external = r.boolean(n["external"], path + ".external").value_or(false);

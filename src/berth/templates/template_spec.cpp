@@ -8,9 +8,12 @@ using nlohmann::json;
 
 std::string_view to_string(Isolation i) {
   switch (i) {
-    case Isolation::process: return "process";
-    case Isolation::sandbox: return "sandbox";
-    case Isolation::script: return "script";
+    case Isolation::process:
+      return "process";
+    case Isolation::sandbox:
+      return "sandbox";
+    case Isolation::script:
+      return "script";
   }
   return "process";
 }
@@ -24,9 +27,12 @@ std::optional<Isolation> parse_isolation(std::string_view s) {
 
 std::string_view to_string(ParameterType t) {
   switch (t) {
-    case ParameterType::string: return "string";
-    case ParameterType::number: return "number";
-    case ParameterType::boolean: return "bool";
+    case ParameterType::string:
+      return "string";
+    case ParameterType::number:
+      return "number";
+    case ParameterType::boolean:
+      return "bool";
   }
   return "string";
 }
@@ -113,7 +119,8 @@ Result<TemplateSpec> from_json(std::string_view text) {
     s.display_name = j.at("display_name");
     s.description = j.at("description");
     s.icon = j.value("icon", "");
-    s.isolation = parse_isolation(j.at("isolation").get<std::string>()).value_or(Isolation::process);
+    s.isolation =
+        parse_isolation(j.at("isolation").get<std::string>()).value_or(Isolation::process);
     s.agents_allowed = j.at("agents_allowed");
     if (!j["default_ttl_ms"].is_null()) {
       s.default_ttl = std::chrono::milliseconds(j["default_ttl_ms"].get<std::int64_t>());
@@ -131,8 +138,10 @@ Result<TemplateSpec> from_json(std::string_view text) {
       p.mutable_ = pj.at("mutable");
       for (const auto& o : pj.at("options")) p.options.push_back({o.at("name"), o.at("value")});
       p.validation_regex = pj.at("validation_regex");
-      if (!pj.at("validation_min").is_null()) p.validation_min = pj.at("validation_min").get<std::int64_t>();
-      if (!pj.at("validation_max").is_null()) p.validation_max = pj.at("validation_max").get<std::int64_t>();
+      if (!pj.at("validation_min").is_null())
+        p.validation_min = pj.at("validation_min").get<std::int64_t>();
+      if (!pj.at("validation_max").is_null())
+        p.validation_max = pj.at("validation_max").get<std::int64_t>();
       s.parameters.push_back(std::move(p));
     }
     for (const auto& pj : j.at("presets")) {
@@ -152,8 +161,10 @@ Result<TemplateSpec> from_json(std::string_view text) {
       a.external = aj.at("external");
       a.directory = aj.at("directory");
       a.startup_script = aj.at("startup_script");
-      a.startup_script_timeout = std::chrono::milliseconds(aj.at("startup_script_timeout_ms").get<std::int64_t>());
-      a.connection_timeout = std::chrono::seconds(aj.at("connection_timeout_s").get<std::int64_t>());
+      a.startup_script_timeout =
+          std::chrono::milliseconds(aj.at("startup_script_timeout_ms").get<std::int64_t>());
+      a.connection_timeout =
+          std::chrono::seconds(aj.at("connection_timeout_s").get<std::int64_t>());
       a.env = aj.at("env").get<std::map<std::string, std::string>>();
       s.agents.push_back(std::move(a));
     }

@@ -27,7 +27,8 @@ Result<std::chrono::milliseconds> parse_workspace_ttl_setting(std::string_view v
   if (d->count() > 0 && *d < kMinWorkspaceTtl) {
     return Error::invalid_argument("Workspace TTL must not be less than 1 minute.");
   }
-  if (*d > kMaxWorkspaceTtl) return Error::invalid_argument("Workspace TTL must not exceed 30 days.");
+  if (*d > kMaxWorkspaceTtl)
+    return Error::invalid_argument("Workspace TTL must not exceed 30 days.");
   return *d;
 }
 
@@ -79,14 +80,16 @@ Result<Actor> AdminService::authenticate(std::string_view token) {
   std::string_view rest = token.substr(kTokenPrefix.size());
   auto sep = rest.find('_');
   if (sep == std::string_view::npos) return invalid();
-  auto user = store_.user_for_token(rest.substr(0, sep), sha256_hex(rest.substr(sep + 1)), now_ms());
+  auto user =
+      store_.user_for_token(rest.substr(0, sep), sha256_hex(rest.substr(sep + 1)), now_ms());
   if (!user) return user.error();
   return Actor{*user};
 }
 
 Result<store::Organization> AdminService::organization(std::string_view ref) {
   if (ref.empty()) ref = kDefaultOrganization;
-  auto org = looks_like_uuid(ref) ? store_.organization_by_id(ref) : store_.organization_by_name(ref);
+  auto org =
+      looks_like_uuid(ref) ? store_.organization_by_id(ref) : store_.organization_by_name(ref);
   if (!org && org.error().code == ErrorCode::not_found) {
     return Error::not_found(fmt::format("organization \"{}\" not found", ref),
                             "list organizations with `berth orgs list`");
@@ -94,24 +97,25 @@ Result<store::Organization> AdminService::organization(std::string_view ref) {
   return org;
 }
 
-Result<store::PushedTemplate> AdminService::push_template(const Actor& actor, std::string_view org_ref,
-                                                          const std::map<std::string, std::string>& files) {
+Result<store::PushedTemplate> AdminService::push_template(
+    const Actor& actor, std::string_view org_ref, const std::map<std::string, std::string>& files) {
   auto org = organization(org_ref);
   if (!org) return org.error();
   if (auto s = authz_.can_manage_templates(actor, org->id); !s) return s.error();
   auto spec = templates::parse_template(files);
   if (!spec) return spec.error();
-  return store_.push_template_version({.organization_id = org->id,
-                                       .name = spec->name,
-                                       .display_name = spec->display_name,
-                                       .description = spec->description,
-                                       .isolation = std::string(templates::to_string(spec->isolation)),
-                                       .agents_allowed = spec->agents_allowed,
-                                       .source = files.at(std::string(templates::kTemplateFile)),
-                                       .spec = templates::to_json(*spec),
-                                       .readme = spec->readme,
-                                       .has_external_agent = spec->has_external_agent(),
-                                       .created_by = actor.user.id});
+  return store_.push_template_version(
+      {.organization_id = org->id,
+       .name = spec->name,
+       .display_name = spec->display_name,
+       .description = spec->description,
+       .isolation = std::string(templates::to_string(spec->isolation)),
+       .agents_allowed = spec->agents_allowed,
+       .source = files.at(std::string(templates::kTemplateFile)),
+       .spec = templates::to_json(*spec),
+       .readme = spec->readme,
+       .has_external_agent = spec->has_external_agent(),
+       .created_by = actor.user.id});
 }
 
 Result<std::vector<store::Template>> AdminService::list_templates(const Actor& actor) {
@@ -150,7 +154,8 @@ Result<IssuedToken> AdminService::create_token(const Actor& actor, std::string_v
                                                std::optional<std::chrono::milliseconds> lifetime) {
   store::User user = actor.user;
   if (username && *username != actor.user.username) {
-    if (auto s = authz_.require_site_admin(actor, "create tokens for other users"); !s) return s.error();
+    if (auto s = authz_.require_site_admin(actor, "create tokens for other users"); !s)
+      return s.error();
     auto other = store_.user_by_username(*username);
     if (!other) return other.error();
     user = *other;
@@ -162,7 +167,8 @@ Result<IssuedToken> AdminService::create_token(const Actor& actor, std::string_v
   return issue_token(user, name.empty() ? "cli" : name, lifetime);
 }
 
-Result<store::Organization> AdminService::create_organization(const Actor& actor, std::string_view name,
+Result<store::Organization> AdminService::create_organization(const Actor& actor,
+                                                              std::string_view name,
                                                               std::string_view display_name) {
   if (auto s = authz_.require_site_admin(actor, "create organizations"); !s) return s.error();
   if (auto why = name_invalid_reason(name)) {
@@ -172,7 +178,8 @@ Result<store::Organization> AdminService::create_organization(const Actor& actor
   }
   auto org = store_.create_organization(name, display_name);
   if (!org) return org.error();
-  if (auto s = store_.set_member(org->id, actor.user.id, store::OrgRole::admin); !s) return s.error();
+  if (auto s = store_.set_member(org->id, actor.user.id, store::OrgRole::admin); !s)
+    return s.error();
   return org;
 }
 

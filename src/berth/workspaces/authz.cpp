@@ -26,8 +26,9 @@ Status Authorizer::can_manage_templates(const Actor& actor, std::string_view org
   if (actor.user.site_admin) return {};
   auto role = store_.member_role(org_id, actor.user.id);
   if (role && *role == store::OrgRole::admin) return {};
-  return Error::permission_denied("only organization admins can push templates",
-                                  "ask an admin of the organization to push it, or to make you one");
+  return Error::permission_denied(
+      "only organization admins can push templates",
+      "ask an admin of the organization to push it, or to make you one");
 }
 
 Status Authorizer::require_site_admin(const Actor& actor, std::string_view action) {

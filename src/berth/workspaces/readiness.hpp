@@ -34,7 +34,8 @@ struct Readiness {
   std::optional<UnixMillis> next_deadline;  // when an agent's connection timeout expires
 };
 
-Readiness assess(const WorkspaceView& view, UnixMillis now, std::chrono::milliseconds inactive_timeout);
+Readiness assess(const WorkspaceView& view, UnixMillis now,
+                 std::chrono::milliseconds inactive_timeout);
 
 struct WaitOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
@@ -50,10 +51,8 @@ struct WaitOutcome {
 };
 
 // Waits until the workspace settles (ready, failed, stopped, deleted) or the timeout passes.
-boost::asio::awaitable<Result<WaitOutcome>> wait_until_settled(boost::asio::any_io_executor executor,
-                                                               WorkspaceService& service,
-                                                               events::EventBus& bus, Actor actor,
-                                                               std::string workspace_id,
-                                                               WaitOptions options);
+boost::asio::awaitable<Result<WaitOutcome>> wait_until_settled(
+    boost::asio::any_io_executor executor, WorkspaceService& service, events::EventBus& bus,
+    Actor actor, std::string workspace_id, WaitOptions options);
 
 }  // namespace berth::workspaces

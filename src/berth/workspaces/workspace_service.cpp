@@ -16,8 +16,9 @@ Result<ResolvedTemplate> WorkspaceService::resolve_template(const Actor& actor,
                                                             std::string_view organization,
                                                             std::string_view ref) {
   if (ref.empty()) {
-    return Error::invalid_argument("a template is required",
-                                   "name one with --template; list them with `berth templates list`")
+    return Error::invalid_argument(
+               "a template is required",
+               "name one with --template; list them with `berth templates list`")
         .with_validation("template", "is required");
   }
   std::optional<store::Template> found;
@@ -75,21 +76,25 @@ Result<WorkspaceView> WorkspaceService::view(const store::Workspace& ws) {
   return v;
 }
 
-Result<WorkspaceView> WorkspaceService::create(const Actor& actor, const CreateWorkspaceRequest& req) {
+Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
+                                               const CreateWorkspaceRequest& req) {
   if (!req.name.empty()) {
     if (auto why = name_invalid_reason(req.name)) {
-      return Error::invalid_argument(fmt::format("invalid workspace name \"{}\": {}", req.name, *why),
-                                     "use 1-32 letters, digits and single hyphens, or omit the name")
+      return Error::invalid_argument(
+                 fmt::format("invalid workspace name \"{}\": {}", req.name, *why),
+                 "use 1-32 letters, digits and single hyphens, or omit the name")
           .with_validation("name", *why);
     }
   }
   if (req.ttl_ms && *req.ttl_ms < 0) {
-    return Error::invalid_argument("ttl_ms must not be negative", "omit it to use the template default")
+    return Error::invalid_argument("ttl_ms must not be negative",
+                                   "omit it to use the template default")
         .with_validation("ttl_ms", "must not be negative");
   }
   auto tmpl = resolve_template(actor, req.organization, req.template_ref);
   if (!tmpl) return tmpl.error();
-  auto values = templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = req.preset});
+  auto values =
+      templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = req.preset});
   if (!values) return values.error();
 
   std::optional<std::int64_t> ttl = req.ttl_ms;
@@ -103,7 +108,8 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor, const CreateW
   const int attempts = req.name.empty() ? 2 : 1;
   Result<store::CreatedWorkspace> created = Error::internal("not attempted");
   for (int i = 0; i < attempts; ++i) {
-    std::string name = req.name.empty() ? generated_workspace_name(tmpl->tmpl.name, random_) : req.name;
+    std::string name =
+        req.name.empty() ? generated_workspace_name(tmpl->tmpl.name, random_) : req.name;
     created = store_.create_workspace({.organization_id = tmpl->tmpl.organization_id,
                                        .owner_id = actor.user.id,
                                        .template_id = tmpl->tmpl.id,
@@ -115,7 +121,8 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor, const CreateW
   if (!created) return created.error();
   bus_.publish(events::topic::kJobQueued);
   bus_.publish(events::topic::workspace(created->workspace.id));
-  return WorkspaceView{std::move(created->workspace), {std::move(created->build), std::move(created->job)}, {}};
+  return WorkspaceView{
+      std::move(created->workspace), {std::move(created->build), std::move(created->job)}, {}};
 }
 
 Result<store::Workspace> WorkspaceService::find(const Actor& actor, std::string_view ref,
@@ -151,7 +158,8 @@ Result<WorkspaceView> WorkspaceService::get(const Actor& actor, std::string_view
 }
 
 Result<std::vector<WorkspaceView>> WorkspaceService::list(const Actor& actor) {
-  auto all = store_.list_workspaces(actor.user.site_admin ? std::nullopt : std::optional(actor.user.id));
+  auto all =
+      store_.list_workspaces(actor.user.site_admin ? std::nullopt : std::optional(actor.user.id));
   if (!all) return all.error();
   std::vector<WorkspaceView> out;
   for (const auto& ws : *all) {
@@ -162,8 +170,10 @@ Result<std::vector<WorkspaceView>> WorkspaceService::list(const Actor& actor) {
   return out;
 }
 
-Result<store::BuildWithJob> WorkspaceService::new_build(const Actor& actor, const store::Workspace& ws,
-                                                        Transition transition, std::string parameters,
+Result<store::BuildWithJob> WorkspaceService::new_build(const Actor& actor,
+                                                        const store::Workspace& ws,
+                                                        Transition transition,
+                                                        std::string parameters,
                                                         std::string version_id) {
   auto b = store_.create_build(ws.id, {.template_version_id = std::move(version_id),
                                        .transition = transition,
@@ -200,7 +210,8 @@ Result<store::BuildWithJob> WorkspaceService::start(const Actor& actor, std::str
       if (v.is_string()) previous[k] = v.get<std::string>();
     }
   }
-  auto values = templates::resolve_parameters(*spec, {.provided = parameters, .previous = previous});
+  auto values =
+      templates::resolve_parameters(*spec, {.provided = parameters, .previous = previous});
   if (!values) return values.error();
   return new_build(actor, *ws, Transition::start, json(*values).dump(), version->id);
 }
@@ -210,7 +221,8 @@ Result<store::BuildWithJob> WorkspaceService::stop(const Actor& actor, std::stri
   if (!ws) return ws.error();
   auto latest = store_.latest_build(ws->id);
   if (!latest) return latest.error();
-  if (latest->build.transition == Transition::stop && latest->job.status() == JobStatus::succeeded) {
+  if (latest->build.transition == Transition::stop &&
+      latest->job.status() == JobStatus::succeeded) {
     return Error::failed_precondition(fmt::format("workspace {} is already stopped", ws->name),
                                       "start it with `berth workspaces start`");
   }
@@ -238,7 +250,8 @@ Result<store::BuildWithJob> WorkspaceService::build(const Actor& actor, std::str
   return b;
 }
 
-Result<store::WorkspaceAgent> WorkspaceService::agent(const Actor& actor, std::string_view agent_id) {
+Result<store::WorkspaceAgent> WorkspaceService::agent(const Actor& actor,
+                                                      std::string_view agent_id) {
   auto a = store_.agent_by_id(agent_id);
   if (!a) return a.error();
   auto ws = store_.workspace_by_id(a->workspace_id);

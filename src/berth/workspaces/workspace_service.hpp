@@ -27,9 +27,9 @@ struct WorkspaceView {
 };
 
 struct CreateWorkspaceRequest {
-  std::string organization;   // name or id; "" = wherever the template is found
-  std::string template_ref;   // template name or id
-  std::string name;           // "" = generated from the template name
+  std::string organization;  // name or id; "" = wherever the template is found
+  std::string template_ref;  // template name or id
+  std::string name;          // "" = generated from the template name
   templates::ParameterValues parameters;
   std::optional<std::string> preset;
   std::optional<std::int64_t> ttl_ms;
@@ -43,7 +43,8 @@ struct ResolvedTemplate {
 
 class WorkspaceService {
  public:
-  WorkspaceService(store::Store& store, events::EventBus& bus, RandomIndex random = default_random_index());
+  WorkspaceService(store::Store& store, events::EventBus& bus,
+                   RandomIndex random = default_random_index());
 
   // Returns invalid_argument for a bad name or parameters, not_found for an unknown template,
   // already_exists when the name is taken.

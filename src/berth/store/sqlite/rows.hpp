@@ -10,7 +10,8 @@ inline constexpr std::string_view kWorkspaceColumns =
     "w.id, w.organization_id, w.owner_id, u.username, w.template_id, t.name, w.name, w.ttl_ms, "
     "w.created_at, w.updated_at, w.deleted";
 inline constexpr std::string_view kWorkspaceFrom =
-    " FROM workspaces w JOIN users u ON u.id = w.owner_id JOIN templates t ON t.id = w.template_id ";
+    " FROM workspaces w JOIN users u ON u.id = w.owner_id JOIN templates t ON t.id = "
+    "w.template_id ";
 
 inline Workspace read_workspace(const Statement& s, int c = 0) {
   Workspace w;

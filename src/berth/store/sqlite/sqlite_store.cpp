@@ -39,8 +39,8 @@ Status SqliteStore::migrate() {
     if (!row) return row.error();
     if (*row) continue;
     if (auto s = db_->exec(m.sql); !s) {
-      return Error::internal(fmt::format("migration {} ({}) failed: {}", m.version, m.name,
-                                         s.error().message));
+      return Error::internal(
+          fmt::format("migration {} ({}) failed: {}", m.version, m.name, s.error().message));
     }
     auto ins = db_->prepare(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)");
@@ -98,7 +98,8 @@ Result<Organization> SqliteStore::create_organization(std::string_view name,
 
 Result<Organization> SqliteStore::organization_by_name(std::string_view name) {
   std::lock_guard lock(mu_);
-  auto q = db_->prepare("SELECT id, name, display_name, created_at FROM organizations WHERE name = $1");
+  auto q =
+      db_->prepare("SELECT id, name, display_name, created_at FROM organizations WHERE name = $1");
   if (q) q->with(name);
   return one<Organization>(std::move(q), read_org,
                            fmt::format("organization \"{}\" not found", name));
@@ -106,7 +107,8 @@ Result<Organization> SqliteStore::organization_by_name(std::string_view name) {
 
 Result<Organization> SqliteStore::organization_by_id(std::string_view id) {
   std::lock_guard lock(mu_);
-  auto q = db_->prepare("SELECT id, name, display_name, created_at FROM organizations WHERE id = $1");
+  auto q =
+      db_->prepare("SELECT id, name, display_name, created_at FROM organizations WHERE id = $1");
   if (!q) return q.error();
   q->with(id);
   return one<Organization>(std::move(q), read_org, fmt::format("organization {} not found", id));
@@ -114,7 +116,8 @@ Result<Organization> SqliteStore::organization_by_id(std::string_view id) {
 
 Result<std::vector<Organization>> SqliteStore::list_organizations() {
   std::lock_guard lock(mu_);
-  auto q = db_->prepare("SELECT id, name, display_name, created_at FROM organizations ORDER BY name");
+  auto q =
+      db_->prepare("SELECT id, name, display_name, created_at FROM organizations ORDER BY name");
   if (!q) return q.error();
   std::vector<Organization> out;
   while (true) {
@@ -212,7 +215,8 @@ Result<ApiToken> SqliteStore::create_api_token(std::string_view user_id, std::st
       "INSERT INTO api_tokens (id, user_id, name, hashed_secret, created_at, expires_at) "
       "VALUES ($1, $2, $3, $4, $5, $6)");
   if (!q) return q.error();
-  if (auto s = q->with(t.id, t.user_id, t.name, secret_hash, t.created_at, t.expires_at).run(); !s) {
+  if (auto s = q->with(t.id, t.user_id, t.name, secret_hash, t.created_at, t.expires_at).run();
+      !s) {
     return s.error();
   }
   return t;
@@ -236,7 +240,8 @@ Result<User> SqliteStore::user_for_token(std::string_view token_id, std::string_
   if (!*row) return invalid();
   if (q->text(6) != secret_hash) return invalid();
   if (auto exp = q->opt_int64(7); exp && *exp <= now) {
-    return Error::unauthenticated("API token expired", "create a new one with `berth tokens create`");
+    return Error::unauthenticated("API token expired",
+                                  "create a new one with `berth tokens create`");
   }
   return read_user(*q);
 }
@@ -244,12 +249,13 @@ Result<User> SqliteStore::user_for_token(std::string_view token_id, std::string_
 // --- Templates
 
 Result<Template> SqliteStore::template_locked(std::string_view id) {
-  static const std::string kSql =
-      sqlite::sql("SELECT ", sqlite::kTemplateColumns, " FROM templates WHERE id = $1 AND NOT deleted");
+  static const std::string kSql = sqlite::sql("SELECT ", sqlite::kTemplateColumns,
+                                              " FROM templates WHERE id = $1 AND NOT deleted");
   auto q = db_->prepare(kSql);
   if (q) q->with(id);
-  return one<Template>(std::move(q), [](const auto& s) { return sqlite::read_template(s); },
-                       fmt::format("template {} not found", id));
+  return one<Template>(
+      std::move(q), [](const auto& s) { return sqlite::read_template(s); },
+      fmt::format("template {} not found", id));
 }
 
 Result<PushedTemplate> SqliteStore::push_template_version(const NewTemplateVersion& v) {
@@ -289,12 +295,13 @@ Result<PushedTemplate> SqliteStore::push_template_version(const NewTemplateVersi
   }
   int number = 1;
   {
-    auto q = db_->prepare("SELECT COALESCE(MAX(number), 0) + 1 FROM template_versions WHERE template_id = $1");
+    auto q = db_->prepare(
+        "SELECT COALESCE(MAX(number), 0) + 1 FROM template_versions WHERE template_id = $1");
     if (!q) return q.error();
     if (auto r = q->with(template_id).step(); !r) return r.error();
     number = q->int32(0);
   }
-  TemplateVersion ver{new_uuid(), template_id, number,     v.source, v.spec,
+  TemplateVersion ver{new_uuid(), template_id,          number, v.source, v.spec,
                       v.readme,   v.has_external_agent, now};
   {
     auto ins = db_->prepare(
@@ -340,14 +347,15 @@ Result<Template> SqliteStore::template_by_name(std::string_view org_id, std::str
                                               "name = $2 AND NOT deleted");
   auto q = db_->prepare(kSql);
   if (q) q->with(org_id, name);
-  return one<Template>(std::move(q), [](const auto& s) { return sqlite::read_template(s); },
-                       fmt::format("template \"{}\" not found", name));
+  return one<Template>(
+      std::move(q), [](const auto& s) { return sqlite::read_template(s); },
+      fmt::format("template \"{}\" not found", name));
 }
 
 Result<std::vector<Template>> SqliteStore::list_templates(const std::vector<std::string>& org_ids) {
   std::lock_guard lock(mu_);
-  static const std::string kSql = sqlite::sql("SELECT ", sqlite::kTemplateColumns,
-                                              " FROM templates WHERE NOT deleted ORDER BY name, id");
+  static const std::string kSql = sqlite::sql(
+      "SELECT ", sqlite::kTemplateColumns, " FROM templates WHERE NOT deleted ORDER BY name, id");
   auto q = db_->prepare(kSql);
   if (!q) return q.error();
   std::vector<Template> out;
@@ -373,7 +381,7 @@ Result<TemplateVersion> SqliteStore::template_version_by_id(std::string_view id)
   return one<TemplateVersion>(
       std::move(q),
       [](const auto& s) {
-        return TemplateVersion{s.text(0), s.text(1), s.int32(2),  s.text(3),
+        return TemplateVersion{s.text(0), s.text(1), s.int32(2),   s.text(3),
                                s.text(4), s.text(5), s.boolean(6), s.int64(7)};
       },
       fmt::format("template version {} not found", id));

@@ -52,8 +52,8 @@ class SqliteStore final : public Store {
   Result<BuildWithJob> build_by_id(std::string_view build_id) override;
   Result<std::optional<WorkspaceBuild>> latest_start_build(std::string_view workspace_id) override;
 
-  Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id,
-                                                 UnixMillis now, UnixMillis deadline_at) override;
+  Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id, UnixMillis now,
+                                                 UnixMillis deadline_at) override;
   Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) override;
   Status complete_job(std::string_view job_id, std::optional<std::string> error,
                       std::optional<std::string> error_code, UnixMillis now) override;

@@ -35,10 +35,10 @@ Result<T> one(Result<Statement>& q, Read read, std::string what) {
   return read(*q);
 }
 
-const std::string kBuildWithJobSelect = sqlite::sql(
-    "SELECT ", sqlite::kBuildColumns, ", ",
-    std::string(sqlite::kJobColumns) +
-        " FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id ");
+const std::string kBuildWithJobSelect =
+    sqlite::sql("SELECT ", sqlite::kBuildColumns, ", ",
+                std::string(sqlite::kJobColumns) +
+                    " FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id ");
 
 BuildWithJob read_build_with_job(const Statement& s) {
   return {sqlite::read_build(s, 0), sqlite::read_job(s, 10)};
@@ -53,8 +53,9 @@ Result<Workspace> SqliteStore::workspace_locked(std::string_view id) {
       sqlite::sql("SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom, "WHERE w.id = $1");
   auto q = db_->prepare(kSql);
   if (q) q->with(id);
-  return one<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); },
-                        fmt::format("workspace {} not found", id));
+  return one<Workspace>(
+      q, [](const auto& s) { return sqlite::read_workspace(s); },
+      fmt::format("workspace {} not found", id));
 }
 
 Result<BuildWithJob> SqliteStore::latest_build_locked(std::string_view workspace_id) {
@@ -71,8 +72,8 @@ Result<ProvisionerJob> SqliteStore::job_locked(std::string_view id) {
       sqlite::sql("SELECT ", sqlite::kJobColumns, " FROM provisioner_jobs j WHERE j.id = $1");
   auto q = db_->prepare(kSql);
   if (q) q->with(id);
-  return one<ProvisionerJob>(q, [](const auto& s) { return sqlite::read_job(s); },
-                             fmt::format("job {} not found", id));
+  return one<ProvisionerJob>(
+      q, [](const auto& s) { return sqlite::read_job(s); }, fmt::format("job {} not found", id));
 }
 
 Result<BuildWithJob> SqliteStore::insert_build_locked(const Workspace& ws, const NewBuild& b,
@@ -99,9 +100,9 @@ Result<BuildWithJob> SqliteStore::insert_build_locked(const Workspace& ws, const
       return s.error();
     }
   }
-  out.build = WorkspaceBuild{new_uuid(), ws.id,          b.template_version_id, number,
-                             b.transition, out.job.id,   b.initiator_id,        b.parameters,
-                             b.preset,     now};
+  out.build =
+      WorkspaceBuild{new_uuid(), ws.id,          b.template_version_id, number,   b.transition,
+                     out.job.id, b.initiator_id, b.parameters,          b.preset, now};
   auto q = db_->prepare(
       "INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, "
       "transition, job_id, initiator_id, parameters, preset, created_at) "
@@ -129,9 +130,9 @@ Result<CreatedWorkspace> SqliteStore::create_workspace(const NewWorkspace& nw, c
         "INSERT INTO workspaces (id, organization_id, owner_id, template_id, name, ttl_ms, "
         "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
     if (!q) return q.error();
-    if (auto s = q->with(id, nw.organization_id, nw.owner_id, nw.template_id, nw.name, nw.ttl_ms,
-                         now)
-                     .run();
+    if (auto s =
+            q->with(id, nw.organization_id, nw.owner_id, nw.template_id, nw.name, nw.ttl_ms, now)
+                .run();
         !s) {
       if (s.error().code == ErrorCode::already_exists) {
         return Error::already_exists(
@@ -187,15 +188,16 @@ Result<Workspace> SqliteStore::workspace_by_name(std::string_view owner_id, std:
                   "WHERE w.owner_id = $1 AND w.name = $2 AND NOT w.deleted");
   auto q = db_->prepare(kSql);
   if (q) q->with(owner_id, name);
-  return one<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); },
-                        fmt::format("workspace \"{}\" not found", name));
+  return one<Workspace>(
+      q, [](const auto& s) { return sqlite::read_workspace(s); },
+      fmt::format("workspace \"{}\" not found", name));
 }
 
 Result<std::vector<Workspace>> SqliteStore::list_workspaces(std::optional<std::string> owner_id) {
   std::lock_guard lock(mu_);
-  static const std::string kSql =
-      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom,
-                  "WHERE NOT w.deleted AND ($1 IS NULL OR w.owner_id = $1) ORDER BY u.username, w.name");
+  static const std::string kSql = sqlite::sql(
+      "SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom,
+      "WHERE NOT w.deleted AND ($1 IS NULL OR w.owner_id = $1) ORDER BY u.username, w.name");
   auto q = db_->prepare(kSql);
   if (q) q->with(owner_id);
   return all<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); });
@@ -214,12 +216,13 @@ Result<BuildWithJob> SqliteStore::build_by_id(std::string_view build_id) {
   return one<BuildWithJob>(q, read_build_with_job, fmt::format("build {} not found", build_id));
 }
 
-Result<std::optional<WorkspaceBuild>> SqliteStore::latest_start_build(std::string_view workspace_id) {
+Result<std::optional<WorkspaceBuild>> SqliteStore::latest_start_build(
+    std::string_view workspace_id) {
   std::lock_guard lock(mu_);
-  static const std::string kSql = sqlite::sql(
-      "SELECT ", sqlite::kBuildColumns,
-      " FROM workspace_builds b WHERE b.workspace_id = $1 AND b.transition = 'start' "
-      "ORDER BY b.build_number DESC LIMIT 1");
+  static const std::string kSql =
+      sqlite::sql("SELECT ", sqlite::kBuildColumns,
+                  " FROM workspace_builds b WHERE b.workspace_id = $1 AND b.transition = 'start' "
+                  "ORDER BY b.build_number DESC LIMIT 1");
   auto q = db_->prepare(kSql);
   if (!q) return q.error();
   auto row = q->with(workspace_id).step();
@@ -231,7 +234,8 @@ Result<std::optional<WorkspaceBuild>> SqliteStore::latest_start_build(std::strin
 // --- Provisioner jobs
 
 Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(std::string_view worker_id,
-                                                            UnixMillis now, UnixMillis deadline_at) {
+                                                            UnixMillis now,
+                                                            UnixMillis deadline_at) {
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
@@ -274,7 +278,7 @@ Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(std::string_view wor
     auto v = one<TemplateVersion>(
         q,
         [](const auto& s) {
-          return TemplateVersion{s.text(0), s.text(1), s.int32(2),  s.text(3),
+          return TemplateVersion{s.text(0), s.text(1), s.int32(2),   s.text(3),
                                  s.text(4), s.text(5), s.boolean(6), s.int64(7)};
         },
         "template version not found");
@@ -391,7 +395,8 @@ Status SqliteStore::append_job_logs(std::string_view job_id, const std::vector<N
   if (!tx) return tx.error();
   std::int64_t seq = 0;
   {
-    auto q = db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM provisioner_job_logs WHERE job_id = $1");
+    auto q =
+        db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM provisioner_job_logs WHERE job_id = $1");
     if (!q) return q.error();
     if (auto r = q->with(job_id).step(); !r) return r.error();
     seq = q->int64(0);
@@ -490,18 +495,19 @@ Result<WorkspaceAgent> SqliteStore::agent_by_id(std::string_view id) {
       sqlite::sql("SELECT ", sqlite::kAgentColumns, " FROM workspace_agents a WHERE a.id = $1");
   auto q = db_->prepare(kSql);
   if (q) q->with(id);
-  return one<WorkspaceAgent>(q, [](const auto& s) { return sqlite::read_agent(s); },
-                             fmt::format("agent {} not found", id));
+  return one<WorkspaceAgent>(
+      q, [](const auto& s) { return sqlite::read_agent(s); },
+      fmt::format("agent {} not found", id));
 }
 
 Result<WorkspaceAgent> SqliteStore::agent_by_token_hash(std::string_view token_hash) {
   std::lock_guard lock(mu_);
-  static const std::string kSql = sqlite::sql("SELECT ", sqlite::kAgentColumns,
-                                              " FROM workspace_agents a WHERE a.auth_token_hash = $1");
+  static const std::string kSql = sqlite::sql(
+      "SELECT ", sqlite::kAgentColumns, " FROM workspace_agents a WHERE a.auth_token_hash = $1");
   auto q = db_->prepare(kSql);
   if (q) q->with(token_hash);
-  auto a = one<WorkspaceAgent>(q, [](const auto& s) { return sqlite::read_agent(s); },
-                               "unknown agent token");
+  auto a = one<WorkspaceAgent>(
+      q, [](const auto& s) { return sqlite::read_agent(s); }, "unknown agent token");
   if (!a && a.error().code == ErrorCode::not_found) {
     return Error::unauthenticated("unknown agent token",
                                   "agent tokens are issued per build; use the token of the "
@@ -550,14 +556,16 @@ Status SqliteStore::append_agent_logs(std::string_view agent_id,
   if (!tx) return tx.error();
   std::int64_t seq = 0;
   {
-    auto q = db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM workspace_agent_logs WHERE agent_id = $1");
+    auto q =
+        db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM workspace_agent_logs WHERE agent_id = $1");
     if (!q) return q.error();
     if (auto r = q->with(agent_id).step(); !r) return r.error();
     seq = q->int64(0);
   }
   for (const auto& line : lines) {
     auto q = db_->prepare(
-        "INSERT INTO workspace_agent_logs (agent_id, seq, created_at, output) VALUES ($1, $2, $3, $4)");
+        "INSERT INTO workspace_agent_logs (agent_id, seq, created_at, output) VALUES ($1, $2, $3, "
+        "$4)");
     if (!q) return q.error();
     if (auto s = q->with(agent_id, ++seq, now, line).run(); !s) return s;
   }
