@@ -5,6 +5,7 @@
 // agent ready_at), both in milliseconds.
 //
 //   cmake --preset release && cmake --build --preset release && build/berth_bench_create [N]
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

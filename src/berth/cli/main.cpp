@@ -3,9 +3,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "berth/cli/agent_main.hpp"
 #include "berth/cli/commands.hpp"
 
 int main(int argc, char** argv) {
+  if (int code = berth::cli::run_agent_fast_path(argc, argv); code >= 0) return code;
   CLI::App app{"Berth: development workspaces for AI agents", "berth"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -13,7 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "berth/agent/agent.hpp"
+#include "berth/cli/agent_main.hpp"
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/cli/commands.hpp"
 #include "berth/core/agent_protocol.hpp"
@@ -216,21 +216,7 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
 
   auto* agent = app.add_subcommand(
       "agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
-  agent->callback([&global, &exit_code] {
-    agent::AgentOptions o;
-    const char* env_url = std::getenv(std::string(agent_protocol::kUrlEnv).c_str());
-    const char* env_token = std::getenv(std::string(agent_protocol::kTokenEnv).c_str());
-    o.url = !global.url.empty() ? global.url : env_url ? env_url : global.resolved_url();
-    o.token = !global.token.empty() ? global.token : env_token ? env_token : "";
-    if (o.token.empty()) {
-      exit_code = report(Error::invalid_argument("berth agent needs a token",
-                                                 "pass --token or set BERTH_AGENT_TOKEN"),
-                         false);
-      return;
-    }
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e agent %^%l%$ %v");
-    exit_code = agent::run_agent(o);
-  });
+  agent->callback([&global, &exit_code] { exit_code = run_agent_command(global.url, global.token); });
 }
 
 }  // namespace berth::cli
