@@ -46,6 +46,16 @@ Error api_error(int status, const std::string& body) {
   return e;
 }
 
+// Resolves and connects `stream` to host:port.
+Status connect(beast::tcp_stream& stream, const std::string& host, const std::string& port) {
+  tcp::resolver resolver(stream.get_executor());
+  boost::system::error_code ec;
+  auto endpoints = resolver.resolve(host, port, ec);
+  if (!ec) stream.connect(endpoints, ec);
+  if (ec) return Error::unavailable(ec.message());
+  return {};
+}
+
 }  // namespace
 
 std::string path_segment(std::string_view text) {
@@ -78,13 +88,9 @@ Result<json> ApiClient::request(const std::string& method, const std::string& pa
   }
   try {
     asio::io_context io;
-    tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     boost::system::error_code ec;
-    auto endpoints = resolver.resolve(host_, port_, ec);
-    if (ec) return unreachable(url_, ec.message());
-    stream.connect(endpoints, ec);
-    if (ec) return unreachable(url_, ec.message());
+    if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
     req.set(bhttp::field::host, host_ + ":" + port_);
     req.set(bhttp::field::user_agent, "berth-cli");
@@ -129,13 +135,9 @@ Status ApiClient::stream(
     const std::function<bool(const std::string&, const std::string&)>& on_event) {
   try {
     asio::io_context io;
-    tcp::resolver resolver(io);
     beast::tcp_stream stream(io);
     boost::system::error_code ec;
-    auto endpoints = resolver.resolve(host_, port_, ec);
-    if (ec) return unreachable(url_, ec.message());
-    stream.connect(endpoints, ec);
-    if (ec) return unreachable(url_, ec.message());
+    if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
     bhttp::request<bhttp::empty_body> req{bhttp::verb::get, path, 11};
     req.set(bhttp::field::host, host_ + ":" + port_);
     req.set(bhttp::field::accept, "text/event-stream");

@@ -1,13 +1,16 @@
 // `berth`: one binary for the server, the agent, and the admin CLI.
 #include <iostream>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
-#include "berth/cli/agent_main.hpp"
+#include "berth/agent/agent_command.hpp"
 #include "berth/cli/commands.hpp"
 
 int main(int argc, char** argv) {
-  if (int code = berth::cli::run_agent_fast_path(argc, argv); code >= 0) return code;
+  if (argc >= 2 && std::string_view(argv[1]) == "agent") {
+    if (int code = berth::agent::run_agent_fast_path(argc, argv, 2); code >= 0) return code;
+  }
   CLI::App app{"Berth: development workspaces for AI agents", "berth"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -13,7 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "berth/cli/agent_main.hpp"
+#include "berth/agent/agent_command.hpp"
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/cli/commands.hpp"
 #include "berth/core/agent_protocol.hpp"
@@ -158,11 +158,15 @@ int run_server(const ServerOptions& o) {
   }
 
   std::error_code exe_ec;
+  fs::path berth_binary = fs::read_symlink("/proc/self/exe", exe_ec);
+  fs::path agent_binary = berth_binary.parent_path() / "berth-agent";
+  if (!fs::exists(agent_binary, exe_ec)) agent_binary.clear();
   std::string instance = new_uuid();
   provisioner::Provisioner prov(io.get_executor(), **store, bus,
                                 {.data_dir = data,
                                  .server_url = url,
-                                 .berth_binary = fs::read_symlink("/proc/self/exe", exe_ec),
+                                 .berth_binary = berth_binary,
+                                 .agent_binary = agent_binary,
                                  .worker_id = "embedded:" + instance,
                                  .worker_prefix = "embedded:",
                                  .build_timeout = *build_timeout});
@@ -216,7 +220,8 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
 
   auto* agent = app.add_subcommand(
       "agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
-  agent->callback([&global, &exit_code] { exit_code = run_agent_command(global.url, global.token); });
+  agent->callback(
+      [&global, &exit_code] { exit_code = agent::run_agent_command(global.url, global.token); });
 }
 
 }  // namespace berth::cli

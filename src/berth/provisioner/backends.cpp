@@ -56,15 +56,21 @@ WrappedCommand wrap_command(const CommandContext& ctx, std::vector<std::string> 
                            "--unshare-uts",
                            "--hostname",
                            ctx.hostname.empty() ? "berth" : ctx.hostname});
+  if (!ctx.agent_binary.empty()) {
+    argv.insert(argv.end(), {"--ro-bind", ctx.agent_binary.string(), std::string(kSandboxAgent)});
+  }
   if (!ctx.sandbox_network) argv.push_back("--unshare-net");
   argv.push_back("--");
   for (auto& c : command) argv.push_back(std::move(c));
   return {std::move(argv), ctx.workspace_dir.string()};
 }
 
-std::string berth_path_inside(const CommandContext& ctx) {
-  return ctx.isolation == templates::Isolation::sandbox ? std::string(kSandboxBerth)
-                                                        : ctx.berth_binary.string();
+std::vector<std::string> agent_command(const CommandContext& ctx) {
+  bool sandboxed = ctx.isolation == templates::Isolation::sandbox;
+  if (!ctx.agent_binary.empty()) {
+    return {sandboxed ? std::string(kSandboxAgent) : ctx.agent_binary.string()};
+  }
+  return {sandboxed ? std::string(kSandboxBerth) : ctx.berth_binary.string(), "agent"};
 }
 
 bool sandbox_available() {

@@ -13,8 +13,9 @@ namespace berth::provisioner {
 
 // Where the workspace directory appears inside a sandbox.
 inline constexpr std::string_view kSandboxHome = "/home/berth";
-// Where the berth binary appears inside a sandbox.
+// Where the berth binaries appear inside a sandbox.
 inline constexpr std::string_view kSandboxBerth = "/opt/berth/bin/berth";
+inline constexpr std::string_view kSandboxAgent = "/opt/berth/bin/berth-agent";
 
 struct CommandContext {
   templates::Isolation isolation = templates::Isolation::process;
@@ -23,6 +24,7 @@ struct CommandContext {
   std::string subdirectory;             // relative to the workspace dir ("" = the dir itself)
   std::string hostname;                 // sandbox host name (the workspace name)
   std::filesystem::path berth_binary;   // on the host
+  std::filesystem::path agent_binary;   // on the host; "" = run `berth agent`
 };
 
 // argv that runs `command` (already split) for this isolation kind, and the directory to start
@@ -33,8 +35,9 @@ struct WrappedCommand {
 };
 WrappedCommand wrap_command(const CommandContext& ctx, std::vector<std::string> command);
 
-// The path of the berth binary as seen by the wrapped command.
-std::string berth_path_inside(const CommandContext& ctx);
+// The command that starts an agent, as seen by the wrapped command: `berth-agent` when it is
+// installed next to `berth` (it starts faster), else `berth agent`.
+std::vector<std::string> agent_command(const CommandContext& ctx);
 
 // True when bubblewrap can create a sandbox on this machine (checked once, cached).
 bool sandbox_available();

@@ -102,6 +102,7 @@ class JobRun {
     ctx_.workspace_dir = s.workspace_dir(job_.workspace.id);
     ctx_.hostname = job_.workspace.name;
     ctx_.berth_binary = s.options.berth_binary;
+    ctx_.agent_binary = s.options.agent_binary;
     auto params = json::parse(job_.build.parameters, nullptr, false);
     if (params.is_object()) {
       for (auto& [k, v] : params.items()) {
@@ -282,7 +283,7 @@ class JobRun {
     ctx.subdirectory = agent.directory;
     std::error_code ec;
     fs::create_directories(ctx.workspace_dir / agent.directory, ec);
-    auto cmd = wrap_command(ctx, {berth_path_inside(ctx), "agent"});
+    auto cmd = wrap_command(ctx, agent_command(ctx));
     proc::Environment env = workspace_env(ctx.isolation == Isolation::sandbox);
     env[std::string(agent_protocol::kUrlEnv)] = s_.options.server_url;
     env[std::string(agent_protocol::kTokenEnv)] = token;

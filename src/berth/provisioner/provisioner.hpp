@@ -20,7 +20,8 @@ namespace berth::provisioner {
 struct ProvisionerOptions {
   std::filesystem::path data_dir;      // workspaces live in data_dir/workspaces/<id>
   std::string server_url;              // what agents dial, e.g. http://127.0.0.1:7080
-  std::filesystem::path berth_binary;  // the `berth` executable agents run
+  std::filesystem::path berth_binary;  // the `berth` executable (scripts get it as BERTH_BINARY)
+  std::filesystem::path agent_binary;  // `berth-agent` if installed; "" = run `berth agent`
   std::string worker_id;               // unique per provisioner process, e.g. "embedded:<uuid>"
   std::string worker_prefix;           // jobs of other workers under this prefix are orphans
   int max_concurrent_jobs = 32;

@@ -1,6 +1,9 @@
 #pragma once
 // Column lists and row readers shared by the SqliteStore translation units.
 
+#include <string>
+#include <vector>
+
 #include "berth/store/model.hpp"
 #include "berth/store/sqlite/database.hpp"
 
@@ -117,6 +120,38 @@ inline Template read_template(const Statement& s, int c = 0) {
   t.created_at = s.int64(c + 8);
   t.updated_at = s.int64(c + 9);
   return t;
+}
+
+inline constexpr std::string_view kTemplateVersionColumns =
+    "id, template_id, number, source, spec, readme, has_external_agent, created_at";
+
+inline TemplateVersion read_template_version(const Statement& s) {
+  return TemplateVersion{s.text(0), s.text(1), s.int32(2),   s.text(3),
+                         s.text(4), s.text(5), s.boolean(6), s.int64(7)};
+}
+
+// Runs a single-row query; not_found with `what` when there is no row.
+template <class T, class Read>
+Result<T> one(Result<Statement>& q, Read read, std::string what) {
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return Error::not_found(std::move(what));
+  return read(*q);
+}
+
+// Runs a query and reads every row.
+template <class T, class Read>
+Result<std::vector<T>> all(Result<Statement>& q, Read read) {
+  if (!q) return q.error();
+  std::vector<T> out;
+  while (true) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read(*q));
+  }
+  return out;
 }
 
 // Builds "<prefix><columns><suffix>" once per call site (statements are cached by text).

@@ -15,6 +15,14 @@ namespace berth::store {
 
 using sqlite::Transaction;
 
+namespace {
+// The shared helpers take the statement by reference; these call sites hand one over.
+template <class T, class Read>
+Result<T> one(Result<sqlite::Statement> q, Read read, std::string what) {
+  return sqlite::one<T>(q, read, std::move(what));
+}
+}  // namespace
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   auto db = sqlite::Database::open(path);
   if (!db) return std::move(db).error();
@@ -69,15 +77,6 @@ User read_user(const sqlite::Statement& s) {
 }
 constexpr std::string_view kUserColumns = "id, username, email, site_admin, is_system, created_at";
 
-// Runs a single-row query; not_found with `what` when there is no row.
-template <class T, class Read>
-Result<T> one(Result<sqlite::Statement> q, Read read, std::string what) {
-  if (!q) return q.error();
-  auto row = q->step();
-  if (!row) return row.error();
-  if (!*row) return Error::not_found(std::move(what));
-  return read(*q);
-}
 }  // namespace
 
 Result<Organization> SqliteStore::create_organization(std::string_view name,
@@ -374,17 +373,12 @@ Result<std::vector<Template>> SqliteStore::list_templates(const std::vector<std:
 
 Result<TemplateVersion> SqliteStore::template_version_by_id(std::string_view id) {
   std::lock_guard lock(mu_);
-  auto q = db_->prepare(
-      "SELECT id, template_id, number, source, spec, readme, has_external_agent, created_at "
-      "FROM template_versions WHERE id = $1");
+  static const std::string kSql = sqlite::sql("SELECT ", sqlite::kTemplateVersionColumns,
+                                              " FROM template_versions WHERE id = $1");
+  auto q = db_->prepare(kSql);
   if (q) q->with(id);
-  return one<TemplateVersion>(
-      std::move(q),
-      [](const auto& s) {
-        return TemplateVersion{s.text(0), s.text(1), s.int32(2),   s.text(3),
-                               s.text(4), s.text(5), s.boolean(6), s.int64(7)};
-      },
-      fmt::format("template version {} not found", id));
+  return one<TemplateVersion>(std::move(q), sqlite::read_template_version,
+                              fmt::format("template version {} not found", id));
 }
 
 // --- Site configuration

@@ -13,27 +13,8 @@ using sqlite::Transaction;
 
 namespace {
 
-template <class T, class Read>
-Result<std::vector<T>> all(Result<Statement>& q, Read read) {
-  if (!q) return q.error();
-  std::vector<T> out;
-  while (true) {
-    auto row = q->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read(*q));
-  }
-  return out;
-}
-
-template <class T, class Read>
-Result<T> one(Result<Statement>& q, Read read, std::string what) {
-  if (!q) return q.error();
-  auto row = q->step();
-  if (!row) return row.error();
-  if (!*row) return Error::not_found(std::move(what));
-  return read(*q);
-}
+using sqlite::all;
+using sqlite::one;
 
 const std::string kBuildWithJobSelect =
     sqlite::sql("SELECT ", sqlite::kBuildColumns, ", ",
@@ -271,17 +252,11 @@ Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(std::string_view wor
   if (!ws) return ws.error();
   out.workspace = std::move(*ws);
   {
-    auto q = db_->prepare(
-        "SELECT id, template_id, number, source, spec, readme, has_external_agent, created_at "
-        "FROM template_versions WHERE id = $1");
+    static const std::string kSql = sqlite::sql("SELECT ", sqlite::kTemplateVersionColumns,
+                                                " FROM template_versions WHERE id = $1");
+    auto q = db_->prepare(kSql);
     if (q) q->with(out.build.template_version_id);
-    auto v = one<TemplateVersion>(
-        q,
-        [](const auto& s) {
-          return TemplateVersion{s.text(0), s.text(1), s.int32(2),   s.text(3),
-                                 s.text(4), s.text(5), s.boolean(6), s.int64(7)};
-        },
-        "template version not found");
+    auto v = one<TemplateVersion>(q, sqlite::read_template_version, "template version not found");
     if (!v) return v.error();
     out.version = std::move(*v);
   }

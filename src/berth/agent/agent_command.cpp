@@ -1,4 +1,4 @@
-#include "berth/cli/agent_main.hpp"
+#include "berth/agent/agent_command.hpp"
 
 #include <cstdlib>
 #include <iostream>
@@ -10,14 +10,14 @@
 #include "berth/agent/agent.hpp"
 #include "berth/core/agent_protocol.hpp"
 
-namespace berth::cli {
+namespace berth::agent {
 
 int run_agent_command(std::string url, std::string token) {
   auto env = [](std::string_view name) -> std::string {
     const char* v = std::getenv(std::string(name).c_str());
     return v ? v : "";
   };
-  agent::AgentOptions o;
+  AgentOptions o;
   o.url = !url.empty() ? url : env(agent_protocol::kUrlEnv);
   if (o.url.empty()) o.url = env("BERTH_URL");
   if (o.url.empty()) o.url = "http://127.0.0.1:7080";
@@ -27,13 +27,12 @@ int run_agent_command(std::string url, std::string token) {
     return 1;
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e agent %^%l%$ %v");
-  return agent::run_agent(o);
+  return run_agent(o);
 }
 
-int run_agent_fast_path(int argc, char** argv) {
-  if (argc < 2 || std::string_view(argv[1]) != "agent") return -1;
+int run_agent_fast_path(int argc, char** argv, int first_flag) {
   std::string url, token;
-  for (int i = 2; i < argc; ++i) {
+  for (int i = first_flag; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto take = [&](std::string_view flag, std::string& out) {
       if (arg == flag && i + 1 < argc) {
@@ -51,4 +50,4 @@ int run_agent_fast_path(int argc, char** argv) {
   return run_agent_command(std::move(url), std::move(token));
 }
 
-}  // namespace berth::cli
+}  // namespace berth::agent
