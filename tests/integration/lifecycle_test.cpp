@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "tests/integration/harness.hpp"
 
@@ -203,6 +204,29 @@ TEST(Lifecycle, CliCreateWaitJsonAndLogs) {
   EXPECT_EQ(start.exit_code, 0) << start.err;
   auto del = server.cli({"workspaces", "delete", "cli", "--wait"});
   EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_NE(del.out.find("deleted"), std::string::npos) << del.out;
+}
+
+TEST(Lifecycle, WaitingOnAnAlreadyDeletedWorkspaceReportsDeleted) {
+  TestServer server;
+  server.push_template("name: t\nagents:\n  - name: main\n");
+  auto api = server.admin();
+  auto created = api.post("/api/v1/workspaces", {{"template", "t"}, {"name", "gone"}});
+  ASSERT_TRUE(created);
+  const std::string id = created->value("id", "");
+  wait_settled(api, id);
+  ASSERT_TRUE(api.del("/api/v1/workspaces/" + id));
+  // Wait for the delete to finish by polling the list, then wait on the deleted workspace.
+  auto until = std::chrono::steady_clock::now() + 20s;
+  while (!api.get("/api/v1/workspaces")->empty() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(20ms);
+  }
+  auto ws = wait_settled(api, id);
+  EXPECT_EQ(ws["readiness"]["phase"], "deleted");
+  EXPECT_EQ(ws["status"], "deleted");
+  auto by_name = api.get("/api/v1/workspaces/gone");
+  ASSERT_FALSE(by_name);
+  EXPECT_EQ(by_name.error().code, ErrorCode::not_found);
 }
 
 }  // namespace

@@ -106,7 +106,9 @@ Result<std::chrono::milliseconds> wait_timeout(Context& c) {
 awaitable<Response> wait_workspace(Context& c) {
   auto timeout = wait_timeout(c);
   if (!timeout) co_return error_response(timeout.error());
-  auto ws = c.app.workspaces.get(c.caller(), c.request.params.at("id"));
+  // A delete may finish before the caller starts waiting: deleted rows are found by id.
+  auto ws = c.app.workspaces.get(c.caller(), c.request.params.at("id"),
+                                 workspaces::WorkspaceService::IncludeDeleted::yes);
   if (!ws) co_return error_response(ws.error());
   auto outcome = co_await workspaces::wait_until_settled(
       c.app.executor, c.app.workspaces, c.app.bus, c.caller(), ws->workspace.id,

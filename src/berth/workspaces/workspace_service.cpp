@@ -146,7 +146,10 @@ Result<store::Workspace> WorkspaceService::find(const Actor& actor, std::string_
   };
   if (!ws) return ws.error().code == ErrorCode::not_found ? not_found() : ws.error();
   if (!authz_.can_access_workspace(actor, *ws)) return not_found();
-  if (ws->deleted && include_deleted == IncludeDeleted::no) return not_found();
+  // Names are reused after a delete, so only an id reaches a deleted workspace.
+  if (ws->deleted && (include_deleted == IncludeDeleted::no || !looks_like_uuid(ref))) {
+    return not_found();
+  }
   return ws;
 }
 
