@@ -60,9 +60,9 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
-  EXPECT_EQ(store_->schema_version_for_testing(), 1);
+  EXPECT_EQ(store_->schema_version_for_testing(), 2);
   reopen();
-  EXPECT_EQ(store_->schema_version_for_testing(), 1);
+  EXPECT_EQ(store_->schema_version_for_testing(), 2);
   EXPECT_TRUE(store_->organization_by_name("default"));
 }
 
@@ -252,6 +252,32 @@ TEST_F(SqliteStoreTest, LogsAreOrderedAndPaged) {
   EXPECT_EQ(all->at(2).seq, 3);
   auto after = store_->job_logs(c->job.id, 2, 100);
   ASSERT_EQ(after->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, PresetsHaveIdsInTemplateOrder) {
+  NewTemplateVersion v{.organization_id = org_.id,
+                       .name = "withpresets",
+                       .isolation = "process",
+                       .source = "x",
+                       .spec = "{}",
+                       .created_by = user_.id,
+                       .presets = {{.name = "zeta", .parameters = R"({"a":"1"})"},
+                                   {.name = "alpha", .is_default = true, .desired_instances = 2}}};
+  auto pushed = store_->push_template_version(v);
+  ASSERT_TRUE(pushed) << pushed.error().message;
+  auto presets = store_->presets_for_version(pushed->version.id);
+  ASSERT_TRUE(presets);
+  ASSERT_EQ(presets->size(), 2u);
+  EXPECT_EQ(presets->at(0).name, "zeta");
+  EXPECT_EQ(presets->at(0).parameters, R"({"a":"1"})");
+  EXPECT_EQ(presets->at(1).name, "alpha");
+  EXPECT_TRUE(presets->at(1).is_default);
+  EXPECT_EQ(presets->at(1).desired_instances, 2);
+  EXPECT_TRUE(looks_like_uuid(presets->at(1).id));
+  auto one = store_->preset_by_id(presets->at(1).id);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->name, "alpha");
+  EXPECT_EQ(store_->preset_by_id(new_uuid()).error().code, ErrorCode::not_found);
 }
 
 TEST_F(SqliteStoreTest, SiteConfig) {

@@ -69,4 +69,27 @@ bool looks_like_uuid(std::string_view t) {
   return true;
 }
 
+std::optional<std::string> parse_uuid(std::string_view t) {
+  if (t.size() == 45 && (t.starts_with("urn:uuid:") || t.starts_with("URN:UUID:")))
+    t.remove_prefix(9);
+  if (t.size() == 38 && t.front() == '{' && t.back() == '}') t = t.substr(1, 36);
+  std::string hex;
+  if (t.size() == 36) {
+    if (!looks_like_uuid(t)) return std::nullopt;
+    for (char c : t) {
+      if (c != '-') hex += c;
+    }
+  } else if (t.size() == 32) {
+    hex = std::string(t);
+  } else {
+    return std::nullopt;
+  }
+  for (char& c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
 }  // namespace berth

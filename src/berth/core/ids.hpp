@@ -2,6 +2,7 @@
 // Identifiers and secrets: random UUIDs for rows, random tokens for API and agent
 // credentials, and the SHA-256 used to store those tokens hashed.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,8 @@ std::string random_hex(std::size_t bytes);
 std::string sha256_hex(std::string_view data);
 // True when `text` looks like a canonical UUID.
 bool looks_like_uuid(std::string_view text);
+// Accepts the forms UUID parsers commonly do (canonical, "urn:uuid:...", "{...}", 32 hex
+// digits; any case) and returns the canonical lower-case form, or nullopt.
+std::optional<std::string> parse_uuid(std::string_view text);
 
 }  // namespace berth

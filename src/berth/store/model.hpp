@@ -183,6 +183,25 @@ struct NewAgent {
   std::string auth_token_hash;
 };
 
+// A named set of parameter values of one template version.
+struct Preset {
+  std::string id;
+  std::string template_version_id;
+  std::string name;
+  std::string description;
+  bool is_default = false;
+  std::string parameters = "{}";  // JSON object of name -> value
+  int desired_instances = 0;
+};
+
+struct NewPreset {
+  std::string name;
+  std::string description;
+  bool is_default = false;
+  std::string parameters = "{}";
+  int desired_instances = 0;
+};
+
 struct NewTemplateVersion {
   std::string organization_id;
   std::string name;
@@ -195,6 +214,7 @@ struct NewTemplateVersion {
   std::string readme;
   bool has_external_agent = false;
   std::string created_by;
+  std::vector<NewPreset> presets;
 };
 
 struct PushedTemplate {

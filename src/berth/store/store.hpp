@@ -54,6 +54,9 @@ class Store {
   // All templates of the given organizations (all organizations when `org_ids` is empty).
   virtual Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) = 0;
   virtual Result<TemplateVersion> template_version_by_id(std::string_view id) = 0;
+  // Presets of a version, in the order the template lists them.
+  virtual Result<std::vector<Preset>> presets_for_version(std::string_view version_id) = 0;
+  virtual Result<Preset> preset_by_id(std::string_view id) = 0;
 
   // --- Workspaces and builds
   // Inserts workspace, first build and its pending job. Returns already_exists when the owner

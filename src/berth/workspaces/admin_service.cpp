@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
@@ -104,6 +105,14 @@ Result<store::PushedTemplate> AdminService::push_template(
   if (auto s = authz_.can_manage_templates(actor, org->id); !s) return s.error();
   auto spec = templates::parse_template(files);
   if (!spec) return spec.error();
+  std::vector<store::NewPreset> presets;
+  for (const auto& p : spec->presets) {
+    presets.push_back({.name = p.name,
+                       .description = p.description,
+                       .is_default = p.is_default,
+                       .parameters = nlohmann::json(p.parameters).dump(),
+                       .desired_instances = p.prebuilds});
+  }
   return store_.push_template_version(
       {.organization_id = org->id,
        .name = spec->name,
@@ -115,7 +124,8 @@ Result<store::PushedTemplate> AdminService::push_template(
        .spec = templates::to_json(*spec),
        .readme = spec->readme,
        .has_external_agent = spec->has_external_agent(),
-       .created_by = actor.user.id});
+       .created_by = actor.user.id,
+       .presets = std::move(presets)});
 }
 
 Result<std::vector<store::Template>> AdminService::list_templates(const Actor& actor) {

@@ -314,6 +314,22 @@ Result<PushedTemplate> SqliteStore::push_template_version(const NewTemplateVersi
       return s.error();
     }
   }
+  int position = 0;
+  for (const auto& p : v.presets) {
+    auto ins = db_->prepare(
+        "INSERT INTO template_version_presets (id, template_version_id, name, description, "
+        "is_default, parameters, desired_instances) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    if (!ins) return ins.error();
+    // Ids sort in template order (the position prefix), so listing needs no extra column.
+    std::string id = new_uuid();
+    id.replace(0, 4, fmt::format("{:04x}", position++));
+    if (auto s = ins->with(id, ver.id, p.name, p.description, p.is_default, p.parameters,
+                           p.desired_instances)
+                     .run();
+        !s) {
+      return s.error();
+    }
+  }
   {
     auto upd = db_->prepare(
         "UPDATE templates SET active_version_id = $2, display_name = $3, description = $4, "
@@ -379,6 +395,33 @@ Result<TemplateVersion> SqliteStore::template_version_by_id(std::string_view id)
   if (q) q->with(id);
   return one<TemplateVersion>(std::move(q), sqlite::read_template_version,
                               fmt::format("template version {} not found", id));
+}
+
+namespace {
+constexpr std::string_view kPresetColumns =
+    "id, template_version_id, name, description, is_default, parameters, desired_instances";
+Preset read_preset(const sqlite::Statement& s) {
+  return {s.text(0), s.text(1), s.text(2), s.text(3), s.boolean(4), s.text(5), s.int32(6)};
+}
+}  // namespace
+
+Result<std::vector<Preset>> SqliteStore::presets_for_version(std::string_view version_id) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql =
+      sqlite::sql("SELECT ", kPresetColumns,
+                  " FROM template_version_presets WHERE template_version_id = $1 ", "ORDER BY id");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(version_id);
+  return sqlite::all<Preset>(q, read_preset);
+}
+
+Result<Preset> SqliteStore::preset_by_id(std::string_view id) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql =
+      sqlite::sql("SELECT ", kPresetColumns, " FROM template_version_presets WHERE id = $1");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(id);
+  return sqlite::one<Preset>(q, read_preset, fmt::format("preset {} not found", id));
 }
 
 // --- Site configuration

@@ -42,6 +42,8 @@ class SqliteStore final : public Store {
   Result<Template> template_by_name(std::string_view org_id, std::string_view name) override;
   Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) override;
   Result<TemplateVersion> template_version_by_id(std::string_view id) override;
+  Result<std::vector<Preset>> presets_for_version(std::string_view version_id) override;
+  Result<Preset> preset_by_id(std::string_view id) override;
 
   Result<CreatedWorkspace> create_workspace(const NewWorkspace& ws, const NewBuild& b) override;
   Result<BuildWithJob> create_build(std::string_view workspace_id, const NewBuild& b) override;

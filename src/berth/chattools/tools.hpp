@@ -1,0 +1,20 @@
+#pragma once
+// The chat tools, one file each. Each factory takes the parts the tool needs.
+
+#include "berth/chattools/tool.hpp"
+#include "berth/store/store.hpp"
+#include "berth/workspaces/admin_service.hpp"
+
+namespace berth::chattools {
+
+struct TemplateToolsOptions {
+  store::Store* store = nullptr;
+  workspaces::AdminService* admin = nullptr;
+};
+
+// list_templates: the templates chat agents may use in the chat's organization.
+Tool make_list_templates_tool(TemplateToolsOptions options);
+// read_template: one template's parameters, presets and README.
+Tool make_read_template_tool(TemplateToolsOptions options);
+
+}  // namespace berth::chattools

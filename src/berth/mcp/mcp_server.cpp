@@ -1,0 +1,144 @@
+#include "berth/mcp/mcp_server.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace berth::mcp {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kSupportedVersions = {"2025-11-25", "2025-06-18",
+                                                                "2025-03-26"};
+constexpr std::string_view kServerName = "berth";
+constexpr std::string_view kServerVersion = "0.1.0";
+constexpr std::string_view kInstructions =
+    "Berth gives this chat a development workspace. Use list_templates and read_template to "
+    "choose a template, create_workspace to get a workspace, then work in it.";
+
+bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
+
+json success(const json& id, json result) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+}  // namespace
+
+McpServer::McpServer(std::vector<chattools::Tool> tools) : tools_(std::move(tools)) {}
+
+json McpServer::error_response(const json& id, int code, std::string message, json data) {
+  json error = {{"code", code}, {"message", std::move(message)}};
+  if (!data.is_null()) error["data"] = std::move(data);
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}};
+}
+
+json McpServer::parse_error(std::string_view detail) {
+  return error_response(nullptr, rpc::kParseError, fmt::format("Parse error: {}", detail));
+}
+
+json call_tool_result(const chattools::ToolResult& result) {
+  json out = {{"content", json::array({{{"type", "text"}, {"text", result.structured.dump()}}})},
+              {"structuredContent", result.structured}};
+  if (result.is_error) out["isError"] = true;
+  return out;
+}
+
+json McpServer::initialize(const json& params, Session& session) {
+  std::string requested = params.value("protocolVersion", "");
+  std::string chosen(kLatestProtocolVersion);
+  for (auto v : kSupportedVersions) {
+    if (v == requested) chosen = requested;
+  }
+  session.protocol_version = chosen;
+  session.client_info = params.value("clientInfo", json::object());
+  return {{"protocolVersion", chosen},
+          {"capabilities", {{"tools", {{"listChanged", false}}}}},
+          {"serverInfo", {{"name", kServerName}, {"title", "Berth"}, {"version", kServerVersion}}},
+          {"instructions", kInstructions}};
+}
+
+json McpServer::list_tools() const {
+  json list = json::array();
+  for (const auto& t : tools_) {
+    list.push_back({{"name", t.name},
+                    {"title", t.title},
+                    {"description", t.description},
+                    {"inputSchema", t.input_schema},
+                    {"outputSchema", t.output_schema},
+                    {"annotations",
+                     {{"title", t.title},
+                      {"readOnlyHint", t.annotations.read_only},
+                      {"destructiveHint", t.annotations.destructive},
+                      {"idempotentHint", t.annotations.idempotent},
+                      {"openWorldHint", t.annotations.open_world}}}});
+  }
+  return {{"tools", list}};
+}
+
+boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& params,
+                                                  chattools::ToolContext context) {
+  if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
+    co_return error_response(id, rpc::kInvalidParams, "tools/call needs params.name (a string)");
+  }
+  std::string name = params["name"];
+  const chattools::Tool* tool = nullptr;
+  for (const auto& t : tools_) {
+    if (t.name == name) tool = &t;
+  }
+  if (!tool)
+    co_return error_response(id, rpc::kInvalidParams, fmt::format("Unknown tool: {}", name));
+  json arguments = params.value("arguments", json::object());
+  if (arguments.is_null()) arguments = json::object();
+  if (!arguments.is_object()) {
+    co_return error_response(id, rpc::kInvalidParams, "params.arguments must be an object");
+  }
+  try {
+    auto result = co_await tool->handler(context, std::move(arguments));
+    co_return success(id, call_tool_result(result));
+  } catch (const std::exception& e) {
+    spdlog::error("tool failed tool={} chat_id={} error={}", name, context.chat_id, e.what());
+    co_return error_response(id, rpc::kInternalError, fmt::format("tool {} failed", name));
+  }
+}
+
+boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Session& session,
+                                                              chattools::ToolContext context) {
+  if (!message.is_object() || message.value("jsonrpc", json()) != "2.0") {
+    co_return error_response(
+        message.is_object() && valid_id(message.value("id", json())) ? message["id"] : json(),
+        rpc::kInvalidRequest, "Invalid Request: expected a JSON-RPC 2.0 object");
+  }
+  const bool is_request = message.contains("id");
+  // A response from the client (to a request we never sent): nothing to answer.
+  if (!message.contains("method") && (message.contains("result") || message.contains("error"))) {
+    co_return std::nullopt;
+  }
+  if (!message.contains("method") || !message["method"].is_string()) {
+    co_return error_response(is_request && valid_id(message["id"]) ? message["id"] : json(),
+                             rpc::kInvalidRequest, "Invalid Request: method must be a string");
+  }
+  if (is_request && !valid_id(message["id"])) {
+    co_return error_response(json(), rpc::kInvalidRequest,
+                             "Invalid Request: id must be a string or an integer");
+  }
+  const std::string method = message["method"];
+  json params = message.value("params", json::object());
+  if (!params.is_object()) {
+    if (!is_request) co_return std::nullopt;
+    co_return error_response(message["id"], rpc::kInvalidParams, "params must be an object");
+  }
+
+  if (!is_request) {
+    if (method == "notifications/initialized") session.initialized = true;
+    co_return std::nullopt;  // other notifications (cancelled, progress) need no answer
+  }
+  const json& id = message["id"];
+  if (method == "initialize") co_return success(id, initialize(params, session));
+  if (method == "ping") co_return success(id, json::object());
+  if (method == "tools/list") co_return success(id, list_tools());
+  if (method == "tools/call") co_return co_await call_tool(id, params, std::move(context));
+  co_return error_response(id, rpc::kMethodNotFound, fmt::format("Method not found: {}", method));
+}
+
+}  // namespace berth::mcp

@@ -1,0 +1,209 @@
+// The MCP core with the real list_templates / read_template tools on a real SQLite store.
+#include "berth/mcp/mcp_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <filesystem>
+
+#include "berth/chattools/tools.hpp"
+#include "berth/core/ids.hpp"
+#include "berth/store/sqlite/sqlite_store.hpp"
+
+namespace berth::mcp {
+namespace {
+
+namespace fs = std::filesystem;
+
+class McpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("berth-mcp-" + random_hex(6));
+    fs::create_directories(dir_);
+    auto s = store::SqliteStore::open((dir_ / "berth.db").string());
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    admin_ = std::make_unique<workspaces::AdminService>(*store_);
+    auto actor = admin_->bootstrap(dir_ / "admin.token");
+    ASSERT_TRUE(actor);
+    actor_ = *actor;
+    auto pushed = admin_->push_template(actor_, "",
+                                        {{"template.yaml", R"(name: python-gpu
+display_name: Python GPU
+description: A machine learning box
+parameters:
+  - {name: size, type: number, default: "2", description: CPU count, validation: {min: 1, max: 8}}
+  - {name: region, options: [eu, us]}
+presets:
+  - {name: big, description: Lots of CPUs, parameters: {size: "8", region: eu}, prebuilds: 2}
+agents:
+  - name: main
+)"},
+                                         {"README.md", "# Python GPU\nUse it for ML."}});
+    ASSERT_TRUE(pushed) << pushed.error().message;
+    gpu_id_ = pushed->tmpl.id;
+    auto hidden = admin_->push_template(
+        actor_, "",
+        {{"template.yaml", "name: hidden\nagents_allowed: false\nagents:\n  - name: a\n"}});
+    ASSERT_TRUE(hidden);
+    hidden_id_ = hidden->tmpl.id;
+    chattools::TemplateToolsOptions opts{.store = store_.get(), .admin = admin_.get()};
+    server_ = std::make_unique<McpServer>(std::vector<chattools::Tool>{
+        chattools::make_list_templates_tool(opts), chattools::make_read_template_tool(opts)});
+  }
+  void TearDown() override {
+    server_.reset();
+    admin_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::optional<json> send(json message) {
+    boost::asio::io_context io;
+    auto f =
+        boost::asio::co_spawn(io, server_->handle(std::move(message), session_, {.actor = actor_}),
+                              boost::asio::use_future);
+    io.run();
+    return f.get();
+  }
+  json call(const std::string& tool, json args) {
+    auto r = send({{"jsonrpc", "2.0"},
+                   {"id", 7},
+                   {"method", "tools/call"},
+                   {"params", {{"name", tool}, {"arguments", args}}}});
+    EXPECT_TRUE(r && r->contains("result")) << (r ? r->dump() : "no response");
+    return r ? (*r)["result"] : json();
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::SqliteStore> store_;
+  std::unique_ptr<workspaces::AdminService> admin_;
+  workspaces::Actor actor_;
+  std::unique_ptr<McpServer> server_;
+  Session session_;
+  std::string gpu_id_, hidden_id_;
+};
+
+TEST_F(McpServerTest, InitializeNegotiatesTheProtocolVersion) {
+  auto r = send({{"jsonrpc", "2.0"},
+                 {"id", 1},
+                 {"method", "initialize"},
+                 {"params",
+                  {{"protocolVersion", "2025-06-18"},
+                   {"capabilities", json::object()},
+                   {"clientInfo", {{"name", "t"}, {"version", "1"}}}}}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["result"]["protocolVersion"], "2025-06-18");
+  EXPECT_EQ((*r)["result"]["serverInfo"]["name"], "berth");
+  EXPECT_TRUE((*r)["result"]["capabilities"].contains("tools"));
+  auto future = send({{"jsonrpc", "2.0"},
+                      {"id", 2},
+                      {"method", "initialize"},
+                      {"params", {{"protocolVersion", "2099-01-01"}}}});
+  EXPECT_EQ((*future)["result"]["protocolVersion"], "2025-11-25");
+  EXPECT_FALSE(send({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}).has_value());
+  EXPECT_TRUE(session_.initialized);
+  EXPECT_EQ((*send({{"jsonrpc", "2.0"}, {"id", "p"}, {"method", "ping"}}))["result"],
+            json::object());
+}
+
+TEST_F(McpServerTest, ProtocolErrors) {
+  EXPECT_EQ((*send({{"jsonrpc", "1.0"}, {"id", 1}, {"method", "ping"}}))["error"]["code"],
+            rpc::kInvalidRequest);
+  EXPECT_EQ((*send(json::array()))["error"]["code"], rpc::kInvalidRequest);
+  EXPECT_EQ((*send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", 5}}))["error"]["code"],
+            rpc::kInvalidRequest);
+  EXPECT_EQ(
+      (*send({{"jsonrpc", "2.0"}, {"id", json::array()}, {"method", "ping"}}))["error"]["code"],
+      rpc::kInvalidRequest);
+  auto unknown = *send({{"jsonrpc", "2.0"}, {"id", 3}, {"method", "resources/list"}});
+  EXPECT_EQ(unknown["error"]["code"], rpc::kMethodNotFound);
+  EXPECT_EQ(unknown["id"], 3);
+  auto tool = *send(
+      {{"jsonrpc", "2.0"}, {"id", 4}, {"method", "tools/call"}, {"params", {{"name", "nope"}}}});
+  EXPECT_EQ(tool["error"]["code"], rpc::kInvalidParams);
+  EXPECT_EQ(tool["error"]["message"], "Unknown tool: nope");
+  auto args = *send({{"jsonrpc", "2.0"},
+                     {"id", 5},
+                     {"method", "tools/call"},
+                     {"params", {{"name", "list_templates"}, {"arguments", "x"}}}});
+  EXPECT_EQ(args["error"]["code"], rpc::kInvalidParams);
+  EXPECT_EQ(McpServer::parse_error("unexpected end")["error"]["code"], rpc::kParseError);
+}
+
+TEST_F(McpServerTest, ToolsListHasSchemasAndHints) {
+  auto r = *send({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}});
+  const auto& tools = r["result"]["tools"];
+  ASSERT_EQ(tools.size(), 2u);
+  for (const auto& t : tools) {
+    EXPECT_EQ(t["inputSchema"]["type"], "object");
+    EXPECT_EQ(t["outputSchema"]["type"], "object");
+    EXPECT_EQ(t["annotations"]["readOnlyHint"], true);
+    EXPECT_EQ(t["annotations"]["idempotentHint"], true);
+  }
+}
+
+TEST_F(McpServerTest, ListTemplatesOmitsTemplatesChatAgentsMayNotUse) {
+  auto r = call("list_templates", json::object());
+  EXPECT_FALSE(r.contains("isError"));
+  const auto& s = r["structuredContent"];
+  ASSERT_EQ(s["templates"].size(), 1u);
+  EXPECT_EQ(s["templates"][0]["name"], "python-gpu");
+  EXPECT_EQ(s["templates"][0]["id"], gpu_id_);
+  EXPECT_EQ(s["total_count"], 1);
+  EXPECT_EQ(s["total_pages"], 1);
+  EXPECT_EQ(r["content"][0]["type"], "text");
+  EXPECT_EQ(json::parse(r["content"][0]["text"].get<std::string>()), s);
+  EXPECT_EQ(call("list_templates", {{"query", "machine learning"}})["structuredContent"]["count"],
+            1);
+  EXPECT_EQ(call("list_templates", {{"query", "python gpu"}})["structuredContent"]["count"], 1);
+  EXPECT_EQ(call("list_templates", {{"query", "rust"}})["structuredContent"]["count"], 0);
+  auto bad = call("list_templates", {{"page", "two"}});
+  EXPECT_EQ(bad["isError"], true);
+  EXPECT_EQ(bad["structuredContent"]["error"], "page must be a whole number >= 1");
+}
+
+TEST_F(McpServerTest, ReadTemplateShowsParametersPresetsAndReadme) {
+  auto r = call("read_template", {{"template_id", gpu_id_}});
+  ASSERT_FALSE(r.contains("isError")) << r.dump();
+  const auto& s = r["structuredContent"];
+  EXPECT_EQ(s["template"]["name"], "python-gpu");
+  EXPECT_EQ(s["template"]["readme"], "# Python GPU\nUse it for ML.");
+  ASSERT_EQ(s["parameters"].size(), 2u);
+  EXPECT_EQ(s["parameters"][0]["name"], "size");
+  EXPECT_EQ(s["parameters"][0]["type"], "number");
+  EXPECT_EQ(s["parameters"][0]["required"], false);
+  EXPECT_EQ(s["parameters"][0]["validation_max"], 8);
+  EXPECT_EQ(s["parameters"][1]["required"], true);
+  EXPECT_EQ(s["parameters"][1]["options"].size(), 2u);
+  EXPECT_TRUE(s.contains("parameters_note"));
+  ASSERT_EQ(s["presets"].size(), 1u);
+  EXPECT_EQ(s["presets"][0]["name"], "big");
+  EXPECT_EQ(s["presets"][0]["desired_prebuild_instances"], 2);
+  EXPECT_TRUE(looks_like_uuid(s["presets"][0]["id"].get<std::string>()));
+  EXPECT_EQ(s["presets"][0]["parameters"].size(), 2u);
+
+  // Other UUID spellings are accepted.
+  std::string braced = "{" + gpu_id_ + "}";
+  EXPECT_FALSE(call("read_template", {{"template_id", braced}}).contains("isError"));
+}
+
+TEST_F(McpServerTest, ReadTemplateErrors) {
+  auto expect_error = [&](json args, const std::string& message) {
+    auto r = call("read_template", args);
+    EXPECT_EQ(r["isError"], true) << r.dump();
+    EXPECT_EQ(r["structuredContent"]["error"], message);
+  };
+  expect_error(json::object(), "template_id is required");
+  expect_error({{"template_id", "  "}}, "template_id is required");
+  expect_error({{"template_id", "abc"}}, "invalid template_id: invalid UUID length: 3");
+  expect_error({{"template_id", new_uuid()}}, "template not found");
+  expect_error(
+      {{"template_id", hidden_id_}},
+      "template not available for chat workspaces; use list_templates to find allowed templates");
+}
+
+}  // namespace
+}  // namespace berth::mcp
