@@ -12,6 +12,12 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
 #include "berth/core/ids.hpp"
 
 extern char** environ;
@@ -196,6 +202,36 @@ json poll_workspace(cli::ApiClient& api, const std::string& id,
   }
   ADD_FAILURE() << "condition not reached; last state:\n" << last.dump(2);
   return last;
+}
+
+HttpReply http_request(const std::string& url, const std::string& method, const std::string& path,
+                       const std::map<std::string, std::string>& headers, const std::string& body) {
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  namespace bhttp = beast::http;
+  auto u = boost::urls::parse_uri(url);
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  stream.connect(resolver.resolve(std::string(u->host()), std::string(u->port())));
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
+  req.set(bhttp::field::host, std::string(u->host()) + ":" + std::string(u->port()));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::write(stream, req);
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(stream, buffer, res);
+  HttpReply reply;
+  reply.status = res.result_int();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers[name] = std::string(f.value());
+  }
+  reply.body = res.body();
+  return reply;
 }
 
 std::map<std::string, std::string> process_environment(int pid) {

@@ -77,6 +77,17 @@ json poll_workspace(cli::ApiClient& api, const std::string& workspace_id,
                     const std::function<bool(const json&)>& pred,
                     std::chrono::seconds timeout = 20s);
 
+// A raw HTTP exchange, for what the API client does not expose (headers, odd requests).
+struct HttpReply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  json json_body() const { return json::parse(body, nullptr, false); }
+};
+HttpReply http_request(const std::string& url, const std::string& method, const std::string& path,
+                       const std::map<std::string, std::string>& headers,
+                       const std::string& body = "");
+
 // The environment of a running process (to take an agent's token, as its owner could).
 std::map<std::string, std::string> process_environment(int pid);
 // Pids of `berth agent` processes whose working directory is under `dir`.

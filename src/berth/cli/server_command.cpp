@@ -15,11 +15,13 @@
 
 #include "berth/agent/agent_command.hpp"
 #include "berth/agentconn/agent_hub.hpp"
+#include "berth/chattools/tools.hpp"
 #include "berth/cli/commands.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/http/mcp_sessions.hpp"
 #include "berth/http/server.hpp"
 #include "berth/provisioner/provisioner.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
@@ -124,7 +126,14 @@ int run_server(const ServerOptions& o) {
   workspaces::WorkspaceService workspace_service(**store, bus);
   workspaces::AdminService admin(**store);
   agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
-  http::App app{io.get_executor(), **store, bus, workspace_service, admin, hub, {}};
+  chattools::TemplateToolsOptions tool_options{.store = store->get(), .admin = &admin};
+  mcp::McpServer mcp_server({chattools::make_list_templates_tool(tool_options),
+                             chattools::make_read_template_tool(tool_options)});
+  http::McpSessions mcp_sessions;
+  const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
+  http::App app{io.get_executor(),           **store,     bus,
+                workspace_service,           admin,       hub,
+                {.loopback_only = loopback}, &mcp_server, &mcp_sessions};
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
   std::string url =

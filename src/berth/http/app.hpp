@@ -8,6 +8,7 @@
 
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/mcp/mcp_server.hpp"
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
 #include "berth/workspaces/workspace_service.hpp"
@@ -17,7 +18,10 @@ namespace berth::http {
 struct AppOptions {
   std::size_t body_limit = 8 * 1024 * 1024;  // bytes; templates with READMEs fit easily
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
+  bool loopback_only = true;  // listening on loopback: /mcp refuses other Host names
 };
+
+class McpSessions;
 
 struct App {
   boost::asio::any_io_executor executor;
@@ -27,6 +31,8 @@ struct App {
   workspaces::AdminService& admin;
   agentconn::AgentHub& agents;
   AppOptions options;
+  mcp::McpServer* mcp = nullptr;        // serves /mcp
+  McpSessions* mcp_sessions = nullptr;  // sessions of /mcp clients
 };
 
 }  // namespace berth::http

@@ -46,5 +46,6 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
 // Every route of the server (rest_handlers.cpp, rest_admin_handlers.cpp).
 std::span<const Route> workspace_routes();
 std::span<const Route> admin_routes();
+std::span<const Route> mcp_routes();
 
 }  // namespace berth::http

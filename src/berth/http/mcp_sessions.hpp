@@ -1,0 +1,33 @@
+#pragma once
+// The sessions of MCP clients on /mcp (Streamable HTTP, revision 2025-11-25). A session is
+// minted by `initialize`, named by the Mcp-Session-Id header, and belongs to one user.
+// Used on the server's executor only.
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "berth/mcp/mcp_server.hpp"
+
+namespace berth::http {
+
+struct McpHttpSession {
+  mcp::Session protocol;
+  std::string user_id;
+  std::string chat_key;  // from ?chat=KEY, "" = a chat of this session's own
+};
+
+class McpSessions {
+ public:
+  // Creates a session for `user_id` and returns its id (32 random hex characters).
+  std::string create(std::string user_id, std::string chat_key);
+  // The session, if it exists and belongs to `user_id`.
+  McpHttpSession* find(const std::string& id, const std::string& user_id);
+  bool remove(const std::string& id, const std::string& user_id);
+  std::size_t size() const { return sessions_.size(); }
+
+ private:
+  std::map<std::string, McpHttpSession> sessions_;
+};
+
+}  // namespace berth::http
