@@ -8,6 +8,8 @@ packages=(
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   bubblewrap procps curl ca-certificates
 )
+# The end-to-end MCP tests use Node.js (the image's node 20, or Debian's nodejs 18).
+command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -16,4 +18,9 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The official MCP TypeScript SDK client, pinned in tests/e2e/package-lock.json.
+if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -119,6 +119,41 @@ Result<json> ApiClient::request(const std::string& method, const std::string& pa
   }
 }
 
+Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const std::string& path,
+                                             const std::map<std::string, std::string>& headers,
+                                             std::string body) {
+  try {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
+    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
+    req.set(bhttp::field::host, host_ + ":" + port_);
+    if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    boost::system::error_code ec;
+    bhttp::write(stream, req, ec);
+    if (ec) return unreachable(url_, ec.message());
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    bhttp::read(stream, buffer, parser, ec);
+    if (ec) return unreachable(url_, ec.message());
+    Reply reply;
+    reply.status = parser.get().result_int();
+    for (const auto& f : parser.get()) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers[name] = std::string(f.value());
+    }
+    reply.body = std::move(parser.get().body());
+    return reply;
+  } catch (const std::exception& e) {
+    return unreachable(url_, e.what());
+  }
+}
+
 Result<json> ApiClient::get(const std::string& path) { return request("GET", path, std::nullopt); }
 Result<json> ApiClient::post(const std::string& path, const json& body) {
   return request("POST", path, body);

@@ -3,6 +3,7 @@
 // Error values carrying the server's message, detail and validations.
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,15 @@ class ApiClient {
   // Reads a Server-Sent Events stream; `on_event(event, data)` returns false to stop.
   Status stream(const std::string& path,
                 const std::function<bool(const std::string&, const std::string&)>& on_event);
+
+  // A raw exchange: any status is returned, not turned into an Error (transport failures are).
+  struct Reply {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // names in lower case
+    std::string body;
+  };
+  Result<Reply> exchange(const std::string& method, const std::string& path,
+                         const std::map<std::string, std::string>& headers, std::string body);
 
   const std::string& url() const { return url_; }
 

@@ -1,0 +1,50 @@
+// Starts a real `berth server` for an end-to-end test and connects the official MCP SDK client.
+import { spawn } from "node:child_process";
+import { mkdtempSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+
+export const berthBinary = process.env.BERTH_BINARY;
+if (!berthBinary) throw new Error("set BERTH_BINARY to the berth executable (ctest does)");
+
+export async function startServer(extraArgs = []) {
+  const dir = mkdtempSync(join(tmpdir(), "berth-e2e-"));
+  const child = spawn(berthBinary, ["server", "--data-dir", dir, "--listen", "127.0.0.1:0",
+                                    "--no-example-templates", ...extraArgs],
+                      { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.on("data", (d) => { log += d; });
+  for (let i = 0; i < 500 && !existsSync(join(dir, "server.url")); i++) await sleep(10);
+  if (!existsSync(join(dir, "server.url"))) throw new Error(`berth server did not start:\n${log}`);
+  const url = readFileSync(join(dir, "server.url"), "utf8").trim();
+  const token = readFileSync(join(dir, "admin.token"), "utf8").trim();
+  return {
+    dir, url, token,
+    log: () => log,
+    async api(method, path, body) {
+      const res = await fetch(url + path, {
+        method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : {};
+    },
+    async stop() {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connectHttp(server, query = "") {
+  const transport = new StreamableHTTPClientTransport(new URL(server.url + "/mcp" + query), {
+    requestInit: { headers: { Authorization: `Bearer ${server.token}` } },
+  });
+  const client = new Client({ name: "berth-e2e", version: "0.0.1" });
+  await client.connect(transport);
+  return { client, transport };
+}
