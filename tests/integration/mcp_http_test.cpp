@@ -136,3 +136,46 @@ TEST_F(McpHttp, MalformedMessagesGetJsonRpcErrors) {
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+TEST(Chats, RestAndMcpSessionsShareChatsByKey) {
+  TestServer server;
+  auto api = server.admin();
+  auto scratch = api.post("/api/v1/chats", {{"title", "scratch"}});
+  ASSERT_TRUE(scratch) << scratch.error().message;
+  EXPECT_TRUE((*scratch)["key"].is_null());
+  EXPECT_TRUE((*scratch)["workspace_id"].is_null());
+  auto keyed = api.post("/api/v1/chats", {{"key", "support-42"}});
+  ASSERT_TRUE(keyed);
+  auto again = api.post("/api/v1/chats", {{"key", "support-42"}});
+  EXPECT_EQ((*again)["id"], (*keyed)["id"]) << "one chat per key";
+  EXPECT_EQ(api.get("/api/v1/chats/" + keyed->value("id", ""))->value("key", ""), "support-42");
+
+  // An MCP session with ?chat=KEY works for that chat; one without gets a chat of its own.
+  auto init = [&](const std::string& query) {
+    return http_request(
+        server.url(), "POST", "/mcp" + query,
+        {{"Authorization", "Bearer " + server.admin_token()}, {"Content-Type", "application/json"}},
+        R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})");
+  };
+  EXPECT_EQ(init("?chat=support-42").status, 200);
+  EXPECT_EQ(init("").status, 200);
+  auto chats = api.get("/api/v1/chats");
+  ASSERT_TRUE(chats);
+  EXPECT_EQ(chats->size(), 3u) << chats->dump(2);
+
+  // Chats are private.
+  auto bob = server.client(server.create_member("bob"));
+  auto peek = bob.get("/api/v1/chats/" + keyed->value("id", ""));
+  ASSERT_FALSE(peek);
+  EXPECT_EQ(peek.error().code, ErrorCode::not_found);
+  EXPECT_TRUE(bob.get("/api/v1/chats")->empty());
+  auto bad = api.post("/api/v1/chats", {{"key", ""}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "chat key must be 1-128 characters");
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -60,9 +61,9 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
-  EXPECT_EQ(store_->schema_version_for_testing(), 2);
+  EXPECT_EQ(store_->schema_version_for_testing(), 3);
   reopen();
-  EXPECT_EQ(store_->schema_version_for_testing(), 2);
+  EXPECT_EQ(store_->schema_version_for_testing(), 3);
   EXPECT_TRUE(store_->organization_by_name("default"));
 }
 
@@ -278,6 +279,61 @@ TEST_F(SqliteStoreTest, PresetsHaveIdsInTemplateOrder) {
   ASSERT_TRUE(one);
   EXPECT_EQ(one->name, "alpha");
   EXPECT_EQ(store_->preset_by_id(new_uuid()).error().code, ErrorCode::not_found);
+}
+
+TEST_F(SqliteStoreTest, ChatsByKeyAreCreatedOnceAndBindWorkspaces) {
+  auto a = store_->chat_for_key(org_.id, user_.id, "support");
+  ASSERT_TRUE(a) << a.error().message;
+  auto b = store_->chat_for_key(org_.id, user_.id, "support");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(a->id, b->id);
+  EXPECT_FALSE(a->workspace_id.has_value());
+  auto other = store_->create_chat(org_.id, user_.id, std::nullopt, "scratch");
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->id, a->id);
+  EXPECT_EQ(store_->list_chats(user_.id)->size(), 2u);
+
+  NewWorkspace ws{
+      .organization_id = org_.id, .owner_id = user_.id, .template_id = tmpl_.id, .name = "w1"};
+  NewBuild build{.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id};
+  auto created = store_->create_workspace_for_chat(a->id, std::nullopt, ws, build);
+  ASSERT_TRUE(created) << created.error().message;
+  auto bound = store_->chat_by_id(a->id);
+  EXPECT_EQ(bound->workspace_id, created->workspace.id);
+  EXPECT_EQ(bound->build_id, created->build.id);
+  EXPECT_FALSE(bound->agent_id.has_value());
+
+  // A second caller that decided from the old (unbound) state must not create another.
+  ws.name = "w2";
+  auto late = store_->create_workspace_for_chat(a->id, std::nullopt, ws, build);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().message, "chat binding changed");
+  EXPECT_EQ(store_->list_workspaces(std::nullopt)->size(), 1u) << "nothing was created";
+
+  auto cleared = store_->set_chat_binding(a->id, std::nullopt, std::nullopt, std::nullopt);
+  ASSERT_TRUE(cleared);
+  EXPECT_FALSE(cleared->workspace_id.has_value());
+  EXPECT_EQ(store_->chat_by_id(new_uuid()).error().code, ErrorCode::not_found);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentCreatesForOneChatMakeExactlyOneWorkspace) {
+  auto chat = store_->chat_for_key(org_.id, user_.id, "race");
+  ASSERT_TRUE(chat);
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      NewWorkspace ws{.organization_id = org_.id,
+                      .owner_id = user_.id,
+                      .template_id = tmpl_.id,
+                      .name = "race-" + std::to_string(i)};
+      NewBuild build{.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id};
+      if (store_->create_workspace_for_chat(chat->id, std::nullopt, ws, build)) ++created;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(store_->list_workspaces(std::nullopt)->size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, SiteConfig) {

@@ -130,10 +130,10 @@ int run_server(const ServerOptions& o) {
   mcp::McpServer mcp_server({chattools::make_list_templates_tool(tool_options),
                              chattools::make_read_template_tool(tool_options)});
   http::McpSessions mcp_sessions;
+  workspaces::ChatService chats(**store);
   const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
-  http::App app{io.get_executor(),           **store,     bus,
-                workspace_service,           admin,       hub,
-                {.loopback_only = loopback}, &mcp_server, &mcp_sessions};
+  http::App app{io.get_executor(),           **store, bus,         workspace_service, admin, hub,
+                {.loopback_only = loopback}, &chats,  &mcp_server, &mcp_sessions};
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
   std::string url =

@@ -11,6 +11,7 @@
 #include "berth/mcp/mcp_server.hpp"
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
+#include "berth/workspaces/chat_service.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
 namespace berth::http {
@@ -31,6 +32,7 @@ struct App {
   workspaces::AdminService& admin;
   agentconn::AgentHub& agents;
   AppOptions options;
+  workspaces::ChatService* chats = nullptr;
   mcp::McpServer* mcp = nullptr;        // serves /mcp
   McpSessions* mcp_sessions = nullptr;  // sessions of /mcp clients
 };

@@ -145,4 +145,18 @@ json log_json(const store::LogLine& l) {
           {"output", l.output}};
 }
 
+json chat_json(const store::Chat& c) {
+  auto opt = [](const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"id", c.id},
+          {"organization_id", c.organization_id},
+          {"owner_id", c.owner_id},
+          {"key", opt(c.key)},
+          {"title", c.title},
+          {"workspace_id", opt(c.workspace_id)},
+          {"build_id", opt(c.build_id)},
+          {"agent_id", opt(c.agent_id)},
+          {"created_at", format_rfc3339(c.created_at)},
+          {"updated_at", format_rfc3339(c.updated_at)}};
+}
+
 }  // namespace berth::http

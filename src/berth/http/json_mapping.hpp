@@ -29,5 +29,6 @@ json template_json(const store::Template& t, const templates::TemplateSpec* spec
 json user_json(const store::User& u);
 json organization_json(const store::Organization& o);
 json log_json(const store::LogLine& l);
+json chat_json(const store::Chat& c);
 
 }  // namespace berth::http

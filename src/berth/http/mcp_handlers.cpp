@@ -22,9 +22,9 @@ constexpr const char* kBadHost = "Forbidden: Host is not allowed for this server
 constexpr const char* kNoStream = "This server does not offer a server-initiated SSE stream";
 }  // namespace msg
 
-std::string McpSessions::create(std::string user_id, std::string chat_key) {
+std::string McpSessions::create(std::string user_id, const store::Chat& chat) {
   std::string id = random_hex(16);
-  sessions_[id] = McpHttpSession{{}, std::move(user_id), std::move(chat_key)};
+  sessions_[id] = McpHttpSession{{}, std::move(user_id), chat.id, chat.organization_id};
   return id;
 }
 
@@ -85,8 +85,12 @@ awaitable<Response> mcp_post(Context& c) {
   std::string session_id = c.request.header("mcp-session-id");
   McpHttpSession* session = nullptr;
   if (is_initialize) {
-    session_id =
-        c.app.mcp_sessions->create(c.caller().user.id, c.request.query_param("chat").value_or(""));
+    // A session of its own gets a new chat; ?chat=KEY is the caller's chat of that key, so a
+    // client that reconnects keeps its workspace.
+    std::optional<std::string> key = c.request.query_param("chat");
+    auto chat = c.app.chats->open(c.caller(), key, "", "");
+    if (!chat) co_return error_response(chat.error());
+    session_id = c.app.mcp_sessions->create(c.caller().user.id, *chat);
     session = c.app.mcp_sessions->find(session_id, c.caller().user.id);
   } else {
     if (session_id.empty())
@@ -94,7 +98,9 @@ awaitable<Response> mcp_post(Context& c) {
     session = c.app.mcp_sessions->find(session_id, c.caller().user.id);
     if (!session) co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
   }
-  chattools::ToolContext context{.actor = c.caller(), .chat_id = session_id};
+  chattools::ToolContext context{.actor = c.caller(),
+                                 .organization_id = session->organization_id,
+                                 .chat_id = session->chat_id};
   auto response =
       co_await c.app.mcp->handle(std::move(message), session->protocol, std::move(context));
   if (!response) {

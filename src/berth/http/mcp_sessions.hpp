@@ -8,19 +8,21 @@
 #include <string>
 
 #include "berth/mcp/mcp_server.hpp"
+#include "berth/store/model.hpp"
 
 namespace berth::http {
 
 struct McpHttpSession {
   mcp::Session protocol;
   std::string user_id;
-  std::string chat_key;  // from ?chat=KEY, "" = a chat of this session's own
+  std::string chat_id;          // the chat this session works for
+  std::string organization_id;  // that chat's organization
 };
 
 class McpSessions {
  public:
-  // Creates a session for `user_id` and returns its id (32 random hex characters).
-  std::string create(std::string user_id, std::string chat_key);
+  // Creates a session for `user_id` working for `chat` and returns its id (32 hex characters).
+  std::string create(std::string user_id, const store::Chat& chat);
   // The session, if it exists and belongs to `user_id`.
   McpHttpSession* find(const std::string& id, const std::string& user_id);
   bool remove(const std::string& id, const std::string& user_id);

@@ -165,7 +165,41 @@ awaitable<Response> get_config(Context& c) {
       200, json{{"key", key}, {"value", *value ? json(**value) : json(nullptr)}}.dump());
 }
 
+// POST /api/v1/chats {"key"?, "organization"?, "title"?}: a new chat, or the caller's chat
+// with that key (created on first use).
+awaitable<Response> open_chat(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto key = string_field(*body, "key");
+  auto org = string_field(*body, "organization");
+  auto title = string_field(*body, "title");
+  for (const Error* e : {key ? nullptr : &key.error(), org ? nullptr : &org.error(),
+                         title ? nullptr : &title.error()}) {
+    if (e) co_return error_response(*e);
+  }
+  auto chat = c.app.chats->open(c.caller(), *key, org->value_or(""), title->value_or(""));
+  if (!chat) co_return error_response(chat.error());
+  co_return Response::json(key->has_value() ? 200 : 201, chat_json(*chat).dump());
+}
+
+awaitable<Response> list_chats(Context& c) {
+  auto all = c.app.chats->list(c.caller());
+  if (!all) co_return error_response(all.error());
+  json out = json::array();
+  for (const auto& chat : *all) out.push_back(chat_json(chat));
+  co_return Response::json(200, out.dump());
+}
+
+awaitable<Response> get_chat(Context& c) {
+  auto chat = c.app.chats->get(c.caller(), c.request.params.at("id"));
+  if (!chat) co_return error_response(chat.error());
+  co_return Response::json(200, chat_json(*chat).dump());
+}
+
 constexpr Route kRoutes[] = {
+    {"POST", "/api/v1/chats", Auth::user, &open_chat},
+    {"GET", "/api/v1/chats", Auth::user, &list_chats},
+    {"GET", "/api/v1/chats/{id}", Auth::user, &get_chat},
     {"POST", "/api/v1/templates", Auth::user, &push_template},
     {"GET", "/api/v1/templates", Auth::user, &list_templates},
     {"GET", "/api/v1/templates/{id}", Auth::user, &get_template},

@@ -146,6 +146,20 @@ struct LogLine {
   std::string output;
 };
 
+// A conversation and the workspace bound to it (the binding the chat tools maintain).
+struct Chat {
+  std::string id;
+  std::string organization_id;
+  std::string owner_id;
+  std::optional<std::string> key;
+  std::string title;
+  std::optional<std::string> workspace_id;
+  std::optional<std::string> build_id;
+  std::optional<std::string> agent_id;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
 // --- Inputs
 
 struct NewBuild {

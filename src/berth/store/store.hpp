@@ -120,6 +120,27 @@ class Store {
   virtual Result<std::vector<LogLine>> agent_logs(std::string_view agent_id, std::int64_t after_seq,
                                                   int limit) = 0;
 
+  // --- Chats
+  virtual Result<Chat> create_chat(std::string_view organization_id, std::string_view owner_id,
+                                   std::optional<std::string> key, std::string_view title) = 0;
+  // The owner's chat with this key, created (in `organization_id`) on first use.
+  virtual Result<Chat> chat_for_key(std::string_view organization_id, std::string_view owner_id,
+                                    std::string_view key) = 0;
+  virtual Result<Chat> chat_by_id(std::string_view id) = 0;
+  virtual Result<std::vector<Chat>> list_chats(std::string_view owner_id) = 0;
+  // Overwrites the chat's binding (all three columns) and returns the updated chat.
+  virtual Result<Chat> set_chat_binding(std::string_view chat_id,
+                                        std::optional<std::string> workspace_id,
+                                        std::optional<std::string> build_id,
+                                        std::optional<std::string> agent_id) = 0;
+  // Creates workspace, build and job AND binds the chat to them, in one transaction, but only
+  // if the chat is still bound to `expected_workspace_id` (nullopt = unbound): two callers
+  // deciding from the same binding cannot both create. Returns aborted-style
+  // failed_precondition "chat binding changed" when another caller got there first.
+  virtual Result<CreatedWorkspace> create_workspace_for_chat(
+      std::string_view chat_id, std::optional<std::string> expected_workspace_id,
+      const NewWorkspace& ws, const NewBuild& build) = 0;
+
   // --- Site configuration
   virtual Status set_config(std::string_view key, std::string_view value) = 0;
   virtual Result<std::optional<std::string>> config(std::string_view key) = 0;

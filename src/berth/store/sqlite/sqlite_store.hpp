@@ -83,6 +83,19 @@ class SqliteStore final : public Store {
   Result<std::vector<LogLine>> agent_logs(std::string_view agent_id, std::int64_t after_seq,
                                           int limit) override;
 
+  Result<Chat> create_chat(std::string_view organization_id, std::string_view owner_id,
+                           std::optional<std::string> key, std::string_view title) override;
+  Result<Chat> chat_for_key(std::string_view organization_id, std::string_view owner_id,
+                            std::string_view key) override;
+  Result<Chat> chat_by_id(std::string_view id) override;
+  Result<std::vector<Chat>> list_chats(std::string_view owner_id) override;
+  Result<Chat> set_chat_binding(std::string_view chat_id, std::optional<std::string> workspace_id,
+                                std::optional<std::string> build_id,
+                                std::optional<std::string> agent_id) override;
+  Result<CreatedWorkspace> create_workspace_for_chat(
+      std::string_view chat_id, std::optional<std::string> expected_workspace_id,
+      const NewWorkspace& ws, const NewBuild& build) override;
+
   Status set_config(std::string_view key, std::string_view value) override;
   Result<std::optional<std::string>> config(std::string_view key) override;
 
@@ -95,6 +108,8 @@ class SqliteStore final : public Store {
   Result<BuildWithJob> insert_build_locked(const Workspace& ws, const NewBuild& b, UnixMillis now);
   Result<ProvisionerJob> job_locked(std::string_view id);
   Result<Template> template_locked(std::string_view id);
+  Result<Chat> chat_locked(std::string_view id);
+  Result<CreatedWorkspace> insert_workspace_locked(const NewWorkspace& ws, const NewBuild& b);
 
   std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;  // guarded by mu_

@@ -1,0 +1,34 @@
+#pragma once
+// ChatService: the chats of a user. A chat lives in one organization (the one its templates
+// come from) and holds the binding to its workspace. Thread-safe as the store is.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "berth/core/result.hpp"
+#include "berth/store/store.hpp"
+#include "berth/workspaces/authz.hpp"
+
+namespace berth::workspaces {
+
+class ChatService {
+ public:
+  explicit ChatService(store::Store& store) : store_(store), authz_(store) {}
+
+  // A new chat; with a `key`, the caller's chat of that key (created on first use).
+  // `organization` is a name or id; "" = the caller's default organization.
+  Result<store::Chat> open(const Actor& actor, std::optional<std::string> key,
+                           std::string_view organization, std::string_view title);
+  // not_found for chats of other users (site admins see all).
+  Result<store::Chat> get(const Actor& actor, std::string_view id);
+  Result<std::vector<store::Chat>> list(const Actor& actor);
+
+ private:
+  Result<std::string> organization_for(const Actor& actor, std::string_view ref);
+
+  store::Store& store_;
+  Authorizer authz_;
+};
+
+}  // namespace berth::workspaces
