@@ -31,7 +31,7 @@ std::string_view to_string(ErrorCode code) {
 }
 
 namespace {
-Error make(ErrorCode code, std::string message, std::string detail, std::source_location where) {
+Error make(ErrorCode code, std::string message, std::string detail, SourceLocation where) {
   Error e;
   e.code = code;
   e.message = std::move(message);
@@ -41,31 +41,31 @@ Error make(ErrorCode code, std::string message, std::string detail, std::source_
 }
 }  // namespace
 
-Error Error::invalid_argument(std::string m, std::string d, std::source_location w) {
+Error Error::invalid_argument(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::invalid_argument, std::move(m), std::move(d), w);
 }
-Error Error::not_found(std::string m, std::string d, std::source_location w) {
+Error Error::not_found(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::not_found, std::move(m), std::move(d), w);
 }
-Error Error::already_exists(std::string m, std::string d, std::source_location w) {
+Error Error::already_exists(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::already_exists, std::move(m), std::move(d), w);
 }
-Error Error::failed_precondition(std::string m, std::string d, std::source_location w) {
+Error Error::failed_precondition(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::failed_precondition, std::move(m), std::move(d), w);
 }
-Error Error::permission_denied(std::string m, std::string d, std::source_location w) {
+Error Error::permission_denied(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::permission_denied, std::move(m), std::move(d), w);
 }
-Error Error::unauthenticated(std::string m, std::string d, std::source_location w) {
+Error Error::unauthenticated(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::unauthenticated, std::move(m), std::move(d), w);
 }
-Error Error::unavailable(std::string m, std::string d, std::source_location w) {
+Error Error::unavailable(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::unavailable, std::move(m), std::move(d), w);
 }
-Error Error::deadline_exceeded(std::string m, std::string d, std::source_location w) {
+Error Error::deadline_exceeded(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::deadline_exceeded, std::move(m), std::move(d), w);
 }
-Error Error::internal(std::string m, std::string d, std::source_location w) {
+Error Error::internal(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::internal, std::move(m), std::move(d), w);
 }
 

@@ -3,14 +3,29 @@
 // Result<T> holds either a T or an Error (the shape of std::expected, which GCC 12 lacks).
 
 #include <cassert>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+#include <version>
+#if defined(__cpp_lib_source_location)
+#include <source_location>
+#endif
 
 namespace berth {
+
+// Where an Error was made. SourceLocation where the standard library has it (GCC);
+// clang 14 with libstdc++ 12 lacks it, so tools built on clang (clang-tidy) get a stand-in.
+#if defined(__cpp_lib_source_location)
+using SourceLocation = std::source_location;
+#else
+struct SourceLocation {
+  static constexpr SourceLocation current() noexcept { return {}; }
+  constexpr const char* file_name() const noexcept { return ""; }
+  constexpr unsigned line() const noexcept { return 0; }
+};
+#endif
 
 // The closed set of failure kinds. Transports map them to HTTP statuses and JSON-RPC codes;
 // nothing below the transports looks at anything but this enum.
@@ -43,26 +58,26 @@ struct Error {
   std::string message;
   std::string detail;
   std::vector<Validation> validations;
-  std::source_location where = std::source_location::current();
+  SourceLocation where = SourceLocation::current();
 
   static Error invalid_argument(std::string message, std::string detail = {},
-                                std::source_location where = std::source_location::current());
+                                SourceLocation where = SourceLocation::current());
   static Error not_found(std::string message, std::string detail = {},
-                         std::source_location where = std::source_location::current());
+                         SourceLocation where = SourceLocation::current());
   static Error already_exists(std::string message, std::string detail = {},
-                              std::source_location where = std::source_location::current());
+                              SourceLocation where = SourceLocation::current());
   static Error failed_precondition(std::string message, std::string detail = {},
-                                   std::source_location where = std::source_location::current());
+                                   SourceLocation where = SourceLocation::current());
   static Error permission_denied(std::string message, std::string detail = {},
-                                 std::source_location where = std::source_location::current());
+                                 SourceLocation where = SourceLocation::current());
   static Error unauthenticated(std::string message, std::string detail = {},
-                               std::source_location where = std::source_location::current());
+                               SourceLocation where = SourceLocation::current());
   static Error unavailable(std::string message, std::string detail = {},
-                           std::source_location where = std::source_location::current());
+                           SourceLocation where = SourceLocation::current());
   static Error deadline_exceeded(std::string message, std::string detail = {},
-                                 std::source_location where = std::source_location::current());
+                                 SourceLocation where = SourceLocation::current());
   static Error internal(std::string message, std::string detail = {},
-                        std::source_location where = std::source_location::current());
+                        SourceLocation where = SourceLocation::current());
 
   Error& with_validation(std::string field, std::string detail);
 };

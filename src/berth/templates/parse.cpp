@@ -27,7 +27,8 @@ class Reader {
   std::vector<Validation> take() { return std::move(problems_); }
 
   // Refuses keys that the format does not know, so a typo never silently does nothing.
-  void only_keys(const YAML::Node& map, const std::string& path, std::set<std::string> known) {
+  void only_keys(const YAML::Node& map, const std::string& path,
+                 const std::set<std::string>& known) {
     for (const auto& kv : map) {
       auto key = kv.first.as<std::string>();
       if (!known.count(key)) {
