@@ -82,46 +82,24 @@ ApiClient::ApiClient(std::string url, std::string token)
 
 Result<json> ApiClient::request(const std::string& method, const std::string& path,
                                 const std::optional<json>& body) {
-  if (host_.empty()) {
-    return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
-                                   "use http://HOST:PORT, e.g. http://127.0.0.1:7080");
-  }
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    boost::system::error_code ec;
-    if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
-    bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
-    req.set(bhttp::field::host, host_ + ":" + port_);
-    req.set(bhttp::field::user_agent, "berth-cli");
-    if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
-    if (body) {
-      req.set(bhttp::field::content_type, "application/json");
-      req.body() = body->dump();
-    }
-    req.prepare_payload();
-    bhttp::write(stream, req, ec);
-    if (ec) return unreachable(url_, ec.message());
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    bhttp::read(stream, buffer, parser, ec);
-    if (ec) return unreachable(url_, ec.message());
-    auto& res = parser.get();
-    int status = res.result_int();
-    if (status < 200 || status >= 300) return api_error(status, res.body());
-    if (res.body().empty()) return json::object();
-    json j = json::parse(res.body(), nullptr, false);
-    if (j.is_discarded()) return Error::internal("the server answered with invalid JSON");
-    return j;
-  } catch (const std::exception& e) {
-    return unreachable(url_, e.what());
-  }
+  std::map<std::string, std::string> headers = {{"User-Agent", "berth-cli"}};
+  if (body) headers["Content-Type"] = "application/json";
+  auto reply = exchange(method, path, headers, body ? body->dump() : std::string());
+  if (!reply) return reply.error();
+  if (reply->status < 200 || reply->status >= 300) return api_error(reply->status, reply->body);
+  if (reply->body.empty()) return json::object();
+  json j = json::parse(reply->body, nullptr, false);
+  if (j.is_discarded()) return Error::internal("the server answered with invalid JSON");
+  return j;
 }
 
 Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const std::string& path,
                                              const std::map<std::string, std::string>& headers,
                                              std::string body) {
+  if (host_.empty()) {
+    return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
+                                   "use http://HOST:PORT, e.g. http://127.0.0.1:7080");
+  }
   try {
     asio::io_context io;
     beast::tcp_stream stream(io);
