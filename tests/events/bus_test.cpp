@@ -89,5 +89,27 @@ TEST(EventBus, PublishFromAnotherThread) {
   EXPECT_EQ(wakes, 1);
 }
 
+TEST(EventBus, OneMailboxWatchesSeveralTopics) {
+  asio::io_context io;
+  EventBus bus;
+  bool second = false, after_remove = true;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sub = bus.subscribe(io.get_executor(), "a");
+        sub->add_topic("b");
+        bus.publish("b");
+        second = co_await sub->wait(10s);
+        sub->remove_topic("b");
+        bus.publish("b");
+        after_remove = co_await sub->wait(20ms);
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(second);
+  EXPECT_FALSE(after_remove);
+  EXPECT_EQ(bus.subscriber_count_for_testing(), 0u);
+}
+
 }  // namespace
 }  // namespace berth::events

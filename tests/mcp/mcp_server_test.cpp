@@ -51,7 +51,8 @@ agents:
     hidden_id_ = hidden->tmpl.id;
     chattools::TemplateToolsOptions opts{.store = store_.get(), .admin = admin_.get()};
     server_ = std::make_unique<McpServer>(std::vector<chattools::Tool>{
-        chattools::make_list_templates_tool(opts), chattools::make_read_template_tool(opts)});
+        chattools::make_list_templates_tool(opts), chattools::make_read_template_tool(opts)},
+        &bus_);
   }
   void TearDown() override {
     server_.reset();
@@ -78,6 +79,7 @@ agents:
   }
 
   fs::path dir_;
+  events::EventBus bus_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<workspaces::AdminService> admin_;
   workspaces::Actor actor_;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "berth/chattools/arguments.hpp"
+
 namespace berth::chattools {
 
 namespace msg {
@@ -13,12 +15,6 @@ constexpr const char* kNoAgents = "no eligible workspace agents found";
 }  // namespace msg
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Error ambiguous(const std::vector<store::WorkspaceAgent>& matches, std::string_view what) {
   std::string names;

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "berth/chattools/arguments.hpp"
 #include "berth/chattools/tools.hpp"
 
 namespace berth::chattools {
@@ -21,12 +22,6 @@ namespace {
 
 constexpr std::size_t kPageSize = 10;
 constexpr std::size_t kDescriptionLimit = 240;  // characters shown per template
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string truncate(const std::string& s, std::size_t limit) {
   if (s.size() <= limit) return s;

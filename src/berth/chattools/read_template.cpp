@@ -1,6 +1,7 @@
 // read_template: one template's parameters, presets and README (spec section 3.6).
 #include <fmt/format.h>
 
+#include "berth/chattools/arguments.hpp"
 #include "berth/chattools/tools.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/templates/template_spec.hpp"
@@ -35,13 +36,6 @@ std::string limit_runes(const std::string& s, std::size_t runes) {
       return s.substr(0, i);
   }
   return s;
-}
-
-std::string uuid_error(std::string_view text) {
-  if (text.size() != 36 && text.size() != 32 && text.size() != 38 && text.size() != 45) {
-    return fmt::format("invalid UUID length: {}", text.size());
-  }
-  return "invalid UUID format";
 }
 
 json parameter_json(const templates::ParameterSpec& p) {
@@ -84,16 +78,11 @@ Tool make_read_template_tool(TemplateToolsOptions o) {
                        {"presets", {{"type", "array"}}},
                        {"error", {{"type", "string"}}}}}};
   t.handler = [o](ToolContext& ctx, json args) -> boost::asio::awaitable<ToolResult> {
-    std::string raw =
-        args.value("template_id", json("")).is_string() ? args.value("template_id", "") : "";
-    auto trimmed = raw;
-    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back())))
-      trimmed.pop_back();
-    while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front())))
-      trimmed.erase(0, 1);
-    if (trimmed.empty()) co_return ToolResult::text_error(msg::kTemplateIdRequired);
-    auto id = parse_uuid(trimmed);
-    if (!id) co_return ToolResult::text_error("invalid template_id: " + uuid_error(trimmed));
+    auto trimmed = string_argument(args, "template_id");
+    if (!trimmed) co_return ToolResult::text_error(trimmed.error().message);
+    if (trimmed->empty()) co_return ToolResult::text_error(msg::kTemplateIdRequired);
+    auto id = parse_uuid(*trimmed);
+    if (!id) co_return ToolResult::text_error("invalid template_id: " + uuid_error(*trimmed));
 
     // Templates the caller may not see and templates of other organizations read the same.
     auto tmpl = o.admin->get_template(ctx.actor, *id);

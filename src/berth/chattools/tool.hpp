@@ -2,17 +2,38 @@
 // A chat tool: its name, the text the model reads, its argument and result schemas, and the
 // handler. Tools never see JSON-RPC or HTTP; the MCP layer (mcp/) serves them.
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "berth/events/bus.hpp"
 #include "berth/workspaces/authz.hpp"
 
 namespace berth::chattools {
 
 using nlohmann::json;
+
+// One tool call's cancellation. The client cancels (notifications/cancelled, or it went
+// away); waits watch the bus topic events::topic::call(id()) and end early. Cancelling never
+// cancels a build. Thread-safe.
+class CallControl {
+ public:
+  // `bus` may be null (nothing to wake; the flag still reads as cancelled).
+  explicit CallControl(events::EventBus* bus);
+  const std::string& id() const { return id_; }
+  std::string topic() const { return events::topic::call(id_); }
+  void cancel();
+  bool cancelled() const { return cancelled_.load(); }
+
+ private:
+  events::EventBus* bus_;
+  std::string id_;
+  std::atomic<bool> cancelled_{false};
+};
 
 // Who is calling and on behalf of which chat. Built by the transport for each call.
 struct ToolContext {
@@ -21,6 +42,13 @@ struct ToolContext {
   std::string chat_id;
   // Reports progress to the client; empty when the client asked for none.
   std::function<void(std::string message)> progress;
+  // Set by the MCP server for every call; tools that wait watch it.
+  std::shared_ptr<CallControl> control;
+
+  void report(std::string message) const {
+    if (progress) progress(std::move(message));
+  }
+  bool cancelled() const { return control && control->cancelled(); }
 };
 
 // A tool's answer: always a JSON object. `is_error` marks results the model must treat as a

@@ -2,8 +2,16 @@
 #include "berth/chattools/tool.hpp"
 
 #include "berth/chattools/result_keys.hpp"
+#include "berth/core/ids.hpp"
 
 namespace berth::chattools {
+
+CallControl::CallControl(events::EventBus* bus) : bus_(bus), id_(random_hex(8)) {}
+
+void CallControl::cancel() {
+  if (cancelled_.exchange(true)) return;
+  if (bus_) bus_->publish(topic());
+}
 
 ToolResult ToolResult::success(json object) {
   ToolResult r;

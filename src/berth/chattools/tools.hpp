@@ -2,6 +2,7 @@
 // The chat tools, one file each. Each factory takes the parts the tool needs.
 
 #include "berth/chattools/tool.hpp"
+#include "berth/chattools/workspace_wait.hpp"
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
 
@@ -16,5 +17,11 @@ struct TemplateToolsOptions {
 Tool make_list_templates_tool(TemplateToolsOptions options);
 // read_template: one template's parameters, presets and README.
 Tool make_read_template_tool(TemplateToolsOptions options);
+
+// The chat's workspace: create (or return the one it has), start, stop, and keep waiting.
+Tool make_create_workspace_tool(WorkspaceToolsOptions options);
+Tool make_start_workspace_tool(WorkspaceToolsOptions options);
+Tool make_stop_workspace_tool(WorkspaceToolsOptions options);
+Tool make_wait_for_workspace_tool(WorkspaceToolsOptions options);
 
 }  // namespace berth::chattools

@@ -44,6 +44,7 @@ struct ServerOptions {
   std::string example_templates;
   std::string agent_inactive_timeout = "30s";
   std::string build_timeout = "10m";
+  std::string tool_wait_budget = "50s";
 };
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
@@ -95,6 +96,13 @@ int run_server(const ServerOptions& o) {
   auto build_timeout = parse_duration(o.build_timeout);
   if (!inactive) return report(inactive.error(), false);
   if (!build_timeout) return report(build_timeout.error(), false);
+  auto tool_wait_budget = parse_duration(o.tool_wait_budget);
+  if (!tool_wait_budget) return report(tool_wait_budget.error(), false);
+  if (tool_wait_budget->count() <= 0) {
+    return report(Error::invalid_argument("--tool-wait-budget must be positive",
+                                          "e.g. 50s; MCP clients often time out calls at 60s"),
+                  false);
+  }
   auto colon = o.listen.rfind(':');
   if (colon == std::string::npos) {
     return report(Error::invalid_argument(fmt::format("invalid --listen \"{}\"", o.listen),
@@ -127,8 +135,19 @@ int run_server(const ServerOptions& o) {
   workspaces::AdminService admin(**store);
   agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
   chattools::TemplateToolsOptions tool_options{.store = store->get(), .admin = &admin};
+  chattools::WorkspaceToolsOptions workspace_tools{.store = store->get(),
+                                                   .workspaces = &workspace_service,
+                                                   .bus = &bus,
+                                                   .agents = &hub,
+                                                   .executor = io.get_executor()};
+  workspace_tools.limits.call_budget = *tool_wait_budget;
   mcp::McpServer mcp_server({chattools::make_list_templates_tool(tool_options),
-                             chattools::make_read_template_tool(tool_options)});
+                             chattools::make_read_template_tool(tool_options),
+                             chattools::make_create_workspace_tool(workspace_tools),
+                             chattools::make_start_workspace_tool(workspace_tools),
+                             chattools::make_stop_workspace_tool(workspace_tools),
+                             chattools::make_wait_for_workspace_tool(workspace_tools)},
+                            &bus);
   http::McpSessions mcp_sessions;
   workspaces::ChatService chats(**store);
   const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
@@ -224,6 +243,10 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--build-timeout", server_options->build_timeout,
                    "A build running longer is failed")
+      ->capture_default_str();
+  server
+      ->add_option("--tool-wait-budget", server_options->tool_wait_budget,
+                   "How long one MCP tool call may wait before answering in_progress")
       ->capture_default_str();
   server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
 

@@ -1,5 +1,7 @@
 #include "berth/events/bus.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -12,6 +14,8 @@ namespace asio = boost::asio;
 std::string topic::workspace(std::string_view id) { return "workspace." + std::string(id); }
 std::string topic::job_logs(std::string_view id) { return "job_logs." + std::string(id); }
 std::string topic::agent(std::string_view id) { return "agent." + std::string(id); }
+std::string topic::chat(std::string_view id) { return "chat." + std::string(id); }
+std::string topic::call(std::string_view id) { return "call." + std::string(id); }
 
 // Touched only on `executor` (publish posts there), so no lock is needed inside.
 struct Subscription::State {
@@ -24,9 +28,26 @@ struct Subscription::State {
 };
 
 Subscription::Subscription(EventBus* bus, std::string topic, std::shared_ptr<State> state)
-    : bus_(bus), topic_(std::move(topic)), state_(std::move(state)) {}
+    : bus_(bus), topics_{std::move(topic)}, state_(std::move(state)) {}
 
-Subscription::~Subscription() { bus_->unsubscribe(topic_, state_.get()); }
+Subscription::~Subscription() {
+  for (const auto& t : topics_) bus_->unsubscribe(t, state_.get());
+}
+
+void Subscription::add_topic(std::string topic) {
+  {
+    std::lock_guard lock(bus_->mu_);
+    bus_->subs_.emplace(topic, state_);
+  }
+  topics_.push_back(std::move(topic));
+}
+
+void Subscription::remove_topic(std::string_view topic) {
+  auto it = std::find(topics_.begin(), topics_.end(), topic);
+  if (it == topics_.end()) return;
+  bus_->unsubscribe(*it, state_.get());
+  topics_.erase(it);
+}
 
 bool Subscription::pending() { return state_->published != state_->seen; }
 

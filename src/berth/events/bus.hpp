@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +22,8 @@ inline constexpr std::string_view kJobQueued = "job.queued";
 std::string workspace(std::string_view workspace_id);  // builds, jobs, agents of a workspace
 std::string job_logs(std::string_view job_id);         // new build log lines
 std::string agent(std::string_view agent_id);          // connection, lifecycle, logs
+std::string chat(std::string_view chat_id);            // the chat's binding changed
+std::string call(std::string_view call_id);            // a tool call was cancelled
 }  // namespace topic
 
 class EventBus;
@@ -38,6 +41,11 @@ class Subscription {
   boost::asio::awaitable<bool> wait(std::chrono::milliseconds fallback);
   // True if an event arrived since the previous wait (without waiting).
   bool pending();
+  // Also receive events of `topic` in this mailbox (a waiter may watch a workspace, its build
+  // logs and its own cancellation at once).
+  void add_topic(std::string topic);
+  // Drops `topic` from this mailbox (e.g. the logs of a build that finished).
+  void remove_topic(std::string_view topic);
 
   struct State;
 
@@ -45,7 +53,7 @@ class Subscription {
   friend class EventBus;
   Subscription(EventBus* bus, std::string topic, std::shared_ptr<State> state);
   EventBus* bus_;
-  std::string topic_;
+  std::vector<std::string> topics_;
   std::shared_ptr<State> state_;
 };
 

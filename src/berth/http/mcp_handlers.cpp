@@ -1,8 +1,17 @@
 // /mcp: MCP over Streamable HTTP (2025-11-25). POST carries one JSON-RPC message; requests are
-// answered with application/json, notifications and client responses with 202. GET (a
-// server-initiated stream) is not offered (405); DELETE ends the session.
+// answered with application/json, except a tools/call that asks for progress from a client
+// that accepts text/event-stream: that one is answered with an SSE stream carrying its
+// notifications/progress and then its response. Notifications and client responses get 202.
+// GET (a server-initiated stream) is not offered (405); DELETE ends the session.
+#include <deque>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "berth/core/ids.hpp"
 #include "berth/http/mcp_sessions.hpp"
@@ -26,22 +35,25 @@ std::string McpSessions::create(std::string user_id, const store::Chat& chat) {
   std::string id = random_hex(16);
   // Fields set one by one: GCC 12 at -O3 warns (falsely) about a json member moved through an
   // aggregate initializer.
-  McpHttpSession& session = sessions_[id];
-  session.user_id = std::move(user_id);
-  session.chat_id = chat.id;
-  session.organization_id = chat.organization_id;
+  auto session = std::make_shared<McpHttpSession>();
+  session->user_id = std::move(user_id);
+  session->chat_id = chat.id;
+  session->organization_id = chat.organization_id;
+  sessions_[id] = std::move(session);
   return id;
 }
 
-McpHttpSession* McpSessions::find(const std::string& id, const std::string& user_id) {
+std::shared_ptr<McpHttpSession> McpSessions::find(const std::string& id,
+                                                  const std::string& user_id) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second.user_id != user_id) return nullptr;
-  return &it->second;
+  if (it == sessions_.end() || it->second->user_id != user_id) return nullptr;
+  return it->second;
 }
 
 bool McpSessions::remove(const std::string& id, const std::string& user_id) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second.user_id != user_id) return false;
+  if (it == sessions_.end() || it->second->user_id != user_id) return false;
+  for (auto& [request, control] : it->second->protocol.in_flight) control->cancel();
   sessions_.erase(it);
   return true;
 }
@@ -80,6 +92,80 @@ std::optional<Response> check_origin(const Context& c) {
   return std::nullopt;
 }
 
+bool accepts_event_stream(const Request& r) {
+  return r.header("accept").find("text/event-stream") != std::string::npos;
+}
+
+// The messages of one SSE response, written in order by the stream; the call that produces
+// them runs on its own, so a client that goes away cancels the call instead of leaving it
+// writing into nothing.
+struct SseOutbox {
+  explicit SseOutbox(boost::asio::any_io_executor ex) : signal(ex) {}
+  std::deque<json> queue;
+  bool done = false;
+  boost::asio::steady_timer signal;
+
+  void push(json message) {
+    queue.push_back(std::move(message));
+    signal.cancel();
+  }
+};
+
+// Runs the call and queues its notifications and response. Free functions, not lambda
+// coroutines: their parameters live in the coroutine frame (GCC 12 mishandles captures).
+awaitable<void> run_call(App& app, std::shared_ptr<McpHttpSession> session, json message,
+                         chattools::ToolContext context, std::shared_ptr<SseOutbox> outbox) {
+  // The sink is a named local: GCC 12 destroys a temporary std::function inside a co_await
+  // expression twice, which released `outbox` one time too many.
+  mcp::NotificationSink sink = [outbox](json notification) {
+    outbox->push(std::move(notification));
+  };
+  auto response = co_await app.mcp->handle(std::move(message), session->protocol,
+                                           std::move(context), std::move(sink));
+  if (response) outbox->push(std::move(*response));
+  outbox->done = true;
+  outbox->signal.cancel();
+}
+
+// Writes the queued messages as SSE events until the response has gone out.
+awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, json message,
+                            chattools::ToolContext context, EventStream& events) {
+  auto outbox = std::make_shared<SseOutbox>(app.executor);
+  const std::string key = message["id"].dump();
+  boost::asio::co_spawn(app.executor,
+                        run_call(app, session, std::move(message), std::move(context), outbox),
+                        boost::asio::detached);
+  while (true) {
+    while (!outbox->queue.empty()) {
+      json next = std::move(outbox->queue.front());
+      outbox->queue.pop_front();
+      std::string data = next.dump();
+      bool sent = co_await events.send("message", data);
+      if (!sent) {
+        // The client went away: end the wait (never the build).
+        auto it = session->protocol.in_flight.find(key);
+        if (it != session->protocol.in_flight.end()) it->second->cancel();
+        co_return;
+      }
+    }
+    if (outbox->done) co_return;
+    outbox->signal.expires_at(boost::asio::steady_timer::time_point::max());
+    boost::system::error_code ec;
+    co_await outbox->signal.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  }
+}
+
+Response sse_call(Context& c, std::shared_ptr<McpHttpSession> session, json message,
+                  chattools::ToolContext context, const std::string& session_id) {
+  Response r;
+  r.headers.emplace_back("Mcp-Session-Id", session_id);
+  App& app = c.app;
+  r.stream = [&app, session, message, context](EventStream& events) {
+    return stream_call(app, session, message, context, events);
+  };
+  return r;
+}
+
 awaitable<Response> mcp_post(Context& c) {
   if (auto denied = check_origin(c)) co_return *denied;
   json message = json::parse(c.request.body, nullptr, false);
@@ -88,7 +174,7 @@ awaitable<Response> mcp_post(Context& c) {
   }
   const bool is_initialize = message.is_object() && message.value("method", json()) == "initialize";
   std::string session_id = c.request.header("mcp-session-id");
-  McpHttpSession* session = nullptr;
+  std::shared_ptr<McpHttpSession> session;
   if (is_initialize) {
     // A session of its own gets a new chat; ?chat=KEY is the caller's chat of that key, so a
     // client that reconnects keeps its workspace.
@@ -106,6 +192,10 @@ awaitable<Response> mcp_post(Context& c) {
   chattools::ToolContext context{.actor = c.caller(),
                                  .organization_id = session->organization_id,
                                  .chat_id = session->chat_id};
+  if (mcp::McpServer::wants_progress(message) && accepts_event_stream(c.request) &&
+      message.contains("id")) {
+    co_return sse_call(c, session, std::move(message), std::move(context), session_id);
+  }
   auto response =
       co_await c.app.mcp->handle(std::move(message), session->protocol, std::move(context));
   if (!response) {

@@ -4,6 +4,7 @@
 // Used on the server's executor only.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,13 +24,15 @@ class McpSessions {
  public:
   // Creates a session for `user_id` working for `chat` and returns its id (32 hex characters).
   std::string create(std::string user_id, const store::Chat& chat);
-  // The session, if it exists and belongs to `user_id`.
-  McpHttpSession* find(const std::string& id, const std::string& user_id);
+  // The session, if it exists and belongs to `user_id`. Shared: a call in flight keeps its
+  // session alive even if the client ends the session meanwhile.
+  std::shared_ptr<McpHttpSession> find(const std::string& id, const std::string& user_id);
+  // Ends the session and cancels its calls in flight.
   bool remove(const std::string& id, const std::string& user_id);
   std::size_t size() const { return sessions_.size(); }
 
  private:
-  std::map<std::string, McpHttpSession> sessions_;
+  std::map<std::string, std::shared_ptr<McpHttpSession>> sessions_;
 };
 
 }  // namespace berth::http

@@ -272,8 +272,10 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     if (r.stream) {
       std::string head = fmt::format(
           "HTTP/1.1 {} {}\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-          "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n",
+          "X-Accel-Buffering: no\r\nConnection: close\r\n",
           r.status, reason(r.status));
+      for (const auto& [k, v] : r.headers) head += fmt::format("{}: {}\r\n", k, v);
+      head += "\r\n";
       stream.expires_after(kWriteTimeout);
       co_await asio::async_write(stream, asio::buffer(head),
                                  asio::redirect_error(use_awaitable, ec));

@@ -25,7 +25,26 @@ json success(const json& id, json result) {
 
 }  // namespace
 
-McpServer::McpServer(std::vector<chattools::Tool> tools) : tools_(std::move(tools)) {}
+McpServer::McpServer(std::vector<chattools::Tool> tools, events::EventBus* bus)
+    : tools_(std::move(tools)), bus_(bus) {}
+
+bool McpServer::wants_progress(const json& message) {
+  if (!message.is_object() || message.value("method", json()) != "tools/call") return false;
+  auto params = message.value("params", json::object());
+  if (!params.is_object()) return false;
+  auto meta = params.value("_meta", json::object());
+  return meta.is_object() && meta.contains("progressToken") &&
+         (meta["progressToken"].is_string() || meta["progressToken"].is_number_integer());
+}
+
+void McpServer::cancel(const json& params, Session& session) {
+  if (!params.contains("requestId")) return;
+  auto it = session.in_flight.find(params["requestId"].dump());
+  if (it == session.in_flight.end()) return;  // finished already, or never ours: ignore
+  spdlog::info("tool call cancelled by the client request_id={} reason={}",
+               params["requestId"].dump(), params.value("reason", json("")).dump());
+  it->second->cancel();
+}
 
 json McpServer::error_response(const json& id, int code, std::string message, json data) {
   json error = {{"code", code}, {"message", std::move(message)}};
@@ -77,7 +96,8 @@ json McpServer::list_tools() const {
 }
 
 boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& params,
-                                                  chattools::ToolContext context) {
+                                                  Session& session, chattools::ToolContext context,
+                                                  NotificationSink sink) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
     co_return error_response(id, rpc::kInvalidParams, "tools/call needs params.name (a string)");
   }
@@ -93,17 +113,42 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   if (!arguments.is_object()) {
     co_return error_response(id, rpc::kInvalidParams, "params.arguments must be an object");
   }
+  auto control = std::make_shared<chattools::CallControl>(bus_);
+  context.control = control;
+  const std::string key = id.dump();
+  if (session.in_flight.contains(key)) {
+    co_return error_response(id, rpc::kInvalidRequest,
+                             fmt::format("request id {} is already in use by a running call", key));
+  }
+  json meta = params.value("_meta", json::object());
+  if (sink && meta.is_object() && meta.contains("progressToken")) {
+    // One notification per report; `progress` only ever increases, as the spec requires.
+    auto counter = std::make_shared<int>(0);
+    context.progress = [sink, token = meta["progressToken"], counter](std::string message) {
+      sink(
+          {{"jsonrpc", "2.0"},
+           {"method", "notifications/progress"},
+           {"params", {{"progressToken", token}, {"progress", ++*counter}, {"message", message}}}});
+    };
+  }
+  session.in_flight.emplace(key, control);
+  json response;
   try {
     auto result = co_await tool->handler(context, std::move(arguments));
-    co_return success(id, call_tool_result(result));
+    response = success(id, call_tool_result(result));
   } catch (const std::exception& e) {
     spdlog::error("tool failed tool={} chat_id={} error={}", name, context.chat_id, e.what());
-    co_return error_response(id, rpc::kInternalError, fmt::format("tool {} failed", name));
+    response = error_response(id, rpc::kInternalError, fmt::format("tool {} failed", name));
   }
+  session.in_flight.erase(key);
+  if (control->cancelled())
+    co_return error_response(id, rpc::kRequestCancelled, "Request cancelled");
+  co_return response;
 }
 
 boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Session& session,
-                                                              chattools::ToolContext context) {
+                                                              chattools::ToolContext context,
+                                                              NotificationSink sink) {
   if (!message.is_object() || message.value("jsonrpc", json()) != "2.0") {
     co_return error_response(
         message.is_object() && valid_id(message.value("id", json())) ? message["id"] : json(),
@@ -131,13 +176,16 @@ boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Sess
 
   if (!is_request) {
     if (method == "notifications/initialized") session.initialized = true;
-    co_return std::nullopt;  // other notifications (cancelled, progress) need no answer
+    if (method == "notifications/cancelled") cancel(params, session);
+    co_return std::nullopt;  // other notifications need no answer
   }
   const json& id = message["id"];
   if (method == "initialize") co_return success(id, initialize(params, session));
   if (method == "ping") co_return success(id, json::object());
   if (method == "tools/list") co_return success(id, list_tools());
-  if (method == "tools/call") co_return co_await call_tool(id, params, std::move(context));
+  if (method == "tools/call") {
+    co_return co_await call_tool(id, params, session, std::move(context), std::move(sink));
+  }
   co_return error_response(id, rpc::kMethodNotFound, fmt::format("Method not found: {}", method));
 }
 

@@ -108,6 +108,9 @@ Result<std::unique_ptr<Process>> Process::spawn(asio::any_io_executor executor,
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   }
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  // Nothing but stdio passes to the child: Asio opens sockets without O_CLOEXEC, and an agent
+  // that inherited the server's listening socket would keep its port busy after a restart.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));

@@ -93,8 +93,21 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
   }
   auto tmpl = resolve_template(actor, req.organization, req.template_ref);
   if (!tmpl) return tmpl.error();
+  std::optional<std::string> preset = req.preset;
+  if (req.preset_id) {
+    auto p = store_.preset_by_id(*req.preset_id);
+    if (!p && p.error().code != ErrorCode::not_found) return p.error();
+    if (!p || p->template_version_id != tmpl->version.id) {
+      return Error::invalid_argument(
+                 fmt::format("preset {} is not a preset of template {} (version {})",
+                             *req.preset_id, tmpl->tmpl.name, tmpl->version.number),
+                 "use read_template to list the template's presets and their ids")
+          .with_validation("preset_id", "is not a preset of the template's active version");
+    }
+    preset = p->name;
+  }
   auto values =
-      templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = req.preset});
+      templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = preset});
   if (!values) return values.error();
 
   std::optional<std::int64_t> ttl = req.ttl_ms;
@@ -110,17 +123,20 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
   for (int i = 0; i < attempts; ++i) {
     std::string name =
         req.name.empty() ? generated_workspace_name(tmpl->tmpl.name, random_) : req.name;
-    created = store_.create_workspace({.organization_id = tmpl->tmpl.organization_id,
-                                       .owner_id = actor.user.id,
-                                       .template_id = tmpl->tmpl.id,
-                                       .name = name,
-                                       .ttl_ms = ttl},
-                                      build);
+    store::NewWorkspace ws{.organization_id = tmpl->tmpl.organization_id,
+                           .owner_id = actor.user.id,
+                           .template_id = tmpl->tmpl.id,
+                           .name = name,
+                           .ttl_ms = ttl};
+    created = req.chat ? store_.create_workspace_for_chat(
+                             req.chat->chat_id, req.chat->expected_workspace_id, ws, build)
+                       : store_.create_workspace(ws, build);
     if (created || created.error().code != ErrorCode::already_exists) break;
   }
   if (!created) return created.error();
   bus_.publish(events::topic::kJobQueued);
   bus_.publish(events::topic::workspace(created->workspace.id));
+  if (req.chat) bus_.publish(events::topic::chat(req.chat->chat_id));
   return WorkspaceView{
       std::move(created->workspace), {std::move(created->build), std::move(created->job)}, {}};
 }

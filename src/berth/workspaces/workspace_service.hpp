@@ -31,8 +31,18 @@ struct CreateWorkspaceRequest {
   std::string template_ref;  // template name or id
   std::string name;          // "" = generated from the template name
   templates::ParameterValues parameters;
-  std::optional<std::string> preset;
+  std::optional<std::string> preset;     // preset name
+  std::optional<std::string> preset_id;  // or its id (from read_template)
   std::optional<std::int64_t> ttl_ms;
+  // Set by the chat tools: bind this chat to the new workspace in the transaction that
+  // creates it, but only while the chat is still bound to `expected_workspace_id` (nullopt =
+  // unbound). Another caller who got there first makes create() return failed_precondition
+  // "chat binding changed".
+  struct ChatClaim {
+    std::string chat_id;
+    std::optional<std::string> expected_workspace_id;
+  };
+  std::optional<ChatClaim> chat;
 };
 
 struct ResolvedTemplate {
