@@ -113,7 +113,9 @@ void TestServer::start() {
                                    "--agent-inactive-timeout",
                                    flags_.agent_inactive_timeout,
                                    "--build-timeout",
-                                   flags_.build_timeout};
+                                   flags_.build_timeout,
+                                   "--tool-wait-budget",
+                                   flags_.tool_wait_budget};
   if (flags_.example_templates) {
     args.insert(args.end(),
                 {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});

@@ -23,6 +23,7 @@ struct ServerFlags {
   std::string agent_inactive_timeout = "2s";
   std::string build_timeout = "60s";
   bool example_templates = false;
+  std::string tool_wait_budget = "50s";
 };
 
 struct CliResult {

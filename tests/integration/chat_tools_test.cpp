@@ -1,0 +1,378 @@
+// The chat workspace tools over /mcp against the real server and real agents: spec section 5
+// scenarios that apply to Berth, and Berth's reference choices (binding in the creating
+// transaction, event-driven waits, call budget, progress, cancellation, replaced workspaces).
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "tests/integration/mcp_client.hpp"
+
+namespace berth::testing {
+namespace {
+
+constexpr const char* kShell = "name: shell\nagents:\n  - name: main\n";
+
+std::string template_id(const json& pushed) { return pushed["id"]; }
+
+json content(const json& call_result) { return call_result["structuredContent"]; }
+
+class ChatTools : public ::testing::Test {
+ protected:
+  TestServer server_;
+};
+
+TEST_F(ChatTools, CreateThenTheSameWorkspaceAgain) {
+  auto tid = template_id(server_.push_template(kShell));
+  McpClient mcp(server_, server_.admin_token());
+  auto first = mcp.call("create_workspace", {{"template_id", tid}});
+  EXPECT_FALSE(first.contains("isError")) << first.dump();
+  auto r = content(first);
+  EXPECT_EQ(r["created"], true);
+  EXPECT_TRUE(std::regex_match(r["workspace_name"].get<std::string>(),
+                               std::regex("admin/shell-[0-9a-f]{4}")))
+      << r.dump();
+  EXPECT_TRUE(r.contains("build_id"));
+  EXPECT_FALSE(r.contains("agent_status")) << "the agent is ready: " << r.dump();
+  EXPECT_FALSE(r.contains("status")) << r.dump();
+  // The text block carries the same JSON, for clients that read only text.
+  EXPECT_EQ(json::parse(first["content"][0]["text"].get<std::string>()), r);
+
+  auto again = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(again["created"], false);
+  EXPECT_EQ(again["status"], "already_exists");
+  EXPECT_EQ(again["message"], "workspace is already running and recently connected");
+  EXPECT_EQ(again["workspace_name"], r["workspace_name"]) << "owner/name on every path";
+
+  auto api = server_.admin();
+  auto list = api.get("/api/v1/workspaces");
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST_F(ChatTools, NameTtlAndPreset) {
+  auto pushed = server_.push_template(R"(name: sized
+parameters:
+  - {name: size, type: number, default: "1"}
+  - {name: region, default: eu}
+presets:
+  - {name: big, parameters: {size: "8"}}
+agents:
+  - name: main
+)");
+  auto tid = template_id(pushed);
+  ASSERT_EQ(server_.cli({"config", "set", "agents_workspace_ttl", "2h"}).exit_code, 0);
+  McpClient reader(server_, server_.admin_token());
+  auto presets = content(reader.call("read_template", {{"template_id", tid}}))["presets"];
+  ASSERT_EQ(presets.size(), 1u);
+  std::string preset_id = presets[0]["id"];
+
+  McpClient a(server_, server_.admin_token());
+  auto created = content(a.call("create_workspace", {{"template_id", tid},
+                                                     {"name", "fun-dashboard"},
+                                                     {"preset_id", preset_id},
+                                                     {"parameters", {{"region", "us"}}}}));
+  ASSERT_EQ(created["workspace_name"], "admin/fun-dashboard") << created.dump();
+  auto api = server_.admin();
+  auto ws = api.get("/api/v1/workspaces/" + cli::path_segment("admin/fun-dashboard"));
+  ASSERT_TRUE(ws) << ws.error().message;
+  EXPECT_EQ((*ws)["ttl_ms"], 7200000) << "from agents_workspace_ttl";
+  auto params = (*ws)["latest_build"]["parameters"];
+  EXPECT_EQ(params["size"], "8") << "from the preset";
+  EXPECT_EQ(params["region"], "us") << "given with the preset";
+
+  // Another chat asking for the same name gets one retry with a generated suffix.
+  McpClient b(server_, server_.admin_token());
+  auto second =
+      content(b.call("create_workspace", {{"template_id", tid}, {"name", "fun-dashboard"}}));
+  EXPECT_TRUE(std::regex_match(second["workspace_name"].get<std::string>(),
+                               std::regex("admin/fun-dashboard-[0-9a-f]{4}")))
+      << second.dump();
+  // An invalid name is replaced by a generated one.
+  McpClient c(server_, server_.admin_token());
+  auto invalid = content(c.call("create_workspace", {{"template_id", tid}, {"name", "My Space!"}}));
+  EXPECT_TRUE(std::regex_match(invalid["workspace_name"].get<std::string>(),
+                               std::regex("admin/myspace-[0-9a-f]{4}")))
+      << invalid.dump();
+}
+
+TEST_F(ChatTools, InputErrorsAreTextErrorsAndCreateNothing) {
+  auto tid = template_id(server_.push_template(kShell));
+  auto hidden = template_id(
+      server_.push_template("name: hidden\nagents_allowed: false\nagents:\n  - name: main\n"));
+  auto external = template_id(
+      server_.push_template("name: ext\nagents:\n  - name: main\n    external: true\n"));
+  McpClient mcp(server_, server_.admin_token());
+  auto error_of = [&](const json& args) {
+    auto r = mcp.call("create_workspace", args);
+    EXPECT_EQ(r.value("isError", false), true) << r.dump();
+    return content(r).value("error", "");
+  };
+  EXPECT_EQ(error_of(json::object()), "template_id is required; use list_templates to find one");
+  EXPECT_EQ(error_of({{"template_id", "  "}}),
+            "template_id is required; use list_templates to find one");
+  EXPECT_EQ(error_of({{"template_id", "nope"}}), "invalid template_id: invalid UUID length: 4");
+  EXPECT_EQ(error_of({{"template_id", 7}}), "template_id must be a string");
+  EXPECT_EQ(error_of({{"template_id", tid}, {"preset_id", "not-a-uuid"}}),
+            "invalid preset_id: invalid UUID length: 10");
+  EXPECT_EQ(error_of({{"template_id", hidden}}),
+            "template not available for chat workspaces; use list_templates to find allowed "
+            "templates");
+  EXPECT_EQ(error_of({{"template_id", external}}),
+            "create_workspace cannot create workspaces from templates with externally managed "
+            "agents. Use list_templates to choose a different template, or if the user wants to "
+            "use an external workspace, they should create it and start it up fully themselves "
+            "first, then attach it to this chat");
+  EXPECT_NE(
+      error_of({{"template_id", "00000000-0000-0000-0000-000000000000"}}).find("look up template"),
+      std::string::npos);
+  EXPECT_NE(error_of({{"template_id", tid}, {"parameters", {{"size", json::array()}}}})
+                .find("parameters must be an object"),
+            std::string::npos);
+  // A parameter the template does not have: the API's error, kept whole (responder shape).
+  auto unknown = mcp.call("create_workspace", {{"template_id", tid}, {"parameters", {{"x", "1"}}}});
+  EXPECT_EQ(unknown["isError"], true);
+  EXPECT_TRUE(content(unknown).contains("validations")) << unknown.dump();
+
+  auto api = server_.admin();
+  EXPECT_TRUE(api.get("/api/v1/workspaces")->empty());
+  // Start, stop and wait need a workspace first.
+  EXPECT_EQ(content(mcp.call("start_workspace"))["error"],
+            "chat has no workspace; use create_workspace first");
+  EXPECT_EQ(content(mcp.call("stop_workspace"))["error"],
+            "chat has no workspace; use create_workspace first");
+  EXPECT_EQ(content(mcp.call("wait_for_workspace"))["error"],
+            "chat has no workspace; use create_workspace first");
+}
+
+TEST_F(ChatTools, CrossOrganizationTemplateIsRefused) {
+  auto api = server_.admin();
+  ASSERT_TRUE(api.post("/api/v1/organizations", json{{"name", "other"}}));
+  auto other = api.post("/api/v1/templates",
+                        json{{"organization", "other"}, {"files", {{"template.yaml", kShell}}}});
+  ASSERT_TRUE(other) << other.error().message;
+  McpClient mcp(server_, server_.admin_token());
+  auto r = mcp.call("create_workspace", {{"template_id", (*other)["id"]}});
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_NE(content(r)["error"].get<std::string>().find("organization"), std::string::npos);
+}
+
+TEST_F(ChatTools, BuildFailureKeepsTheBuildIdAndTheNextCreateReplacesIt) {
+  auto broken = server_.push_template(R"(name: flaky
+parameters:
+  - {name: fail, default: "yes", mutable: true}
+agents:
+  - name: main
+scripts:
+  start: |
+    if [ "$BERTH_PARAM_FAIL" = yes ]; then echo "fatal: disk full" >&2; exit 1; fi
+)");
+  auto tid = template_id(broken);
+  McpClient mcp(server_, server_.admin_token());
+  auto failed = mcp.call("create_workspace", {{"template_id", tid}});
+  EXPECT_EQ(failed["isError"], true) << "reference choice 6";
+  auto f = content(failed);
+  EXPECT_EQ(f["error"],
+            "workspace build failed: start script exited with status 1: fatal: disk full");
+  EXPECT_TRUE(f.contains("build_id"));
+  EXPECT_FALSE(f.contains("error_code")) << "only quota failures carry one";
+
+  // The chat's workspace is dead: a new one replaces it; the old one is stopped (never deleted).
+  auto replaced = content(
+      mcp.call("create_workspace", {{"template_id", tid}, {"parameters", {{"fail", "no"}}}}));
+  EXPECT_EQ(replaced["created"], true) << replaced.dump();
+  EXPECT_NE(replaced["workspace_name"], f.value("workspace_name", "x"));
+  ASSERT_TRUE(replaced.contains("replaced_workspace")) << replaced.dump();
+  EXPECT_EQ(replaced["replaced_workspace"]["reason"], "its last start build failed");
+  EXPECT_EQ(replaced["replaced_workspace"]["stopped"], true);
+  auto api = server_.admin();
+  EXPECT_EQ(api.get("/api/v1/workspaces")->size(), 2u) << "the replaced workspace is kept";
+}
+
+TEST_F(ChatTools, StartupScriptFailureAndSelectionError) {
+  auto bad = template_id(server_.push_template(R"(name: badstart
+agents:
+  - name: main
+    startup_script: exit 3
+)"));
+  McpClient a(server_, server_.admin_token());
+  auto r = content(a.call("create_workspace", {{"template_id", bad}}));
+  EXPECT_EQ(r["created"], true);
+  EXPECT_EQ(r["startup_scripts"], "startup_scripts_failed") << r.dump();
+  EXPECT_EQ(r["lifecycle_state"], "start_error");
+
+  auto two = template_id(server_.push_template(R"(name: twochat
+agents:
+  - name: alpha-chat
+  - name: beta-chat
+)"));
+  McpClient b(server_, server_.admin_token());
+  auto s = content(b.call("create_workspace", {{"template_id", two}}));
+  EXPECT_EQ(s["created"], true);
+  EXPECT_EQ(s["agent_status"], "selection_error");
+  EXPECT_NE(s["agent_error"].get<std::string>().find("multiple agents match the chat suffix"),
+            std::string::npos)
+      << s.dump();
+}
+
+TEST_F(ChatTools, StopStartAndStoppedWorkspace) {
+  auto tid = template_id(server_.push_template(kShell));
+  McpClient mcp(server_, server_.admin_token());
+  auto created = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  auto running = content(mcp.call("start_workspace"));
+  EXPECT_EQ(running["started"], true);
+  EXPECT_EQ(running["no_build"], true) << running.dump();
+  EXPECT_FALSE(running.contains("build_id"));
+
+  auto stopped = content(mcp.call("stop_workspace"));
+  EXPECT_EQ(stopped["stopped"], true) << stopped.dump();
+  EXPECT_TRUE(stopped.contains("build_id"));
+  EXPECT_EQ(stopped["workspace_name"], created["workspace_name"]);
+  auto again = content(mcp.call("stop_workspace"));
+  EXPECT_EQ(again["no_build"], true);
+
+  auto create = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(create["created"], false);
+  EXPECT_EQ(create["status"], "stopped");
+  EXPECT_NE(create["message"].get<std::string>().find("start_workspace"), std::string::npos);
+
+  auto started = content(mcp.call("start_workspace"));
+  EXPECT_EQ(started["started"], true) << started.dump();
+  EXPECT_TRUE(started.contains("build_id"));
+  EXPECT_FALSE(started.contains("no_build"));
+  EXPECT_FALSE(started.contains("agent_status")) << started.dump();
+}
+
+TEST(ChatToolsBudget, InProgressThenWaitForWorkspace) {
+  TestServer server({.tool_wait_budget = "300ms"});
+  auto tid = template_id(server.push_template(R"(name: slow
+agents:
+  - name: main
+    startup_script: sleep 1.5
+)"));
+  McpClient mcp(server, server.admin_token());
+  auto r = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(r["created"], true);
+  EXPECT_EQ(r["status"], "in_progress") << r.dump();
+  EXPECT_EQ(r["phase"], "running_startup_scripts");
+  EXPECT_NE(r["next_step"].get<std::string>().find("wait_for_workspace"), std::string::npos);
+  EXPECT_TRUE(r.contains("build_id"));
+  // Calling create again does not make a second workspace; it answers the same way.
+  auto again = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(again["created"], false);
+  auto done = wait_until_done(mcp);
+  EXPECT_EQ(done["status"], "ready") << done.dump();
+  EXPECT_EQ(done["workspace_name"], r["workspace_name"]);
+}
+
+TEST_F(ChatTools, ProgressStreamsPhasesAndInstructions) {
+  auto tid = template_id(server_.push_template(R"(name: guided
+agents:
+  - name: main
+    startup_script: |
+      printf '# Rules\nRun make test before committing.\n' > AGENTS.md
+scripts:
+  start: |
+    echo "fetching toolchain"
+)"));
+  McpClient mcp(server_, server_.admin_token());
+  auto streamed = mcp.call_streaming("create_workspace", {{"template_id", tid}});
+  EXPECT_EQ(streamed.content_type, "text/event-stream");
+  std::vector<std::string> messages;
+  int last = 0;
+  for (const auto& n : streamed.notifications) {
+    EXPECT_EQ(n["method"], "notifications/progress");
+    EXPECT_EQ(n["params"]["progressToken"], "t");
+    EXPECT_GT(n["params"]["progress"].get<int>(), last) << "progress only increases";
+    last = n["params"]["progress"];
+    messages.push_back(n["params"]["message"]);
+  }
+  std::string all;
+  for (const auto& m : messages) all += m + "\n";
+  for (auto phase :
+       {"queued", "building", "connecting_agent", "running_startup_scripts", "ready"}) {
+    EXPECT_NE(all.find(phase), std::string::npos) << phase << " missing from:\n" << all;
+  }
+  ASSERT_TRUE(streamed.response.contains("result")) << streamed.response.dump();
+  auto r = streamed.response["result"]["structuredContent"];
+  EXPECT_EQ(r["instructions"], "# Rules\nRun make test before committing.\n") << r.dump();
+  EXPECT_FALSE(r.contains("instructions_truncated"));
+
+  // The chat's binding now names the ready agent (upstream's second OnChatUpdated moment).
+  auto api = server_.admin();
+  auto chats = api.get("/api/v1/chats");
+  ASSERT_TRUE(chats);
+  bool bound = false;
+  for (const auto& c : *chats) bound |= !c["agent_id"].is_null();
+  EXPECT_TRUE(bound) << chats->dump();
+}
+
+TEST_F(ChatTools, LongInstructionsAreTruncatedAt8KiB) {
+  auto tid = template_id(server_.push_template(R"(name: chatty
+agents:
+  - name: main
+    startup_script: |
+      head -c 9000 /dev/zero | tr '\0' 'x' > AGENTS.md
+)"));
+  McpClient mcp(server_, server_.admin_token());
+  auto r = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(r["instructions"].get<std::string>().size(), 8192u);
+  EXPECT_EQ(r["instructions_truncated"], true);
+}
+
+TEST(ChatToolsCancel, CancelledEndsTheWaitNotTheBuild) {
+  TestServer server;
+  auto tid = template_id(server.push_template(R"(name: slowbuild
+agents:
+  - name: main
+scripts:
+  start: sleep 2
+)"));
+  McpClient mcp(server, server.admin_token());
+  McpClient::Streamed streamed;
+  auto started = std::chrono::steady_clock::now();
+  std::thread call([&] {
+    streamed = mcp.call_streaming("create_workspace", {{"template_id", tid}}, 41);
+  });
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(mcp.notify("notifications/cancelled", {{"requestId", 41}, {"reason", "user"}}), 202);
+  call.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1800ms) << "the wait ended early";
+  EXPECT_EQ(streamed.response["error"]["code"], -32800) << streamed.response.dump();
+  // The build went on.
+  auto done = wait_until_done(mcp);
+  EXPECT_EQ(done["status"], "ready") << done.dump();
+}
+
+// Reference choice 2: twenty concurrent creates in one chat, from two sessions on the same
+// chat key, make exactly one workspace.
+TEST_F(ChatTools, ConcurrentCreatesInOneChatMakeOneWorkspace) {
+  auto tid = template_id(server_.push_template(kShell));
+  McpClient a(server_, server_.admin_token(), "shared");
+  McpClient b(server_, server_.admin_token(), "shared");
+  std::vector<std::thread> threads;
+  std::vector<json> results(20);
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      McpClient& client = i % 2 ? a : b;
+      results[i] = client.call_raw("create_workspace", {{"template_id", tid}}, 1000 + i);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int created = 0;
+  std::set<std::string> names;
+  for (const auto& r : results) {
+    auto c = r["result"]["structuredContent"];
+    EXPECT_FALSE(r["result"].value("isError", false)) << r.dump();
+    if (c.value("created", false)) ++created;
+    names.insert(c.value("workspace_name", ""));
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(names.size(), 1u);
+  auto api = server_.admin();
+  EXPECT_EQ(api.get("/api/v1/workspaces")->size(), 1u);
+}
+
+}  // namespace
+}  // namespace berth::testing
