@@ -61,7 +61,16 @@ milliseconds CallWaiter::budget_left() const {
 }
 
 void CallWaiter::enter(std::string_view phase, std::string_view detail) {
-  if (phase == last_phase_) return;
+  // Phases only move forward: a late event never reports an earlier phase again.
+  static constexpr std::string_view kOrder[] = {"queued", "building", "connecting_agent",
+                                                "running_startup_scripts", "ready"};
+  const auto rank = [](std::string_view p) {
+    for (std::size_t i = 0; i < std::size(kOrder); ++i) {
+      if (kOrder[i] == p) return static_cast<int>(i);
+    }
+    return static_cast<int>(std::size(kOrder));
+  };
+  if (phase == last_phase_ || (!last_phase_.empty() && rank(phase) < rank(last_phase_))) return;
   last_phase_ = phase;
   ctx_.report(detail.empty() ? std::string(phase) : fmt::format("{}: {}", phase, detail));
 }
@@ -99,6 +108,8 @@ boost::asio::awaitable<BuildWait> CallWaiter::build(const std::string& workspace
     const auto& job = out.build.job;
     switch (job.status()) {
       case JobStatus::succeeded:
+        // A fast build can finish between two reads; its phase is still reported.
+        enter("building", fmt::format("{} build finished", to_string(out.build.build.transition)));
         out.outcome = BuildWait::Outcome::succeeded;
         co_return out;
       case JobStatus::failed:
@@ -167,6 +178,9 @@ boost::asio::awaitable<AgentWait> CallWaiter::agent(const store::WorkspaceAgent&
   AgentWait out;
 
   // Phase 1: the agent is reachable (holds a live connection to this server).
+  if (dial && o_.agents->connected(agent.id)) {
+    enter("connecting_agent", fmt::format("agent {} is connected", agent.name));
+  }
   if (dial && !o_.agents->connected(agent.id)) {
     UnixMillis built = now_ms();
     if (auto b = o_.store->build_by_id(agent.build_id); b && b->job.completed_at) {
@@ -220,6 +234,8 @@ boost::asio::awaitable<AgentWait> CallWaiter::agent(const store::WorkspaceAgent&
       switch (a->lifecycle_state) {
         case AgentLifecycle::ready:
           out.ready = true;
+          enter("running_startup_scripts",
+                fmt::format("agent {} finished its startup scripts", agent.name));
           enter("ready", fmt::format("agent {} is ready", agent.name));
           co_return out;
         case AgentLifecycle::created:

@@ -95,7 +95,7 @@ Result<json> ApiClient::request(const std::string& method, const std::string& pa
 
 Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const std::string& path,
                                              const std::map<std::string, std::string>& headers,
-                                             std::string body) {
+                                             std::string body, const EventHandler& on_event) {
   if (host_.empty()) {
     return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
                                    "use http://HOST:PORT, e.g. http://127.0.0.1:7080");
@@ -114,9 +114,9 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
     bhttp::write(stream, req, ec);
     if (ec) return unreachable(url_, ec.message());
     beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
+    bhttp::response_parser<bhttp::buffer_body> parser;
     parser.body_limit(256 * 1024 * 1024);
-    bhttp::read(stream, buffer, parser, ec);
+    bhttp::read_header(stream, buffer, parser, ec);
     if (ec) return unreachable(url_, ec.message());
     Reply reply;
     reply.status = parser.get().result_int();
@@ -125,47 +125,12 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       reply.headers[name] = std::string(f.value());
     }
-    reply.body = std::move(parser.get().body());
-    return reply;
-  } catch (const std::exception& e) {
-    return unreachable(url_, e.what());
-  }
-}
-
-Result<json> ApiClient::get(const std::string& path) { return request("GET", path, std::nullopt); }
-Result<json> ApiClient::post(const std::string& path, const json& body) {
-  return request("POST", path, body);
-}
-Result<json> ApiClient::put(const std::string& path, const json& body) {
-  return request("PUT", path, body);
-}
-Result<json> ApiClient::del(const std::string& path) {
-  return request("DELETE", path, std::nullopt);
-}
-
-Status ApiClient::stream(
-    const std::string& path,
-    const std::function<bool(const std::string&, const std::string&)>& on_event) {
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    boost::system::error_code ec;
-    if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
-    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, path, 11};
-    req.set(bhttp::field::host, host_ + ":" + port_);
-    req.set(bhttp::field::accept, "text/event-stream");
-    if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
-    bhttp::write(stream, req, ec);
-    if (ec) return unreachable(url_, ec.message());
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
-    bhttp::read_header(stream, buffer, parser, ec);
-    if (ec) return unreachable(url_, ec.message());
-    int status = parser.get().result_int();
+    // An event stream goes to `on_event` frame by frame as it arrives; any other body (and
+    // an error status's body) is collected.
+    const bool events = on_event && reply.status < 300 &&
+                        reply.headers["content-type"].starts_with("text/event-stream");
     std::string pending;
-    char chunk[8192];
-    auto process = [&]() -> bool {
+    auto deliver = [&]() -> bool {
       std::size_t sep;
       while ((sep = pending.find("\n\n")) != std::string::npos) {
         std::string frame = pending.substr(0, sep);
@@ -185,6 +150,7 @@ Status ApiClient::stream(
       }
       return true;
     };
+    char chunk[8192];
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
@@ -193,17 +159,32 @@ Status ApiClient::stream(
       if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
         return unreachable(url_, ec.message());
       }
-      pending.append(chunk, sizeof chunk - parser.get().body().size);
-      if (status >= 300) continue;
-      if (!process()) return {};
+      (events ? pending : reply.body).append(chunk, sizeof chunk - parser.get().body().size);
+      if (events && !deliver()) return reply;
       if (ec) break;
     }
-    if (status >= 300) return api_error(status, pending);
-    process();
-    return {};
+    return reply;
   } catch (const std::exception& e) {
     return unreachable(url_, e.what());
   }
+}
+
+Result<json> ApiClient::get(const std::string& path) { return request("GET", path, std::nullopt); }
+Result<json> ApiClient::post(const std::string& path, const json& body) {
+  return request("POST", path, body);
+}
+Result<json> ApiClient::put(const std::string& path, const json& body) {
+  return request("PUT", path, body);
+}
+Result<json> ApiClient::del(const std::string& path) {
+  return request("DELETE", path, std::nullopt);
+}
+
+Status ApiClient::stream(const std::string& path, const EventHandler& on_event) {
+  auto reply = exchange("GET", path, {{"Accept", "text/event-stream"}}, "", on_event);
+  if (!reply) return reply.error();
+  if (reply->status >= 300) return api_error(reply->status, reply->body);
+  return {};
 }
 
 }  // namespace berth::cli

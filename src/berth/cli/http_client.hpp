@@ -22,9 +22,11 @@ class ApiClient {
   Result<nlohmann::json> put(const std::string& path, const nlohmann::json& body);
   Result<nlohmann::json> del(const std::string& path);
 
-  // Reads a Server-Sent Events stream; `on_event(event, data)` returns false to stop.
-  Status stream(const std::string& path,
-                const std::function<bool(const std::string&, const std::string&)>& on_event);
+  // Called for each Server-Sent Event as it arrives; returns false to stop reading.
+  using EventHandler = std::function<bool(const std::string& event, const std::string& data)>;
+
+  // Reads a Server-Sent Events stream from GET `path`.
+  Status stream(const std::string& path, const EventHandler& on_event);
 
   // A raw exchange: any status is returned, not turned into an Error (transport failures are).
   struct Reply {
@@ -32,8 +34,11 @@ class ApiClient {
     std::map<std::string, std::string> headers;  // names in lower case
     std::string body;
   };
+  // With `on_event`, a text/event-stream response is delivered event by event (and `body`
+  // stays empty); other responses are collected into `body` as usual.
   Result<Reply> exchange(const std::string& method, const std::string& path,
-                         const std::map<std::string, std::string>& headers, std::string body);
+                         const std::map<std::string, std::string>& headers, std::string body,
+                         const EventHandler& on_event = {});
 
   const std::string& url() const { return url_; }
 

@@ -1,8 +1,16 @@
 // `berth mcp`: MCP over stdio for clients that spawn their servers (Claude Desktop, Claude
 // Code, SDK StdioClientTransport). Each line on stdin is one JSON-RPC message; it is posted to
-// the server's /mcp and the answer is written to stdout as one line. Logs go to stderr only.
+// the server's /mcp and every message of the answer (progress notifications of a streamed
+// tool call, then its response) is written to stdout as one line. Requests run concurrently,
+// so a ping or a notifications/cancelled is not stuck behind a long tools/call. Logs go to
+// stderr only.
+#include <atomic>
 #include <iostream>
+#include <list>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +28,10 @@ constexpr int kInvalidRequest = -32600;
 constexpr int kParseError = -32700;
 constexpr int kInternalError = -32603;
 
+std::mutex stdout_mu;
+
 void emit(const json& message) {
+  std::lock_guard lock(stdout_mu);
   std::cout << message.dump() << "\n";
   std::cout.flush();
 }
@@ -29,11 +40,57 @@ json rpc_error(const json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 
+// Posts one message and writes what comes back. Returns the session id the server named.
+std::string relay(ApiClient& client, const std::string& path, const std::string& session,
+                  const std::string& line, const json& message) {
+  const bool is_request =
+      message.is_object() && message.contains("id") && message.contains("method");
+  const json id = is_request ? message["id"] : json();
+  std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
+                                                {"Accept", "application/json, text/event-stream"}};
+  if (!session.empty()) headers["Mcp-Session-Id"] = session;
+  auto reply = client.exchange("POST", path, headers, line,
+                               [](const std::string& event, const std::string& data) {
+                                 json m = json::parse(data, nullptr, false);
+                                 if (event == "message" && !m.is_discarded()) emit(m);
+                                 return true;
+                               });
+  if (!reply) {
+    std::cerr << "berth mcp: " << reply.error().message << "\n";
+    if (is_request) emit(rpc_error(id, kInternalError, reply.error().message));
+    return session;
+  }
+  std::string named = session;
+  if (auto it = reply->headers.find("mcp-session-id"); it != reply->headers.end())
+    named = it->second;
+  if (reply->status == 202 || reply->body.empty()) return named;  // or streamed already
+  json answer = json::parse(reply->body, nullptr, false);
+  if (answer.is_object() && answer.contains("jsonrpc")) {
+    if (answer.contains("error") && answer["id"].is_null() && is_request) answer["id"] = id;
+    emit(answer);
+    return named;
+  }
+  // A REST error (e.g. 401 for a bad token): say it in JSON-RPC terms.
+  std::string text = answer.is_object() ? answer.value("message", reply->body) : reply->body;
+  if (answer.is_object() && answer.contains("detail"))
+    text += "; " + answer["detail"].get<std::string>();
+  std::cerr << "berth mcp: " << reply->status << " " << text << "\n";
+  if (is_request) emit(rpc_error(id, kInvalidRequest, text));
+  return named;
+}
+
+struct Worker {
+  std::thread thread;
+  std::shared_ptr<std::atomic<bool>> done;
+};
+
 int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
-  ApiClient client(g.resolved_url(), g.resolved_token());
+  const std::string url = g.resolved_url();
+  const std::string token = g.resolved_token();
   std::string path = "/mcp";
   if (!chat.empty()) path += "?chat=" + path_segment(chat);
   std::string session;
+  std::list<Worker> workers;
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
@@ -42,34 +99,30 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
       emit(rpc_error(nullptr, kParseError, "Parse error: the line is not valid JSON"));
       continue;
     }
+    // Finished workers are joined as we go, so a long session does not pile up threads.
+    workers.remove_if([](Worker& w) {
+      if (!w.done->load()) return false;
+      w.thread.join();
+      return true;
+    });
     const bool is_request =
         message.is_object() && message.contains("id") && message.contains("method");
-    const json id = is_request ? message["id"] : json();
-    std::map<std::string, std::string> headers = {
-        {"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
-    if (!session.empty()) headers["Mcp-Session-Id"] = session;
-    auto reply = client.exchange("POST", path, headers, line);
-    if (!reply) {
-      std::cerr << "berth mcp: " << reply.error().message << "\n";
-      if (is_request) emit(rpc_error(id, kInternalError, reply.error().message));
+    // initialize names the session and notifications are quick: both are relayed in order.
+    // Other requests each get a thread, so they can overlap.
+    if (!is_request || message.value("method", json()) == "initialize" || session.empty()) {
+      ApiClient client(url, token);
+      session = relay(client, path, session, line, message);
       continue;
     }
-    if (auto it = reply->headers.find("mcp-session-id"); it != reply->headers.end())
-      session = it->second;
-    if (reply->status == 202 || reply->body.empty()) continue;
-    json answer = json::parse(reply->body, nullptr, false);
-    if (answer.is_object() && answer.contains("jsonrpc")) {
-      if (answer.contains("error") && answer["id"].is_null() && is_request) answer["id"] = id;
-      emit(answer);
-      continue;
-    }
-    // A REST error (e.g. 401 for a bad token): say it in JSON-RPC terms.
-    std::string text = answer.is_object() ? answer.value("message", reply->body) : reply->body;
-    if (answer.is_object() && answer.contains("detail"))
-      text += "; " + answer["detail"].get<std::string>();
-    std::cerr << "berth mcp: " << reply->status << " " << text << "\n";
-    if (is_request) emit(rpc_error(id, kInvalidRequest, text));
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    std::thread t([url, token, path, session, line, message, done] {
+      ApiClient client(url, token);
+      relay(client, path, session, line, message);
+      done->store(true);
+    });
+    workers.push_back({std::move(t), std::move(done)});
   }
+  for (auto& w : workers) w.thread.join();
   return 0;
 }
 
