@@ -376,3 +376,67 @@ TEST_F(ChatTools, ConcurrentCreatesInOneChatMakeOneWorkspace) {
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+// GET /api/v1/chats/{id}/watch: the binding as it changes (bound when the build starts, again
+// when the agent is ready) and the bound build's log lines.
+TEST(ChatWatch, StreamsBindingChangesAndBuildLogs) {
+  TestServer server;
+  auto tid = server
+                 .push_template(R"(name: chatty
+agents:
+  - name: main
+scripts:
+  start: |
+    echo "compiling the world"
+)")["id"]
+                 .get<std::string>();
+  auto api = server.admin();
+  auto chat = api.post("/api/v1/chats", {{"key", "watched"}});
+  ASSERT_TRUE(chat) << chat.error().message;
+  std::string chat_id = (*chat)["id"];
+
+  std::vector<std::pair<std::string, json>> seen;
+  std::thread watcher([&] {
+    auto client = server.admin();
+    auto s = client.stream("/api/v1/chats/" + chat_id + "/watch",
+                           [&](const std::string& event, const std::string& data) {
+                             seen.emplace_back(event, json::parse(data));
+                             return !(event == "chat" && !seen.back().second["agent_id"].is_null());
+                           });
+    EXPECT_TRUE(s) << s.error().message;
+  });
+  std::this_thread::sleep_for(200ms);
+  McpClient mcp(server, server.admin_token(), "watched");
+  auto r = mcp.call("create_workspace", {{"template_id", tid}})["structuredContent"];
+  watcher.join();
+
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_EQ(seen.front().first, "chat");
+  EXPECT_TRUE(seen.front().second["workspace_id"].is_null()) << "unbound at first";
+  std::vector<json> chats;
+  bool logged = false;
+  for (const auto& [event, data] : seen) {
+    if (event == "chat") chats.push_back(data);
+    if (event == "log" && data["output"] == "compiling the world") {
+      logged = true;
+      EXPECT_EQ(data["build_id"], r["build_id"]);
+    }
+  }
+  EXPECT_TRUE(logged) << "the bound build's log line";
+  ASSERT_GE(chats.size(), 3u);
+  EXPECT_EQ(chats[1]["build_id"], r["build_id"]) << "bound when the build starts";
+  EXPECT_TRUE(chats[1]["agent_id"].is_null());
+  EXPECT_FALSE(chats.back()["agent_id"].is_null()) << "and again when the agent is ready";
+
+  // Someone else's chat is not found.
+  auto other = server.client(server.create_member("mallory"));
+  auto denied = other.exchange("GET", "/api/v1/chats/" + chat_id + "/watch", {}, "");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 404);
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -43,9 +43,11 @@ struct Match {
 Match match_route(std::span<const Route> routes, std::string_view method, std::string_view path,
                   std::map<std::string, std::string>& params);
 
-// Every route of the server (rest_handlers.cpp, rest_admin_handlers.cpp).
+// Every route of the server (rest_handlers.cpp, rest_admin_handlers.cpp, mcp_handlers.cpp,
+// chat_watch.cpp).
 std::span<const Route> workspace_routes();
 std::span<const Route> admin_routes();
 std::span<const Route> mcp_routes();
+std::span<const Route> chat_watch_routes();
 
 }  // namespace berth::http
