@@ -5,28 +5,22 @@
 // agent ready_at), both in milliseconds.
 //
 //   cmake --preset release && cmake --build --preset release && build/berth_bench_create [N]
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "bench/bench_support.hpp"
 #include "berth/cli/http_client.hpp"
-#include "berth/core/ids.hpp"
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+using berth::bench::percentile;
 
 namespace {
 
@@ -34,13 +28,6 @@ struct Sample {
   double client_ms = 0;
   double server_ms = 0;
 };
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
-  return v[std::min(idx, v.size() - 1)];
-}
 
 // "2026-11-21T23:09:21.123Z" -> Unix ms
 std::int64_t parse_time(const std::string& t) {
@@ -83,29 +70,8 @@ void report(const std::string& name, const std::string& mode, const std::vector<
 
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 50;
-  fs::path dir = fs::temp_directory_path() / ("berth-bench-" + berth::random_hex(4));
-  fs::create_directories(dir);
-  std::string binary = BERTH_BINARY;
-  std::string examples = std::string(BERTH_SOURCE_DIR) + "/examples/templates";
-  std::vector<std::string> args = {binary,     "server",      "--data-dir",          dir.string(),
-                                   "--listen", "127.0.0.1:0", "--example-templates", examples};
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, (dir / "server.log").c_str(), O_WRONLY | O_CREAT,
-                                   0600);
-  pid_t server = -1;
-  if (posix_spawn(&server, binary.c_str(), &actions, nullptr, cargv.data(), environ) != 0) {
-    std::cerr << "cannot start " << binary << "\n";
-    return 1;
-  }
-  while (!fs::exists(dir / "server.url"))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  std::string url, token;
-  std::ifstream(dir / "server.url") >> url;
-  std::ifstream(dir / "admin.token") >> token;
+  berth::bench::BenchServer bench_server;
+  const std::string url = bench_server.url(), token = bench_server.token();
 
   std::cout << "| template | mode | n | client p50 | p95 | p99 | server p50 | p95 | p99 |\n";
   std::cout << "|---|---|---|---|---|---|---|---|---|\n";
@@ -141,16 +107,5 @@ int main(int argc, char** argv) {
     std::cerr << "benchmark failed: " << e.what() << "\n";
     rc = 1;
   }
-  ::kill(server, SIGKILL);
-  ::waitpid(server, nullptr, 0);
-  // End every agent and sandbox the server started.
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
-    if (!ec && cwd.string().starts_with(dir.string()))
-      ::kill(-std::stoi(entry.path().filename()), SIGKILL);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  fs::remove_all(dir, ec);
   return rc;
 }

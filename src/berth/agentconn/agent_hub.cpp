@@ -135,6 +135,7 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
                     s.error().message);
       return;
     }
+    spdlog::info("agent lifecycle agent_id={} state={}", agent.id, to_string(*state));
     publish(agent);
   } else if (type == proto::kLog) {
     std::vector<std::string> lines;

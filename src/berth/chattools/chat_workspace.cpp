@@ -90,9 +90,10 @@ boost::asio::awaitable<std::optional<WaitPhase>> wait_for_agent(const WorkspaceT
       if (truncated) result[key::kInstructionsTruncated] = true;
     }
     // Upstream's second OnChatUpdated moment: the agent is ready. Berth binds it, unless the
-    // chat moved on to another workspace meanwhile.
+    // chat moved on to another workspace meanwhile or already names it.
     auto chat = o.store->chat_by_id(ctx.chat_id);
-    if (chat && chat->workspace_id == agent.workspace_id) {
+    if (chat && chat->workspace_id == agent.workspace_id &&
+        (chat->agent_id != agent.id || chat->build_id != agent.build_id)) {
       publish_binding(o, ctx.chat_id, agent.workspace_id, agent.build_id, agent.id);
     }
   }

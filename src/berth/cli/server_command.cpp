@@ -1,6 +1,7 @@
 // `berth server` (the control plane with its embedded provisioner) and `berth agent`.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -91,7 +92,13 @@ fs::path find_examples(const std::string& explicit_dir) {
 }
 
 int run_server(const ServerOptions& o) {
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Microseconds: the benchmarks time tool calls against agent reports from this log.
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ %v");
+  // One descriptor per client and agent connection: take the whole allowance.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   auto inactive = parse_duration(o.agent_inactive_timeout);
   auto build_timeout = parse_duration(o.build_timeout);
   if (!inactive) return report(inactive.error(), false);

@@ -1,6 +1,7 @@
 #include "berth/mcp/mcp_server.hpp"
 
 #include <array>
+#include <chrono>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -133,9 +134,15 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   }
   session.in_flight.emplace(key, control);
   json response;
+  const auto started = std::chrono::steady_clock::now();
   try {
     auto result = co_await tool->handler(context, std::move(arguments));
     response = success(id, call_tool_result(result));
+    spdlog::info(
+        "tool call done tool={} chat_id={} is_error={} ms={:.3f}", name, context.chat_id,
+        result.is_error,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
   } catch (const std::exception& e) {
     spdlog::error("tool failed tool={} chat_id={} error={}", name, context.chat_id, e.what());
     response = error_response(id, rpc::kInternalError, fmt::format("tool {} failed", name));

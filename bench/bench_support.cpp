@@ -1,0 +1,67 @@
+#include "bench/bench_support.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "berth/core/ids.hpp"
+
+namespace fs = std::filesystem;
+
+namespace berth::bench {
+
+BenchServer::BenchServer(std::vector<std::string> extra_args)
+    : dir_(fs::temp_directory_path() / ("berth-bench-" + random_hex(4))) {
+  fs::create_directories(dir_);
+  std::string binary = BERTH_BINARY;
+  std::string examples = std::string(BERTH_SOURCE_DIR) + "/examples/templates";
+  std::vector<std::string> args = {binary,     "server",      "--data-dir",          dir_.string(),
+                                   "--listen", "127.0.0.1:0", "--example-templates", examples};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path().c_str(), O_WRONLY | O_CREAT, 0600);
+  if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, cargv.data(), environ) != 0) {
+    throw std::runtime_error("cannot start " + binary);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  while (!fs::exists(dir_ / "server.url"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::ifstream(dir_ / "server.url") >> url_;
+  std::ifstream(dir_ / "admin.token") >> token_;
+}
+
+BenchServer::~BenchServer() {
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  // End every agent and sandbox the server started (their working directories are ours).
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
+    if (!ec && cwd.string().starts_with(dir_.string()))
+      ::kill(-std::stoi(entry.path().filename()), SIGKILL);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fs::remove_all(dir_, ec);
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto idx = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
+
+}  // namespace berth::bench

@@ -1,0 +1,36 @@
+#pragma once
+// What the benchmarks share: a real `berth server` process (Release build) in a temporary data
+// directory, killed with every agent it started when the benchmark ends, and percentiles.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace berth::bench {
+
+class BenchServer {
+ public:
+  // Starts `berth server --listen 127.0.0.1:0` with the example templates and `extra_args`.
+  explicit BenchServer(std::vector<std::string> extra_args = {});
+  ~BenchServer();
+  BenchServer(const BenchServer&) = delete;
+  BenchServer& operator=(const BenchServer&) = delete;
+
+  const std::string& url() const { return url_; }
+  const std::string& token() const { return token_; }
+  std::filesystem::path log_path() const { return dir_ / "server.log"; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  std::string url_;
+  std::string token_;
+};
+
+// The p-th percentile (nearest rank) of `v`; 0 for an empty sample.
+double percentile(std::vector<double> v, double p);
+
+}  // namespace berth::bench

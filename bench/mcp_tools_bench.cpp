@@ -1,0 +1,288 @@
+// The chat tools over MCP Streamable HTTP against a real `berth server` (Release build) with
+// real agent processes:
+//   (a) tool overhead: the agent's "ready" committed -> create_workspace answered, taken from
+//       the server's log (microsecond timestamps), over N sequential creates in fresh chats;
+//   (b) create_workspace on an already-ready workspace, client round trip;
+//   (c) C chats calling create_workspace at once on `shell`: all must succeed, one workspace
+//       each;
+//   (d) on a fresh server, W calls waiting on slow builds: the server's threads and RSS.
+//
+//   cmake --preset release && cmake --build --preset release &&
+//   build/berth_bench_mcp_tools [N=100] [C=500] [W=1000]
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench/bench_support.hpp"
+#include "berth/cli/http_client.hpp"
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using berth::bench::BenchServer;
+using berth::bench::percentile;
+
+namespace {
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// One MCP session on /mcp (optionally on a chat key).
+class Session {
+ public:
+  Session(const BenchServer& s, const std::string& chat_key = "")
+      : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {
+    auto r = post({{"jsonrpc", "2.0"},
+                   {"id", 0},
+                   {"method", "initialize"},
+                   {"params",
+                    {{"protocolVersion", "2025-11-25"},
+                     {"capabilities", json::object()},
+                     {"clientInfo", {{"name", "bench"}, {"version", "1"}}}}}});
+    id_ = r.headers["mcp-session-id"];
+    if (id_.empty()) throw std::runtime_error("initialize failed: " + r.body);
+    post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  }
+
+  // tools/call; returns structuredContent, throws on a JSON-RPC error or a tool error.
+  json call(const std::string& tool, const json& args) {
+    auto r = post({{"jsonrpc", "2.0"},
+                   {"id", ++next_},
+                   {"method", "tools/call"},
+                   {"params", {{"name", tool}, {"arguments", args}}}});
+    json body = json::parse(r.body, nullptr, false);
+    if (!body.contains("result")) throw std::runtime_error(tool + " failed: " + r.body);
+    if (body["result"].value("isError", false)) {
+      throw std::runtime_error(tool + " returned an error: " + r.body);
+    }
+    return body["result"]["structuredContent"];
+  }
+
+ private:
+  berth::cli::ApiClient::Reply post(const json& message) {
+    std::map<std::string, std::string> h = {{"Content-Type", "application/json"},
+                                            {"Accept", "application/json, text/event-stream"}};
+    if (!id_.empty()) h["Mcp-Session-Id"] = id_;
+    auto r = api_.exchange("POST", path_, h, message.dump());
+    if (!r) throw std::runtime_error("POST /mcp: " + r.error().message);
+    return *r;
+  }
+
+  berth::cli::ApiClient api_;
+  std::string path_;
+  std::string id_;
+  int next_ = 0;
+};
+
+// "2026-11-22T02:50:01.123456 info ..." -> microseconds since the epoch.
+std::int64_t log_time_us(const std::string& line) {
+  std::tm tm{};
+  strptime(line.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000 + std::stoll(line.substr(20, 6));
+}
+
+void row(const std::string& what, std::size_t n, const std::vector<double>& v,
+         const std::string& unit) {
+  std::cout << fmt::format("| {} | {} | {:.3f} {} | {:.3f} {} | {:.3f} {} |\n", what, n,
+                           percentile(v, 50), unit, percentile(v, 99), unit, percentile(v, 100),
+                           unit);
+}
+
+// (a) and (b): sequential creates in fresh chats, then repeated creates on a ready workspace.
+void sequential(const BenchServer& server, const std::string& shell, int n) {
+  berth::cli::ApiClient api(server.url(), server.token());
+  std::vector<std::string> chat_ids;
+  std::vector<double> create_ms;
+  for (int i = -3; i < n; ++i) {  // three warm-up creates
+    std::string key = fmt::format("seq-{}", i);
+    auto chat = api.post("/api/v1/chats", {{"key", key}});
+    if (!chat) throw std::runtime_error("chat: " + chat.error().message);
+    Session s(server, key);
+    auto start = Clock::now();
+    auto r = s.call("create_workspace", {{"template_id", shell}});
+    double took = ms_since(start);
+    if (!r.value("created", false) || r.contains("agent_status") || r.contains("status")) {
+      throw std::runtime_error("create not ready: " + r.dump());
+    }
+    if (i < 0) continue;
+    create_ms.push_back(took);
+    chat_ids.push_back((*chat)["id"]);
+  }
+  // Map chat -> its bound agent, then agent ready / tool done times from the server log.
+  std::map<std::string, std::string> agent_of;
+  for (const auto& id : chat_ids) {
+    auto chat = api.get("/api/v1/chats/" + id);
+    if (!chat || (*chat)["agent_id"].is_null()) throw std::runtime_error("chat has no agent");
+    agent_of[id] = (*chat)["agent_id"];
+  }
+  std::map<std::string, std::int64_t> ready_us, done_us;
+  std::ifstream log(server.log_path());
+  std::string line;
+  std::regex ready_re("agent lifecycle agent_id=(\\S+) state=ready");
+  std::regex done_re("tool call done tool=create_workspace chat_id=(\\S+)");
+  std::smatch m;
+  while (std::getline(log, line)) {
+    if (std::regex_search(line, m, ready_re)) ready_us.emplace(m[1], log_time_us(line));
+    if (std::regex_search(line, m, done_re)) done_us.emplace(m[1], log_time_us(line));
+  }
+  std::vector<double> overhead_ms;
+  for (const auto& id : chat_ids) {
+    auto r = ready_us.find(agent_of[id]);
+    auto d = done_us.find(id);
+    if (r == ready_us.end() || d == done_us.end()) throw std::runtime_error("log lines missing");
+    overhead_ms.push_back(static_cast<double>(d->second - r->second) / 1000.0);
+  }
+  row("(a) agent ready committed -> create_workspace answered (server log)", overhead_ms.size(),
+      overhead_ms, "ms");
+  row("create_workspace, new workspace, shell (client)", create_ms.size(), create_ms, "ms");
+
+  Session again(server, "seq-0");
+  std::vector<double> ready_ms;
+  for (int i = -10; i < 200; ++i) {
+    auto start = Clock::now();
+    auto r = again.call("create_workspace", {{"template_id", shell}});
+    double took = ms_since(start);
+    if (r.value("status", "") != "already_exists") throw std::runtime_error(r.dump());
+    if (i >= 0) ready_ms.push_back(took);
+  }
+  row("(b) create_workspace on an already-ready workspace (client)", ready_ms.size(), ready_ms,
+      "ms");
+}
+
+// (c): `c` chats at once.
+void concurrent(const BenchServer& server, const std::string& shell, int c) {
+  std::vector<double> took(static_cast<std::size_t>(c));
+  std::vector<std::string> names(static_cast<std::size_t>(c));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < c; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        Session s(server);
+        auto start = Clock::now();
+        auto r = s.call("create_workspace", {{"template_id", shell}});
+        took[static_cast<std::size_t>(i)] = ms_since(start);
+        if (!r.value("created", false) || r.contains("status") || r.contains("agent_status")) {
+          throw std::runtime_error("not ready: " + r.dump());
+        }
+        names[static_cast<std::size_t>(i)] = r["workspace_name"];
+      } catch (const std::exception& e) {
+        if (failures++ < 3) std::cerr << e.what() << "\n";
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> distinct(names.begin(), names.end());
+  if (failures || distinct.size() != static_cast<std::size_t>(c)) {
+    throw std::runtime_error(fmt::format("{} of {} concurrent creates failed; {} workspaces",
+                                         failures.load(), c, distinct.size()));
+  }
+  row(fmt::format("(c) {} chats at once: create_workspace -> ready (client)", c), took.size(), took,
+      "ms");
+}
+
+std::map<std::string, long> proc_status(pid_t pid) {
+  std::map<std::string, long> out;
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string key;
+  long value = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    key = line.substr(0, colon);
+    if (key == "Threads" || key == "VmRSS" || key == "VmHWM") {
+      value = std::stol(line.substr(colon + 1));
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
+// (d): `w` calls waiting on slow builds, on a fresh server.
+void waiting(int w) {
+  auto owned = std::make_unique<BenchServer>(std::vector<std::string>{"--tool-wait-budget", "10m"});
+  const BenchServer& server = *owned;
+  berth::cli::ApiClient api(server.url(), server.token());
+  auto slow = api.post("/api/v1/templates",
+                       {{"files",
+                         {{"template.yaml",
+                           "name: slowbuild\nagents:\n  - name: main\nscripts:\n  start: "
+                           "sleep 600\n"}}}});
+  if (!slow) throw std::runtime_error(slow.error().message);
+  const std::string tid = (*slow)["id"];
+  auto idle = proc_status(server.pid());
+  std::atomic<int> sent{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < w; ++i) {
+    threads.emplace_back([&] {
+      try {
+        Session s(server);
+        ++sent;
+        s.call("create_workspace", {{"template_id", tid}});
+      } catch (const std::exception&) {
+        // the server is killed at the end: the waiting calls fail then
+      }
+    });
+  }
+  // Wait until every call has created its workspace and is waiting on its build.
+  for (int i = 0; i < 600; ++i) {
+    auto list = api.get("/api/v1/workspaces");
+    if (list && static_cast<int>(list->size()) >= w) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  long max_threads = 0, max_rss = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto st = proc_status(server.pid());
+    max_threads = std::max(max_threads, st["Threads"]);
+    max_rss = std::max(max_rss, st["VmRSS"]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto peak = proc_status(server.pid());
+  auto list = api.get("/api/v1/workspaces");
+  std::cout << fmt::format(
+      "| (d) {} calls waiting on slow builds ({} workspaces) | threads {} | RSS {:.1f} MB (idle "
+      "{:.1f} MB) | peak RSS {:.1f} MB |\n",
+      w, list ? list->size() : 0, max_threads, static_cast<double>(max_rss) / 1024.0,
+      static_cast<double>(idle["VmRSS"]) / 1024.0, static_cast<double>(peak["VmHWM"]) / 1024.0);
+  std::cout.flush();
+  owned.reset();  // killing the server ends the waiting calls
+  for (auto& t : threads) t.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int n = argc > 1 ? std::atoi(argv[1]) : 100;
+  const int c = argc > 2 ? std::atoi(argv[2]) : 500;
+  const int w = argc > 3 ? std::atoi(argv[3]) : 1000;
+  try {
+    std::cout << "| measure | n | p50 | p99 | max |\n|---|---|---|---|---|\n";
+    {
+      BenchServer server;
+      berth::cli::ApiClient api(server.url(), server.token());
+      auto templates = api.get("/api/v1/templates");
+      std::string shell;
+      for (const auto& t : *templates) {
+        if (t["name"] == "shell") shell = t["id"];
+      }
+      sequential(server, shell, n);
+      concurrent(server, shell, c);
+    }
+    waiting(w);
+  } catch (const std::exception& e) {
+    std::cerr << "benchmark failed: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
