@@ -32,7 +32,9 @@ BenchServer::BenchServer(std::vector<std::string> extra_args)
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 2, log_path().c_str(), O_WRONLY | O_CREAT, 0600);
+  // The server logs to stdout and reports to stderr: both go to server.log.
+  posix_spawn_file_actions_addopen(&actions, 1, log_path().c_str(), O_WRONLY | O_CREAT, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
   if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, cargv.data(), environ) != 0) {
     throw std::runtime_error("cannot start " + binary);
   }
