@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "berth/chattools/failure_results.hpp"
+#include "berth/chattools/tools.hpp"
 
 namespace berth::chattools {
 namespace {
@@ -176,6 +177,22 @@ TEST(FailureResults, ResponderErrorKeepsDetailAndValidations) {
   EXPECT_EQ(r.structured["detail"], "region must be set");
   EXPECT_EQ(r.structured["validations"][0]["field"], "region");
   EXPECT_FALSE(is_responder_error(Error::internal("disk full")));
+}
+
+// Spec scenario 1: the model is told when (not) to create a workspace.
+TEST(CreateWorkspaceTool, DescriptionSaysWhenToUseIt) {
+  auto tool = make_create_workspace_tool({});
+  EXPECT_EQ(tool.name, "create_workspace");
+  for (auto phrase :
+       {"Create a new workspace from a template only when workspace-backed", "user explicitly asks",
+        "Do not use this as a default first step", "wait_for_workspace"}) {
+    EXPECT_NE(tool.description.find(phrase), std::string::npos) << phrase;
+  }
+  EXPECT_EQ(tool.input_schema["required"], json::array({"template_id"}));
+  EXPECT_TRUE(tool.annotations.idempotent);
+  EXPECT_FALSE(tool.annotations.read_only);
+  EXPECT_TRUE(make_wait_for_workspace_tool({}).annotations.read_only);
+  EXPECT_TRUE(make_stop_workspace_tool({}).annotations.destructive);
 }
 
 }  // namespace
