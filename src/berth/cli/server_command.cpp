@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "berth/agent/agent_command.hpp"
 #include "berth/agentconn/agent_hub.hpp"
@@ -46,6 +48,7 @@ struct ServerOptions {
   std::string agent_inactive_timeout = "30s";
   std::string build_timeout = "10m";
   std::string tool_wait_budget = "50s";
+  std::string mcp_session_idle = "1h";
 };
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
@@ -103,6 +106,11 @@ int run_server(const ServerOptions& o) {
   auto build_timeout = parse_duration(o.build_timeout);
   if (!inactive) return report(inactive.error(), false);
   if (!build_timeout) return report(build_timeout.error(), false);
+  auto mcp_session_idle = parse_duration(o.mcp_session_idle);
+  if (!mcp_session_idle) return report(mcp_session_idle.error(), false);
+  if (mcp_session_idle->count() <= 0) {
+    return report(Error::invalid_argument("--mcp-session-idle must be positive", "e.g. 1h"), false);
+  }
   auto tool_wait_budget = parse_duration(o.tool_wait_budget);
   if (!tool_wait_budget) return report(tool_wait_budget.error(), false);
   if (tool_wait_budget->count() <= 0) {
@@ -207,11 +215,25 @@ int run_server(const ServerOptions& o) {
                                  .build_timeout = *build_timeout});
   (*server)->start();
   prov.start();
+  // MCP sessions of clients that went away without DELETE end after --mcp-session-idle.
+  asio::steady_timer session_sweep(io);
+  std::function<void()> sweep = [&] {
+    session_sweep.expires_after(
+        std::min<std::chrono::milliseconds>(*mcp_session_idle, std::chrono::minutes(1)));
+    session_sweep.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto n = mcp_sessions.expire_idle(std::chrono::steady_clock::now(), *mcp_session_idle))
+        spdlog::info("idle MCP sessions ended count={}", n);
+      sweep();
+    });
+  };
+  sweep();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("shutting down signal={}", sig);
     prov.stop();
+    session_sweep.cancel();
     (*server)->stop();
     io.stop();
   });
@@ -254,6 +276,10 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--tool-wait-budget", server_options->tool_wait_budget,
                    "How long one MCP tool call may wait before answering in_progress")
+      ->capture_default_str();
+  server
+      ->add_option("--mcp-session-idle", server_options->mcp_session_idle,
+                   "An MCP session unused this long ends (its chat stays)")
       ->capture_default_str();
   server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
 

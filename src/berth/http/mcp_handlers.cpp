@@ -39,6 +39,7 @@ std::string McpSessions::create(std::string user_id, const store::Chat& chat) {
   session->user_id = std::move(user_id);
   session->chat_id = chat.id;
   session->organization_id = chat.organization_id;
+  session->last_used = std::chrono::steady_clock::now();
   sessions_[id] = std::move(session);
   return id;
 }
@@ -47,7 +48,16 @@ std::shared_ptr<McpHttpSession> McpSessions::find(const std::string& id,
                                                   const std::string& user_id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end() || it->second->user_id != user_id) return nullptr;
+  it->second->last_used = std::chrono::steady_clock::now();
   return it->second;
+}
+
+std::size_t McpSessions::expire_idle(std::chrono::steady_clock::time_point now,
+                                     std::chrono::milliseconds idle) {
+  return std::erase_if(sessions_, [&](const auto& entry) {
+    const auto& s = *entry.second;
+    return s.protocol.in_flight.empty() && now - s.last_used > idle;
+  });
 }
 
 bool McpSessions::remove(const std::string& id, const std::string& user_id) {

@@ -3,6 +3,7 @@
 // minted by `initialize`, named by the Mcp-Session-Id header, and belongs to one user.
 // Used on the server's executor only.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@ struct McpHttpSession {
   std::string user_id;
   std::string chat_id;          // the chat this session works for
   std::string organization_id;  // that chat's organization
+  std::chrono::steady_clock::time_point last_used;
 };
 
 class McpSessions {
@@ -29,6 +31,10 @@ class McpSessions {
   std::shared_ptr<McpHttpSession> find(const std::string& id, const std::string& user_id);
   // Ends the session and cancels its calls in flight.
   bool remove(const std::string& id, const std::string& user_id);
+  // Ends sessions unused for `idle` (none with a call in flight; a client that comes back gets
+  // 404 and starts a new session, keeping its chat with ?chat=KEY). Returns how many ended.
+  std::size_t expire_idle(std::chrono::steady_clock::time_point now,
+                          std::chrono::milliseconds idle);
   std::size_t size() const { return sessions_.size(); }
 
  private:
