@@ -23,6 +23,16 @@ before(async () => {
 });
 after(async () => { await server?.stop(); });
 
+// Calls wait_for_workspace until the workspace is no longer in progress.
+async function waitUntilDone(client) {
+  let r;
+  for (let i = 0; i < 10; i++) {
+    r = await client.callTool({ name: "wait_for_workspace", arguments: {} });
+    if (r.structuredContent.status !== "in_progress") break;
+  }
+  return r;
+}
+
 test("http: create reports progress, then the same workspace comes back", async () => {
   const { client } = await connectHttp(server);
   const progress = [];
@@ -63,11 +73,7 @@ test("http: past the call budget the call answers in_progress; wait_for_workspac
   assert.equal(r.structuredContent.status, "in_progress");
   assert.equal(r.structuredContent.phase, "running_startup_scripts");
   assert.match(r.structuredContent.next_step, /wait_for_workspace/);
-  let done;
-  for (let i = 0; i < 10; i++) {
-    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
-    if (done.structuredContent.status !== "in_progress") break;
-  }
+  const done = await waitUntilDone(client);
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
 });
@@ -80,11 +86,7 @@ test("http: cancelling a call ends the wait, not the build", async () => {
     { signal: controller.signal, onprogress: () => {} });
   setTimeout(() => controller.abort("the user changed their mind"), 300);
   await assert.rejects(call);
-  let done;
-  for (let i = 0; i < 10; i++) {
-    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
-    if (done.structuredContent.status !== "in_progress") break;
-  }
+  const done = await waitUntilDone(client);
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
 });

@@ -103,6 +103,6 @@ class CallWaiter {
 void mark_in_progress(json& result, WaitPhase phase);
 
 // AGENTS.md is cut to this many bytes (at a UTF-8 boundary).
-inline constexpr std::size_t kInstructionsLimit = 8 * 1024;
+inline constexpr std::size_t kInstructionsLimit = std::size_t{8} * 1024;
 
 }  // namespace berth::chattools

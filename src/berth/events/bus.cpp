@@ -19,7 +19,7 @@ std::string topic::call(std::string_view id) { return "call." + std::string(id);
 
 // Touched only on `executor` (publish posts there), so no lock is needed inside.
 struct Subscription::State {
-  explicit State(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+  explicit State(const asio::any_io_executor& ex) : executor(ex), timer(ex) {}
   asio::any_io_executor executor;
   asio::steady_timer timer;
   std::uint64_t published = 0;
@@ -64,7 +64,7 @@ asio::awaitable<bool> Subscription::wait(std::chrono::milliseconds fallback) {
   co_return got;
 }
 
-std::unique_ptr<Subscription> EventBus::subscribe(asio::any_io_executor executor,
+std::unique_ptr<Subscription> EventBus::subscribe(const asio::any_io_executor& executor,
                                                   std::string topic) {
   auto state = std::make_shared<Subscription::State>(executor);
   {

@@ -65,7 +65,8 @@ class EventBus {
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
 
-  std::unique_ptr<Subscription> subscribe(boost::asio::any_io_executor executor, std::string topic);
+  std::unique_ptr<Subscription> subscribe(const boost::asio::any_io_executor& executor,
+                                          std::string topic);
   void publish(std::string_view topic);
   std::size_t subscriber_count_for_testing();
 

@@ -110,7 +110,7 @@ bool accepts_event_stream(const Request& r) {
 // them runs on its own, so a client that goes away cancels the call instead of leaving it
 // writing into nothing.
 struct SseOutbox {
-  explicit SseOutbox(boost::asio::any_io_executor ex) : signal(ex) {}
+  explicit SseOutbox(const boost::asio::any_io_executor& ex) : signal(ex) {}
   std::deque<json> queue;
   bool done = false;
   boost::asio::steady_timer signal;
@@ -165,8 +165,8 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
   }
 }
 
-Response sse_call(Context& c, std::shared_ptr<McpHttpSession> session, json message,
-                  chattools::ToolContext context, const std::string& session_id) {
+Response sse_call(Context& c, const std::shared_ptr<McpHttpSession>& session, const json& message,
+                  const chattools::ToolContext& context, const std::string& session_id) {
   Response r;
   r.headers.emplace_back("Mcp-Session-Id", session_id);
   App& app = c.app;
@@ -204,7 +204,7 @@ awaitable<Response> mcp_post(Context& c) {
                                  .chat_id = session->chat_id};
   if (mcp::McpServer::wants_progress(message) && accepts_event_stream(c.request) &&
       message.contains("id")) {
-    co_return sse_call(c, session, std::move(message), std::move(context), session_id);
+    co_return sse_call(c, session, message, context, session_id);
   }
   auto response =
       co_await c.app.mcp->handle(std::move(message), session->protocol, std::move(context));
