@@ -242,6 +242,19 @@ TEST_F(ChatTools, StopStartAndStoppedWorkspace) {
   EXPECT_TRUE(started.contains("build_id"));
   EXPECT_FALSE(started.contains("no_build"));
   EXPECT_FALSE(started.contains("agent_status")) << started.dump();
+
+  // Scenario 55: a deleted workspace cannot be started; create makes a new one.
+  auto api = server_.admin();
+  auto ws = api.get("/api/v1/workspaces");
+  ASSERT_TRUE(ws && ws->size() == 1u);
+  std::string id = (*ws)[0]["id"];
+  ASSERT_TRUE(api.del("/api/v1/workspaces/" + id));
+  ASSERT_TRUE(api.get("/api/v1/workspaces/" + id + "/wait?timeout=20s"));
+  EXPECT_EQ(content(mcp.call("start_workspace"))["error"],
+            "workspace was deleted; use create_workspace to make a new one");
+  auto fresh = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(fresh["created"], true) << fresh.dump();
+  EXPECT_FALSE(fresh.contains("replaced_workspace")) << "a deleted workspace is not replaced";
 }
 
 TEST(ChatToolsBudget, InProgressThenWaitForWorkspace) {
@@ -264,6 +277,34 @@ agents:
   auto done = wait_until_done(mcp);
   EXPECT_EQ(done["status"], "ready") << done.dump();
   EXPECT_EQ(done["workspace_name"], r["workspace_name"]);
+}
+
+// Scenario 26: a second create while the chat's build runs waits for that build, and its
+// failure is "existing workspace build failed" with that build's id.
+TEST(ChatToolsBudget, ExistingBuildFailureIsReportedWithItsBuildId) {
+  TestServer server({.tool_wait_budget = "1s"});
+  auto tid = template_id(server.push_template(R"(name: slowfail
+agents:
+  - name: main
+scripts:
+  start: |
+    sleep 1.5
+    echo "fatal: out of memory" >&2
+    exit 1
+)"));
+  McpClient mcp(server, server.admin_token());
+  auto first = content(mcp.call("create_workspace", {{"template_id", tid}}));
+  EXPECT_EQ(first["status"], "in_progress") << first.dump();
+  EXPECT_EQ(first["phase"], "building");
+  auto second = mcp.call("create_workspace", {{"template_id", tid}});
+  EXPECT_EQ(second["isError"], true) << second.dump();
+  auto r = content(second);
+  EXPECT_EQ(r["error"],
+            "existing workspace build failed: start script exited with status 1: fatal: out of "
+            "memory");
+  EXPECT_EQ(r["build_id"], first["build_id"]);
+  auto api = server.admin();
+  EXPECT_EQ(api.get("/api/v1/workspaces")->size(), 1u) << "no second workspace while it built";
 }
 
 TEST_F(ChatTools, ProgressStreamsPhasesAndInstructions) {
