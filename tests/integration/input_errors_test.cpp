@@ -140,6 +140,12 @@ TEST(InputErrors, MalformedHttp) {
                                          "Content-Length: 99999999\r\nConnection: close\r\n\r\n{}");
   EXPECT_NE(huge.find("HTTP/1.1 413"), std::string::npos) << huge;
   EXPECT_NE(huge.find("larger than the limit"), std::string::npos) << huge;
+  auto huge_mcp =
+      raw_http(server.url(), "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                                 "Content-Length: 99999999\r\nConnection: close\r\n\r\n{}");
+  EXPECT_NE(huge_mcp.find("HTTP/1.1 413"), std::string::npos) << huge_mcp;
+  EXPECT_NE(huge_mcp.find("\"code\":-32600"), std::string::npos)
+      << "a JSON-RPC error: " << huge_mcp;
 
   auto unknown =
       raw_http(server.url(), "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

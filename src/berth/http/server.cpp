@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 
 #include "berth/http/router.hpp"
+#include "berth/mcp/mcp_server.hpp"
 
 namespace berth::http {
 
@@ -219,8 +220,13 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     boost::system::error_code ec;
     co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::body_limit) {
-      Response r = error_response(Error::invalid_argument(fmt::format(
-          "request body is larger than the limit of {} bytes", app.options.body_limit)));
+      std::string why =
+          fmt::format("request body is larger than the limit of {} bytes", app.options.body_limit);
+      Response r = error_response(Error::invalid_argument(why));
+      if (parser.get().target().starts_with("/mcp")) {
+        // MCP clients read JSON-RPC errors, not REST ones.
+        r.body = mcp::McpServer::error_response(nullptr, mcp::rpc::kInvalidRequest, why).dump();
+      }
       r.status = 413;
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
       res.set(bhttp::field::content_type, r.content_type);
