@@ -481,3 +481,81 @@ scripts:
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+// Issue 4, part 1: execute, read_file, write_file and edit_file on the chat's workspace.
+TEST(WorkspaceTools, RunCommandsAndEditFiles) {
+  TestServer server;
+  auto tid =
+      server.push_template("name: shell\nagents:\n  - name: main\n")["id"].get<std::string>();
+  McpClient mcp(server, server.admin_token());
+  auto error_of = [&](const std::string& tool, const json& args) {
+    auto r = mcp.call(tool, args);
+    EXPECT_EQ(r.value("isError", false), true) << r.dump();
+    return r["structuredContent"].value("error", "");
+  };
+  EXPECT_EQ(error_of("execute", {{"command", "true"}}),
+            "this chat has no workspace; call create_workspace first");
+  EXPECT_EQ(error_of("read_file", {{"path", "x"}}),
+            "this chat has no workspace; call create_workspace first");
+  mcp.call("create_workspace", {{"template_id", tid}});
+
+  auto run = mcp.call("execute", {{"command", "echo out; echo err >&2; exit 3"}});
+  EXPECT_FALSE(run.contains("isError")) << "a failing command is a result, not a tool error";
+  auto r = run["structuredContent"];
+  EXPECT_EQ(r["exit_code"], 3);
+  EXPECT_NE(r["output"].get<std::string>().find("out"), std::string::npos);
+  EXPECT_NE(r["output"].get<std::string>().find("err"), std::string::npos) << "combined output";
+  EXPECT_EQ(r["truncated"], false);
+  EXPECT_TRUE(r.contains("duration_ms"));
+  auto slow = mcp.call("execute", {{"command", "sleep 5"}, {"timeout_seconds", 1}});
+  EXPECT_EQ(slow["structuredContent"]["timed_out"], true) << slow.dump();
+  EXPECT_EQ(error_of("execute", {{"command", "true"}, {"timeout_seconds", 601}}),
+            "timeout_seconds must be a whole number from 1 to 600");
+  EXPECT_EQ(error_of("execute", json::object()), "command is required");
+
+  auto wrote = mcp.call("write_file", {{"path", "src/app/main.txt"},
+                                       {"content", "alpha\nbeta\nalpha\n"}})["structuredContent"];
+  EXPECT_EQ(wrote["bytes_written"], 17) << "parent directories are created";
+  auto read = mcp.call("read_file", {{"path", "src/app/main.txt"}, {"offset", 1}, {"limit", 1}});
+  EXPECT_EQ(read["structuredContent"]["content"], "beta\n");
+  EXPECT_EQ(read["structuredContent"]["total_lines"], 3);
+
+  EXPECT_NE(error_of("edit_file",
+                     {{"path", "src/app/main.txt"}, {"old_text", "alpha"}, {"new_text", "gamma"}})
+                .find("old_text appears 2 times"),
+            std::string::npos);
+  EXPECT_NE(error_of("edit_file",
+                     {{"path", "src/app/main.txt"}, {"old_text", "delta"}, {"new_text", "x"}})
+                .find("old_text was not found"),
+            std::string::npos);
+  auto edited = mcp.call("edit_file", {{"path", "src/app/main.txt"},
+                                       {"old_text", "beta"},
+                                       {"new_text", "BETA"}})["structuredContent"];
+  EXPECT_EQ(edited["replacements"], 1);
+  auto all = mcp.call("edit_file", {{"path", "src/app/main.txt"},
+                                    {"old_text", "alpha"},
+                                    {"new_text", "a"},
+                                    {"replace_all", true}})["structuredContent"];
+  EXPECT_EQ(all["replacements"], 2);
+  auto cat = mcp.call("execute", {{"command", "cat src/app/main.txt"}})["structuredContent"];
+  EXPECT_EQ(cat["output"], "a\nBETA\na\n");
+
+  EXPECT_NE(error_of("read_file", {{"path", "nope.txt"}}).find("nope.txt does not exist"),
+            std::string::npos);
+  mcp.call("execute", {{"command", "head -c 100 /dev/zero > zeros.bin"}});
+  EXPECT_NE(error_of("read_file", {{"path", "zeros.bin"}}).find("is a binary file"),
+            std::string::npos);
+  EXPECT_EQ(error_of("read_file", {{"path", "x"}, {"offset", -1}}),
+            "offset must be a whole number >= 0");
+  EXPECT_EQ(error_of("write_file", {{"path", "x"}}), "content is required (a string)");
+
+  mcp.call("stop_workspace");
+  EXPECT_NE(error_of("execute", {{"command", "true"}}).find("call start_workspace first"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::testing

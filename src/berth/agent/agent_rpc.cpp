@@ -135,6 +135,85 @@ json write_file(const json& params) {
   return {{"result", {{"bytes_written", content.size()}}}};
 }
 
+// Replaces `old_text` by `new_text` in a text file: exactly one occurrence, or every one with
+// replace_all. Written to a temporary file and renamed, so a reader never sees half an edit.
+json edit_file(const json& params) {
+  for (auto key : {"path", "old_text", "new_text"}) {
+    if (!params.contains(key) || !params[key].is_string()) {
+      return error("invalid_argument",
+                   "edit_file needs \"path\", \"old_text\" and \"new_text\" strings");
+    }
+  }
+  fs::path path = params["path"].get<std::string>();
+  const auto& old_text = params["old_text"].get_ref<const std::string&>();
+  const auto& new_text = params["new_text"].get_ref<const std::string&>();
+  const bool replace_all = params.value("replace_all", false);
+  if (old_text.empty()) {
+    return error("invalid_argument", "old_text is empty; give the exact text to replace");
+  }
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    return error("not_found", fmt::format("{} does not exist", path.string()));
+  if (fs::is_directory(path, ec))
+    return error("invalid_argument", fmt::format("{} is a directory", path.string()));
+  if (fs::file_size(path, ec) > kMaxReadBytes) {
+    return error("invalid_argument",
+                 fmt::format("{} is larger than {} bytes; edit it with a command instead",
+                             path.string(), kMaxReadBytes));
+  }
+  std::string content;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    content = buf.str();
+  }
+  if (content.find('\0') != std::string::npos) {
+    return error("invalid_argument", fmt::format("{} is a binary file", path.string()));
+  }
+  std::size_t count = 0;
+  for (auto at = content.find(old_text); at != std::string::npos;
+       at = content.find(old_text, at + old_text.size())) {
+    ++count;
+  }
+  if (count == 0) {
+    return error("invalid_argument",
+                 fmt::format("old_text was not found in {}; read the file and copy the text "
+                             "exactly, including whitespace",
+                             path.string()));
+  }
+  if (count > 1 && !replace_all) {
+    return error("invalid_argument",
+                 fmt::format("old_text appears {} times in {}; include more surrounding lines to "
+                             "make it unique, or set replace_all",
+                             count, path.string()));
+  }
+  std::string edited;
+  edited.reserve(content.size() + count * new_text.size());
+  std::size_t from = 0;
+  for (auto at = content.find(old_text); at != std::string::npos;
+       at = content.find(old_text, from)) {
+    edited.append(content, from, at - from);
+    edited += new_text;
+    from = at + old_text.size();
+  }
+  edited.append(content, from, std::string::npos);
+  fs::path tmp = path;
+  tmp += ".berth-edit";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << edited;
+    out.close();
+    if (!out) return error("unavailable", fmt::format("writing {} failed", tmp.string()));
+  }
+  fs::permissions(tmp, fs::status(path, ec).permissions(), ec);
+  fs::rename(tmp, path, ec);
+  if (ec)
+    return error("unavailable",
+                 fmt::format("replacing {} failed: {}", path.string(), ec.message()));
+  return {{"result", {{"replacements", count}, {"bytes_written", edited.size()}}}};
+}
+
 }  // namespace
 
 asio::awaitable<json> handle_request(asio::any_io_executor executor, std::string method,
@@ -143,6 +222,7 @@ asio::awaitable<json> handle_request(asio::any_io_executor executor, std::string
     if (method == "exec") co_return co_await exec(executor, params);
     if (method == "read_file") co_return read_file(params);
     if (method == "write_file") co_return write_file(params);
+    if (method == "edit_file") co_return edit_file(params);
     co_return error("invalid_argument", fmt::format("unknown method \"{}\"", method));
   } catch (const std::exception& e) {
     co_return error("internal", e.what());

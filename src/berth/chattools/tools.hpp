@@ -24,4 +24,10 @@ Tool make_start_workspace_tool(WorkspaceToolsOptions options);
 Tool make_stop_workspace_tool(WorkspaceToolsOptions options);
 Tool make_wait_for_workspace_tool(WorkspaceToolsOptions options);
 
+// Working in the chat's workspace, through its agent.
+Tool make_execute_tool(WorkspaceToolsOptions options);
+Tool make_read_file_tool(WorkspaceToolsOptions options);
+Tool make_write_file_tool(WorkspaceToolsOptions options);
+Tool make_edit_file_tool(WorkspaceToolsOptions options);
+
 }  // namespace berth::chattools

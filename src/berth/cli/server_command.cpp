@@ -161,7 +161,11 @@ int run_server(const ServerOptions& o) {
                              chattools::make_create_workspace_tool(workspace_tools),
                              chattools::make_start_workspace_tool(workspace_tools),
                              chattools::make_stop_workspace_tool(workspace_tools),
-                             chattools::make_wait_for_workspace_tool(workspace_tools)},
+                             chattools::make_wait_for_workspace_tool(workspace_tools),
+                             chattools::make_execute_tool(workspace_tools),
+                             chattools::make_read_file_tool(workspace_tools),
+                             chattools::make_write_file_tool(workspace_tools),
+                             chattools::make_edit_file_tool(workspace_tools)},
                             &bus);
   http::McpSessions mcp_sessions;
   workspaces::ChatService chats(**store);

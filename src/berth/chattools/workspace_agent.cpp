@@ -1,0 +1,71 @@
+#include "berth/chattools/workspace_agent.hpp"
+
+#include <fmt/format.h>
+
+#include "berth/agentconn/agent_hub.hpp"
+#include "berth/chattools/agent_select.hpp"
+#include "berth/chattools/chat_workspace.hpp"
+
+namespace berth::chattools {
+
+namespace {
+
+Error refuse(std::string message) { return Error::failed_precondition(std::move(message)); }
+
+}  // namespace
+
+Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& ctx) {
+  auto state = load_chat_state(o, ctx);
+  if (!state) return refuse(state.error().message);
+  if (!state->bound) return refuse("this chat has no workspace; call create_workspace first");
+  const auto& v = *state->bound;
+  const std::string name = full_name(v.workspace);
+  if (v.workspace.deleted) {
+    return refuse(
+        fmt::format("workspace {} was deleted; call create_workspace to make a new one", name));
+  }
+  if (state->build_error) return refuse(*state->build_error);
+  switch (v.latest.job.status()) {
+    case JobStatus::pending:
+    case JobStatus::running:
+    case JobStatus::canceling:
+      return refuse(fmt::format(
+          "workspace {} is still building; call wait_for_workspace, then try again", name));
+    case JobStatus::failed:
+    case JobStatus::canceled:
+      return refuse(fmt::format(
+          "the last build of workspace {} failed; call start_workspace to try again, or "
+          "create_workspace to replace it",
+          name));
+    case JobStatus::succeeded:
+      break;
+  }
+  if (v.latest.build.transition != Transition::start) {
+    return refuse(fmt::format("workspace {} is stopped; call start_workspace first", name));
+  }
+  if (v.agents.empty()) return refuse(fmt::format("workspace {} has no agent", name));
+  std::optional<store::WorkspaceAgent> agent;
+  for (const auto& a : v.agents) {
+    if (state->chat.agent_id && a.id == *state->chat.agent_id) agent = a;
+  }
+  if (!agent) {
+    auto selected = select_chat_agent(v.agents);
+    if (!selected) return refuse(selected.error().message);
+    agent = *selected;
+  }
+  if (!o.agents->connected(agent->id)) {
+    return refuse(
+        fmt::format("agent {} of workspace {} is not connected; call start_workspace to start the "
+                    "workspace, or wait_for_workspace if it is still starting",
+                    agent->name, name));
+  }
+  return ChatAgent{v.workspace, std::move(*agent)};
+}
+
+boost::asio::awaitable<Result<json>> call_agent(const WorkspaceToolsOptions& o,
+                                                const ChatAgent& target, std::string method,
+                                                json params, std::chrono::milliseconds timeout) {
+  co_return co_await o.agents->call(target.agent.id, std::move(method), std::move(params), timeout);
+}
+
+}  // namespace berth::chattools

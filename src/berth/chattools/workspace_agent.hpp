@@ -1,0 +1,30 @@
+#pragma once
+// The agent through which the chat's workspace tools (execute, read_file, write_file,
+// edit_file) act: the chat's agent in its workspace's current build, connected. When there is
+// none, the error says why and which tool to call first.
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "berth/chattools/workspace_wait.hpp"
+
+namespace berth::chattools {
+
+struct ChatAgent {
+  store::Workspace workspace;
+  store::WorkspaceAgent agent;
+};
+
+// failed_precondition with a message for the model, e.g. "this chat has no workspace; call
+// create_workspace first" or "agent main of alice/dev is not connected; ...".
+Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& ctx);
+
+// Sends `method` to the agent; its refusals (a missing file, text not found) come back as
+// errors with the agent's message.
+boost::asio::awaitable<Result<json>> call_agent(const WorkspaceToolsOptions& o,
+                                                const ChatAgent& target, std::string method,
+                                                json params, std::chrono::milliseconds timeout);
+
+}  // namespace berth::chattools
