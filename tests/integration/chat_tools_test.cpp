@@ -552,6 +552,36 @@ TEST(WorkspaceTools, RunCommandsAndEditFiles) {
             "offset must be a whole number >= 0");
   EXPECT_EQ(error_of("write_file", {{"path", "x"}}), "content is required (a string)");
 
+  // Background commands: started at once, read while they run, ended by a signal.
+  auto bg = mcp.call("execute", {{"command",
+                                  "for i in 1 2 3; do echo tick $i; sleep 0.1; done; "
+                                  "sleep 30"},
+                                 {"background", true}})["structuredContent"];
+  std::string pid = bg.value("process_id", "");
+  ASSERT_FALSE(pid.empty()) << bg.dump();
+  json out;
+  for (int i = 0; i < 50; ++i) {
+    out = mcp.call("process_output", {{"process_id", pid}})["structuredContent"];
+    if (out["output"].get<std::string>().find("tick 3") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(out["output"], "tick 1\ntick 2\ntick 3\n");
+  EXPECT_EQ(out["running"], true);
+  EXPECT_FALSE(out.contains("exit_code"));
+  auto sig = mcp.call("process_signal", {{"process_id", pid}})["structuredContent"];
+  EXPECT_EQ(sig["signaled"], true);
+  for (int i = 0; i < 50 && out["running"] == true; ++i) {
+    std::this_thread::sleep_for(50ms);
+    out = mcp.call("process_output", {{"process_id", pid}})["structuredContent"];
+  }
+  EXPECT_EQ(out["running"], false);
+  EXPECT_EQ(out["exit_code"], 128 + 15) << "ended by SIGTERM";
+  EXPECT_NE(error_of("process_output", {{"process_id", "p99"}}).find("no background process"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("process_signal", {{"process_id", pid}, {"signal", "STOP"}}).find("unknown signal"),
+      std::string::npos);
+
   mcp.call("stop_workspace");
   EXPECT_NE(error_of("execute", {{"command", "true"}}).find("call start_workspace first"),
             std::string::npos);

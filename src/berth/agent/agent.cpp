@@ -194,8 +194,8 @@ class AgentRuntime {
   }
 
   awaitable<void> serve_request(json msg) {
-    json reply = co_await handle_request(io_.get_executor(), msg.value("method", ""),
-                                         msg.value("params", json::object()));
+    json reply =
+        co_await requests_.handle(msg.value("method", ""), msg.value("params", json::object()));
     reply["type"] = proto::kResponse;
     reply["id"] = msg.value("id", json());
     send(std::move(reply));
@@ -295,6 +295,7 @@ class AgentRuntime {
   json manifest_ = json::object();
   int script_pgid_ = 0;
   int exit_code_ = 0;
+  RequestHandler requests_{io_.get_executor()};  // after io_: it runs on it
 };
 
 }  // namespace

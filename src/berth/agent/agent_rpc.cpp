@@ -4,9 +4,12 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -216,10 +219,132 @@ json edit_file(const json& params) {
 
 }  // namespace
 
-asio::awaitable<json> handle_request(asio::any_io_executor executor, std::string method,
-                                     json params) {
+// A command started with background: true. Its output (the last 32 KiB) and exit code stay
+// readable after it ends, until it is among the oldest of too many finished ones.
+struct RequestHandler::Background {
+  std::unique_ptr<proc::Process> process;
+  std::string command;
+  std::string output;
+  bool truncated = false;
+  std::optional<int> exit_code;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point ended;
+};
+
+namespace {
+
+constexpr std::size_t kMaxBackground = 32;
+
+asio::awaitable<void> collect(std::shared_ptr<RequestHandler::Background> b) {
+  while (auto chunk = co_await b->process->read_output()) {
+    b->output += chunk->data;
+    if (b->output.size() > kMaxOutput) {
+      b->output.erase(0, b->output.size() - kMaxOutput);
+      b->truncated = true;
+    }
+  }
+  int code = co_await b->process->wait();
+  b->exit_code = code;
+  b->ended = std::chrono::steady_clock::now();
+}
+
+std::optional<int> signal_number(std::string_view name) {
+  if (name == "TERM" || name == "SIGTERM") return SIGTERM;
+  if (name == "KILL" || name == "SIGKILL") return SIGKILL;
+  if (name == "INT" || name == "SIGINT") return SIGINT;
+  if (name == "HUP" || name == "SIGHUP") return SIGHUP;
+  return std::nullopt;
+}
+
+}  // namespace
+
+RequestHandler::RequestHandler(asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+RequestHandler::~RequestHandler() {
+  for (auto& [id, b] : background_) {
+    if (!b->exit_code) b->process->signal_group(SIGKILL);
+  }
+}
+
+json RequestHandler::start_background(const json& params) {
+  if (!params.contains("command") || !params["command"].is_string()) {
+    return error("invalid_argument", "exec needs a \"command\" string");
+  }
+  // Room for one more: forget the oldest finished command, or refuse if all still run.
+  if (background_.size() >= kMaxBackground) {
+    auto oldest = background_.end();
+    for (auto it = background_.begin(); it != background_.end(); ++it) {
+      if (it->second->exit_code &&
+          (oldest == background_.end() || it->second->ended < oldest->second->ended)) {
+        oldest = it;
+      }
+    }
+    if (oldest == background_.end()) {
+      return error("unavailable", fmt::format("{} background commands are running; end one with "
+                                              "process_signal first",
+                                              kMaxBackground));
+    }
+    background_.erase(oldest);
+  }
+  proc::SpawnOptions opts{.argv = {"/bin/sh", "-c", params["command"].get<std::string>()},
+                          .env = proc::current_environment(),
+                          .cwd = params.value("workdir", "")};
+  auto child = proc::Process::spawn(executor_, opts);
+  if (!child) return error("unavailable", child.error().message);
+  auto b = std::make_shared<Background>();
+  b->process = std::move(*child);
+  b->command = params["command"];
+  std::string id = fmt::format("p{}", next_background_++);
+  background_[id] = b;
+  asio::co_spawn(executor_, collect(b), asio::detached);
+  return {{"result", {{"process_id", id}, {"pid", b->process->pid()}}}};
+}
+
+json RequestHandler::process_output(const json& params) {
+  auto it = background_.find(params.value("process_id", ""));
+  if (it == background_.end()) {
+    return error("not_found", fmt::format("no background process \"{}\"; execute with "
+                                          "background: true returns a process_id",
+                                          params.value("process_id", "")));
+  }
+  const auto& b = *it->second;
+  auto until = b.exit_code ? b.ended : std::chrono::steady_clock::now();
+  json out = {{"process_id", it->first},
+              {"command", b.command},
+              {"running", !b.exit_code},
+              {"output", b.output},
+              {"truncated", b.truncated},
+              {"duration_ms",
+               std::chrono::duration_cast<std::chrono::milliseconds>(until - b.started).count()}};
+  if (b.exit_code) out["exit_code"] = *b.exit_code;
+  return {{"result", out}};
+}
+
+json RequestHandler::process_signal(const json& params) {
+  auto it = background_.find(params.value("process_id", ""));
+  if (it == background_.end()) {
+    return error("not_found",
+                 fmt::format("no background process \"{}\"", params.value("process_id", "")));
+  }
+  std::string name = params.value("signal", "TERM");
+  auto sig = signal_number(name);
+  if (!sig) {
+    return error("invalid_argument",
+                 fmt::format("unknown signal \"{}\"; use TERM, KILL, INT or HUP", name));
+  }
+  const bool running = !it->second->exit_code;
+  if (running) it->second->process->signal_group(*sig);
+  return {{"result", {{"process_id", it->first}, {"signaled", running}, {"signal", name}}}};
+}
+
+asio::awaitable<json> RequestHandler::handle(std::string method, json params) {
   try {
-    if (method == "exec") co_return co_await exec(executor, params);
+    if (method == "exec") {
+      if (params.value("background", false)) co_return start_background(params);
+      co_return co_await exec(executor_, params);
+    }
+    if (method == "process_output") co_return process_output(params);
+    if (method == "process_signal") co_return process_signal(params);
     if (method == "read_file") co_return read_file(params);
     if (method == "write_file") co_return write_file(params);
     if (method == "edit_file") co_return edit_file(params);

@@ -1,4 +1,5 @@
-// execute: run a shell command in the chat's workspace, through its agent.
+// execute: run a shell command in the chat's workspace, through its agent; with background,
+// start it and read (process_output) or end (process_signal) it later.
 #include <fmt/format.h>
 
 #include "berth/chattools/arguments.hpp"
@@ -17,7 +18,9 @@ constexpr const char* kDescription =
     "Run a shell command (/bin/sh -c) in this chat's workspace and return its exit code and "
     "combined output (the last 32 KiB). Relative paths and the default workdir are the agent's "
     "working directory. timeout_seconds defaults to 60 (at most 600); a command past it is "
-    "killed. Needs a running workspace: call create_workspace first.";
+    "killed. For servers and long jobs set background: the call returns a process_id at once; "
+    "read its output with process_output and end it with process_signal. Needs a running "
+    "workspace: call create_workspace first.";
 
 boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolContext& ctx,
                                            json args) {
@@ -35,10 +38,29 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
     }
     timeout_s = t.get<int>();
   }
+  bool background = false;
+  if (args.contains("background") && !args["background"].is_null()) {
+    if (!args["background"].is_boolean()) {
+      co_return ToolResult::text_error("background must be true or false");
+    }
+    background = args["background"].get<bool>();
+  }
   auto target = chat_agent(o, ctx);
   if (!target) co_return ToolResult::text_error(target.error().message);
   json params = {{"command", *command}, {"timeout_ms", timeout_s * 1000}};
   if (!workdir->empty()) params["workdir"] = *workdir;
+  if (background) {
+    params["background"] = true;
+    std::string method = "exec";
+    auto started =
+        co_await call_agent(o, *target, std::move(method), std::move(params), kCallSlack);
+    if (!started) co_return ToolResult::text_error(started.error().message);
+    co_return ToolResult::success(
+        {{"process_id", started->value("process_id", "")},
+         {"message",
+          "started in the background; read its output with process_output and end "
+          "it with process_signal"}});
+  }
   std::string method = "exec";  // named: no temporaries inside a co_await (GCC 12)
   auto r = co_await call_agent(o, *target, std::move(method), std::move(params),
                                std::chrono::seconds(timeout_s) + kCallSlack);
@@ -86,11 +108,100 @@ Tool make_execute_tool(WorkspaceToolsOptions o) {
                        {"truncated", {{"type", "boolean"}}},
                        {"duration_ms", {{"type", "integer"}}},
                        {"timed_out", {{"type", "boolean"}}},
+                       {"process_id", {{"type", "string"}}},
                        {"message", {{"type", "string"}}},
                        {"error", {{"type", "string"}}}}}};
   t.handler = [o = std::move(o)](ToolContext& ctx,
                                  json args) -> boost::asio::awaitable<ToolResult> {
     co_return co_await execute(o, ctx, std::move(args));
+  };
+  return t;
+}
+
+namespace {
+
+// process_output / process_signal: one request about a background command.
+boost::asio::awaitable<ToolResult> process_call(const WorkspaceToolsOptions& o, ToolContext& ctx,
+                                                std::string method, json args) {
+  auto id = string_argument(args, "process_id");
+  if (!id) co_return ToolResult::text_error(id.error().message);
+  if (id->empty()) {
+    co_return ToolResult::text_error(
+        "process_id is required; execute with background: true returns one");
+  }
+  json params = {{"process_id", *id}};
+  if (method == "process_signal") {
+    auto signal = string_argument(args, "signal");
+    if (!signal) co_return ToolResult::text_error(signal.error().message);
+    params["signal"] = signal->empty() ? "TERM" : *signal;
+  }
+  auto target = chat_agent(o, ctx);
+  if (!target) co_return ToolResult::text_error(target.error().message);
+  auto r = co_await call_agent(o, *target, std::move(method), std::move(params), kCallSlack);
+  if (!r) co_return ToolResult::text_error(r.error().message);
+  co_return ToolResult::success(std::move(*r));
+}
+
+json process_id_schema() {
+  return {{"type", "string"}, {"description", "From execute with background: true"}};
+}
+
+}  // namespace
+
+Tool make_process_output_tool(WorkspaceToolsOptions o) {
+  Tool t;
+  t.name = "process_output";
+  t.title = "Read a background command's output";
+  t.description =
+      "Read the output so far (the last 32 KiB) of a command started with execute and "
+      "background: true, whether it still runs, and its exit code once it ended.";
+  t.annotations = {.read_only = true, .idempotent = true};
+  t.input_schema = {{"type", "object"},
+                    {"properties", {{"process_id", process_id_schema()}}},
+                    {"required", {"process_id"}},
+                    {"additionalProperties", false}};
+  t.output_schema = {{"type", "object"},
+                     {"properties",
+                      {{"process_id", {{"type", "string"}}},
+                       {"command", {{"type", "string"}}},
+                       {"running", {{"type", "boolean"}}},
+                       {"exit_code", {{"type", "integer"}}},
+                       {"output", {{"type", "string"}}},
+                       {"truncated", {{"type", "boolean"}}},
+                       {"duration_ms", {{"type", "integer"}}},
+                       {"error", {{"type", "string"}}}}}};
+  t.handler = [o = std::move(o)](ToolContext& ctx,
+                                 json args) -> boost::asio::awaitable<ToolResult> {
+    std::string method = "process_output";
+    co_return co_await process_call(o, ctx, std::move(method), std::move(args));
+  };
+  return t;
+}
+
+Tool make_process_signal_tool(WorkspaceToolsOptions o) {
+  Tool t;
+  t.name = "process_signal";
+  t.title = "Signal a background command";
+  t.description =
+      "Send a signal (TERM by default; KILL, INT or HUP) to a command started with execute and "
+      "background: true, and to everything it started.";
+  t.annotations = {.read_only = false, .destructive = true, .idempotent = true};
+  t.input_schema = {{"type", "object"},
+                    {"properties",
+                     {{"process_id", process_id_schema()},
+                      {"signal", {{"type", "string"}, {"enum", {"TERM", "KILL", "INT", "HUP"}}}}}},
+                    {"required", {"process_id"}},
+                    {"additionalProperties", false}};
+  t.output_schema = {{"type", "object"},
+                     {"properties",
+                      {{"process_id", {{"type", "string"}}},
+                       {"signaled", {{"type", "boolean"}}},
+                       {"signal", {{"type", "string"}}},
+                       {"error", {{"type", "string"}}}}}};
+  t.handler = [o = std::move(o)](ToolContext& ctx,
+                                 json args) -> boost::asio::awaitable<ToolResult> {
+    std::string method = "process_signal";
+    co_return co_await process_call(o, ctx, std::move(method), std::move(args));
   };
   return t;
 }

@@ -26,6 +26,8 @@ Tool make_wait_for_workspace_tool(WorkspaceToolsOptions options);
 
 // Working in the chat's workspace, through its agent.
 Tool make_execute_tool(WorkspaceToolsOptions options);
+Tool make_process_output_tool(WorkspaceToolsOptions options);
+Tool make_process_signal_tool(WorkspaceToolsOptions options);
 Tool make_read_file_tool(WorkspaceToolsOptions options);
 Tool make_write_file_tool(WorkspaceToolsOptions options);
 Tool make_edit_file_tool(WorkspaceToolsOptions options);

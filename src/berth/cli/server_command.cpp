@@ -163,6 +163,8 @@ int run_server(const ServerOptions& o) {
                              chattools::make_stop_workspace_tool(workspace_tools),
                              chattools::make_wait_for_workspace_tool(workspace_tools),
                              chattools::make_execute_tool(workspace_tools),
+                             chattools::make_process_output_tool(workspace_tools),
+                             chattools::make_process_signal_tool(workspace_tools),
                              chattools::make_read_file_tool(workspace_tools),
                              chattools::make_write_file_tool(workspace_tools),
                              chattools::make_edit_file_tool(workspace_tools)},
