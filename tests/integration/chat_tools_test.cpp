@@ -552,6 +552,16 @@ TEST(WorkspaceTools, RunCommandsAndEditFiles) {
             "offset must be a whole number >= 0");
   EXPECT_EQ(error_of("write_file", {{"path", "x"}}), "content is required (a string)");
 
+  // With a progress token, the output streams as progress while the command runs.
+  auto streamed = mcp.call_streaming(
+      "execute", {{"command", "for i in 1 2 3; do echo line $i; sleep 0.3; done"}}, 77);
+  std::string progress;
+  for (const auto& n : streamed.notifications)
+    progress += n["params"]["message"].get<std::string>() + "|";
+  EXPECT_NE(progress.find("output: line 1"), std::string::npos) << progress;
+  EXPECT_NE(progress.find("line 2"), std::string::npos) << progress;
+  EXPECT_EQ(streamed.response["result"]["structuredContent"]["output"], "line 1\nline 2\nline 3\n");
+
   // Background commands: started at once, read while they run, ended by a signal.
   auto bg = mcp.call("execute", {{"command",
                                   "for i in 1 2 3; do echo tick $i; sleep 0.1; done; "

@@ -194,8 +194,13 @@ class AgentRuntime {
   }
 
   awaitable<void> serve_request(json msg) {
-    json reply =
-        co_await requests_.handle(msg.value("method", ""), msg.value("params", json::object()));
+    // Named, not built inside the co_await (GCC 12 destroys such temporaries twice).
+    RequestHandler::OutputSink sink = [this, id = msg.value("id", json())](std::string data) {
+      send({{"type", proto::kOutput}, {"id", id}, {"data", std::move(data)}});
+    };
+    std::string method = msg.value("method", "");
+    json params = msg.value("params", json::object());
+    json reply = co_await requests_.handle(std::move(method), std::move(params), std::move(sink));
     reply["type"] = proto::kResponse;
     reply["id"] = msg.value("id", json());
     send(std::move(reply));

@@ -34,7 +34,8 @@ json error(std::string_view code, std::string message) {
   return {{"error", {{"code", code}, {"message", std::move(message)}}}};
 }
 
-asio::awaitable<json> exec(asio::any_io_executor ex, const json& params) {
+asio::awaitable<json> exec(asio::any_io_executor ex, const json& params,
+                           const RequestHandler::OutputSink& sink) {
   using namespace asio::experimental::awaitable_operators;
   if (!params.contains("command") || !params["command"].is_string()) {
     co_return error("invalid_argument", "exec needs a \"command\" string");
@@ -54,6 +55,7 @@ asio::awaitable<json> exec(asio::any_io_executor ex, const json& params) {
   bool timed_out = false;
   auto reader = [&]() -> asio::awaitable<void> {
     while (auto chunk = co_await p.read_output()) {
+      if (sink) sink(chunk->data);
       output += chunk->data;
       if (output.size() > kMaxOutput) {
         output.erase(0, output.size() - kMaxOutput);
@@ -337,11 +339,12 @@ json RequestHandler::process_signal(const json& params) {
   return {{"result", {{"process_id", it->first}, {"signaled", running}, {"signal", name}}}};
 }
 
-asio::awaitable<json> RequestHandler::handle(std::string method, json params) {
+asio::awaitable<json> RequestHandler::handle(std::string method, json params, OutputSink output) {
   try {
     if (method == "exec") {
       if (params.value("background", false)) co_return start_background(params);
-      co_return co_await exec(executor_, params);
+      if (!params.value("stream", false)) output = nullptr;
+      co_return co_await exec(executor_, params, output);
     }
     if (method == "process_output") co_return process_output(params);
     if (method == "process_signal") co_return process_signal(params);

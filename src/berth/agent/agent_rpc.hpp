@@ -3,6 +3,7 @@
 // background and read or signal it later), read, write and edit files. Paths are relative to
 // the agent's working directory unless absolute. Used on the agent's one executor.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,8 +19,12 @@ class RequestHandler {
   explicit RequestHandler(boost::asio::any_io_executor executor);
   ~RequestHandler();
 
+  // Sends exec's output as it comes, when the request asks for it (stream: true).
+  using OutputSink = std::function<void(std::string data)>;
+
   // Handles one request. Returns {"result": ...} or {"error": {"code", "message"}}.
-  boost::asio::awaitable<nlohmann::json> handle(std::string method, nlohmann::json params);
+  boost::asio::awaitable<nlohmann::json> handle(std::string method, nlohmann::json params,
+                                                OutputSink output = {});
 
   struct Background;
 

@@ -26,6 +26,7 @@ struct PendingCall {
   explicit PendingCall(asio::any_io_executor ex) : timer(ex) {}
   asio::steady_timer timer;
   std::optional<json> reply;
+  std::function<void(std::string)> on_output;  // exec with stream: output as it comes
 };
 
 struct AgentHub::Connection {
@@ -153,6 +154,11 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
       spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
                     s.error().message);
     }
+  } else if (type == proto::kOutput) {
+    auto id = msg.value("id", std::uint64_t{0});
+    if (auto it = conn.pending.find(id); it != conn.pending.end() && it->second->on_output) {
+      it->second->on_output(msg.value("data", ""));
+    }
   } else if (type == proto::kResponse) {
     auto id = msg.value("id", std::uint64_t{0});
     if (auto it = conn.pending.find(id); it != conn.pending.end()) {
@@ -163,7 +169,8 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
 }
 
 asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,
-                                             std::chrono::milliseconds timeout) {
+                                             std::chrono::milliseconds timeout,
+                                             std::function<void(std::string)> on_output) {
   auto it = connections_.find(agent_id);
   if (it == connections_.end()) {
     co_return Error::unavailable(fmt::format("agent {} is not connected", agent_id),
@@ -172,6 +179,7 @@ asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string m
   auto conn = it->second;
   std::uint64_t id = next_request_id_++;
   auto call = std::make_shared<PendingCall>(executor_);
+  call->on_output = std::move(on_output);
   conn->pending[id] = call;
   conn->channel->send(
       json{{"type", proto::kRequest}, {"id", id}, {"method", method}, {"params", params}}.dump());

@@ -5,6 +5,7 @@
 // Owned by the server; used on the server's executor only.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,10 +42,11 @@ class AgentHub {
                                      std::unique_ptr<MessageChannel> channel);
 
   // Sends a request to a connected agent and waits for its reply. Returns unavailable when the
-  // agent is not connected, deadline_exceeded after `timeout`.
-  boost::asio::awaitable<Result<nlohmann::json>> call(std::string agent_id, std::string method,
-                                                      nlohmann::json params,
-                                                      std::chrono::milliseconds timeout);
+  // agent is not connected, deadline_exceeded after `timeout`. `on_output` receives the
+  // "output" messages the agent sends before replying (exec with stream: true).
+  boost::asio::awaitable<Result<nlohmann::json>> call(
+      std::string agent_id, std::string method, nlohmann::json params,
+      std::chrono::milliseconds timeout, std::function<void(std::string)> on_output = {});
 
   bool connected(std::string_view agent_id) const;
   std::chrono::milliseconds inactive_timeout() const { return options_.inactive_timeout; }

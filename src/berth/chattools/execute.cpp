@@ -22,6 +22,31 @@ constexpr const char* kDescription =
     "read its output with process_output and end it with process_signal. Needs a running "
     "workspace: call create_workspace first.";
 
+// The command's output as progress, for a client that asked for it: the newest text at most
+// every 250 ms (the whole output comes in the result).
+std::function<void(std::string)> output_progress(const ToolContext& ctx) {
+  if (!ctx.progress) return {};
+  struct State {
+    std::chrono::steady_clock::time_point last{};
+    std::string pending;
+  };
+  auto state = std::make_shared<State>();
+  auto report = ctx.progress;
+  return [state, report](std::string data) {
+    constexpr std::size_t kTail = 1000;
+    state->pending += data;
+    if (state->pending.size() > kTail) state->pending.erase(0, state->pending.size() - kTail);
+    auto now = std::chrono::steady_clock::now();
+    if (now - state->last < std::chrono::milliseconds(250)) return;
+    std::string text = state->pending;
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    if (text.empty()) return;
+    report("output: " + text);
+    state->pending.clear();
+    state->last = now;
+  };
+}
+
 boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolContext& ctx,
                                            json args) {
   auto command = string_argument(args, "command");
@@ -61,9 +86,11 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
           "started in the background; read its output with process_output and end "
           "it with process_signal"}});
   }
+  auto on_output = output_progress(ctx);
+  if (on_output) params["stream"] = true;
   std::string method = "exec";  // named: no temporaries inside a co_await (GCC 12)
   auto r = co_await call_agent(o, *target, std::move(method), std::move(params),
-                               std::chrono::seconds(timeout_s) + kCallSlack);
+                               std::chrono::seconds(timeout_s) + kCallSlack, std::move(on_output));
   if (!r) co_return ToolResult::text_error(r.error().message);
   json out = {{"exit_code", r->value("exit_code", -1)},
               {"output", r->value("output", "")},

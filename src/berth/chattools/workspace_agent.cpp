@@ -64,8 +64,11 @@ Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& 
 
 boost::asio::awaitable<Result<json>> call_agent(const WorkspaceToolsOptions& o,
                                                 const ChatAgent& target, std::string method,
-                                                json params, std::chrono::milliseconds timeout) {
-  co_return co_await o.agents->call(target.agent.id, std::move(method), std::move(params), timeout);
+                                                json params, std::chrono::milliseconds timeout,
+                                                std::function<void(std::string)> on_output) {
+  std::string agent_id = target.agent.id;
+  co_return co_await o.agents->call(std::move(agent_id), std::move(method), std::move(params),
+                                    timeout, std::move(on_output));
 }
 
 }  // namespace berth::chattools

@@ -4,6 +4,7 @@
 // none, the error says why and which tool to call first.
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -23,8 +24,10 @@ Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& 
 
 // Sends `method` to the agent; its refusals (a missing file, text not found) come back as
 // errors with the agent's message.
+// `on_output` receives an exec's output as it comes (with params "stream": true).
 boost::asio::awaitable<Result<json>> call_agent(const WorkspaceToolsOptions& o,
                                                 const ChatAgent& target, std::string method,
-                                                json params, std::chrono::milliseconds timeout);
+                                                json params, std::chrono::milliseconds timeout,
+                                                std::function<void(std::string)> on_output = {});
 
 }  // namespace berth::chattools

@@ -8,9 +8,12 @@
 //   agent -> server  lifecycle  {state}                              created -> starting -> ...
 //   agent -> server  log        {lines[]}                            startup script output
 //   agent -> server  heartbeat  {}                                   every heartbeat_ms
-//   server -> agent  request    {id, method, params}                 exec | read_file | write_file
-//   agent -> server  response   {id, result} | {id, error{code, message}}
-//   server -> agent  rejected   {message}                            then the server closes
+//   server -> agent  request    {id, method, params}                 exec | process_output |
+//                                                                     process_signal | read_file |
+//                                                                     write_file | edit_file
+//   agent -> server  output     {id, data}                           exec with stream: output so
+//   far agent -> server  response   {id, result} | {id, error{code, message}} server -> agent
+//   rejected   {message}                            then the server closes
 
 #include <string_view>
 
@@ -26,6 +29,7 @@ inline constexpr std::string_view kLog = "log";
 inline constexpr std::string_view kHeartbeat = "heartbeat";
 inline constexpr std::string_view kRequest = "request";
 inline constexpr std::string_view kResponse = "response";
+inline constexpr std::string_view kOutput = "output";
 inline constexpr std::string_view kRejected = "rejected";
 
 // Environment variables the agent reads when flags are not given.
