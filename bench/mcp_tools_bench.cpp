@@ -2,7 +2,8 @@
 // real agent processes:
 //   (a) tool overhead: the agent's "ready" committed -> create_workspace answered, taken from
 //       the server's log (microsecond timestamps), over N sequential creates in fresh chats;
-//   (b) create_workspace on an already-ready workspace, client round trip;
+//   (b) create_workspace on an already-ready workspace, client round trip, and `execute` of
+//       `true` (issue 4);
 //   (c) C chats calling create_workspace at once on `shell`: all must succeed, one workspace
 //       each;
 //   (d) on a fresh server, W calls waiting on slow builds: the server's threads and RSS.
@@ -156,6 +157,17 @@ void sequential(const BenchServer& server, const std::string& shell, int n) {
   }
   row("(b) create_workspace on an already-ready workspace (client)", ready_ms.size(), ready_ms,
       "ms");
+
+  // Issue 4: `execute` of `true` through MCP, agent round trip and process start included.
+  std::vector<double> exec_ms;
+  for (int i = -10; i < 200; ++i) {
+    auto start = Clock::now();
+    auto r = again.call("execute", {{"command", "true"}});
+    double took = ms_since(start);
+    if (r.value("exit_code", -1) != 0) throw std::runtime_error(r.dump());
+    if (i >= 0) exec_ms.push_back(took);
+  }
+  row("execute `true` round trip (client)", exec_ms.size(), exec_ms, "ms");
 }
 
 // (c): `c` chats at once.
