@@ -599,3 +599,65 @@ TEST(WorkspaceTools, RunCommandsAndEditFiles) {
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+// Issue 4, part 6: a user attaches an existing workspace to a chat; with an external agent the
+// tools give the spec's guidance until the user connects it.
+TEST(WorkspaceTools, AttachedWorkspacesIncludingExternalOnes) {
+  TestServer server({.tool_wait_budget = "1s"});
+  server.push_template("name: ext\nagents:\n  - name: main\n    external: true\n");
+  server.push_template("name: shell\nagents:\n  - name: main\n");
+  auto api = server.admin();
+  auto chat = api.post("/api/v1/chats", {{"key", "attached"}});
+  ASSERT_TRUE(chat);
+  const std::string chat_id = (*chat)["id"];
+  auto ext = api.post("/api/v1/workspaces", {{"template", "ext"}, {"name", "mybox"}});
+  ASSERT_TRUE(ext) << ext.error().message;
+  // Built, but its agent waits for the user (no wait for "ready" here).
+  poll_workspace(api, (*ext)["id"],
+                 [](const json& w) { return w["latest_build"]["job"]["status"] == "succeeded"; });
+
+  auto missing = api.exchange("POST", "/api/v1/chats/" + chat_id + "/workspace",
+                              {{"Content-Type", "application/json"}}, R"({"workspace": "nope"})");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404) << missing->body;
+  auto bound = api.post("/api/v1/chats/" + chat_id + "/workspace", {{"workspace", "mybox"}});
+  ASSERT_TRUE(bound) << bound.error().message;
+  EXPECT_EQ((*bound)["workspace_id"], (*ext)["id"]);
+
+  McpClient mcp(server, server.admin_token(), "attached");
+  auto r = mcp.call("execute", {{"command", "true"}});
+  EXPECT_EQ(r["isError"], true);
+  EXPECT_EQ(r["structuredContent"]["error"],
+            "workspace uses an externally managed agent that has not connected yet. The user "
+            "needs to start the workspace externally and make sure the external agent is "
+            "connected, then try again");
+  // create_workspace returns the attached workspace rather than making another (its agent is
+  // still connecting, so the call answers in_progress once its budget is spent).
+  auto created =
+      mcp.call("create_workspace", {{"template_id", api.get("/api/v1/templates")->at(1)["id"]}});
+  EXPECT_EQ(created["structuredContent"]["created"], false) << created.dump();
+  EXPECT_EQ(created["structuredContent"]["phase"], "connecting_agent") << created.dump();
+
+  // A workspace of the chat's owner with its own agent works at once.
+  auto shell = api.post("/api/v1/workspaces", {{"template", "shell"}, {"name", "box2"}});
+  ASSERT_TRUE(shell);
+  ASSERT_TRUE(
+      api.get("/api/v1/workspaces/" + (*shell)["id"].get<std::string>() + "/wait?timeout=20s"));
+  ASSERT_TRUE(api.post("/api/v1/chats/" + chat_id + "/workspace", {{"workspace", "box2"}}));
+  auto ok = mcp.call("execute", {{"command", "echo attached"}})["structuredContent"];
+  EXPECT_EQ(ok["output"], "attached\n") << ok.dump();
+
+  // Someone else cannot attach to this chat, nor attach this user's workspace to theirs.
+  auto other = server.client(server.create_member("mallory"));
+  auto denied =
+      other.exchange("POST", "/api/v1/chats/" + chat_id + "/workspace",
+                     {{"Content-Type", "application/json"}}, R"({"workspace": "admin/box2"})");
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 404);
+}
+
+}  // namespace
+}  // namespace berth::testing

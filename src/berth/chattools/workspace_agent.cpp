@@ -53,6 +53,16 @@ Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& 
     if (!selected) return refuse(selected.error().message);
     agent = *selected;
   }
+  if (!o.agents->connected(agent->id) && agent->external) {
+    // The spec's guidance: only the user can bring an external agent back.
+    return refuse(agent->first_connected_at
+                      ? "workspace uses an externally managed agent that is currently offline. "
+                        "The user needs to reconnect the external agent on its host, then try "
+                        "again"
+                      : "workspace uses an externally managed agent that has not connected yet. "
+                        "The user needs to start the workspace externally and make sure the "
+                        "external agent is connected, then try again");
+  }
   if (!o.agents->connected(agent->id)) {
     return refuse(
         fmt::format("agent {} of workspace {} is not connected; call start_workspace to start the "

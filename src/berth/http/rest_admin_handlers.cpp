@@ -196,8 +196,30 @@ awaitable<Response> get_chat(Context& c) {
   co_return Response::json(200, chat_json(*chat).dump());
 }
 
+// POST /api/v1/chats/{id}/workspace {"workspace": "id | name | owner/name"}: binds the chat to
+// an existing workspace; the chat tools then work against it.
+awaitable<Response> attach_workspace(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto ref = string_field(*body, "workspace");
+  if (!ref) co_return error_response(ref.error());
+  if (!*ref || (*ref)->empty()) {
+    co_return error_response(
+        Error::invalid_argument("workspace is required", "name the workspace to attach")
+            .with_validation("workspace", "is required"));
+  }
+  auto ws = c.app.workspaces.get(c.caller(), **ref);
+  if (!ws) co_return error_response(ws.error());
+  auto chat = c.app.chats->attach(c.caller(), c.request.params.at("id"), ws->workspace,
+                                  ws->latest.build.id);
+  if (!chat) co_return error_response(chat.error());
+  c.app.bus.publish(events::topic::chat(chat->id));
+  co_return Response::json(200, chat_json(*chat).dump());
+}
+
 constexpr Route kRoutes[] = {
     {"POST", "/api/v1/chats", Auth::user, &open_chat},
+    {"POST", "/api/v1/chats/{id}/workspace", Auth::user, &attach_workspace},
     {"GET", "/api/v1/chats", Auth::user, &list_chats},
     {"GET", "/api/v1/chats/{id}", Auth::user, &get_chat},
     {"POST", "/api/v1/templates", Auth::user, &push_template},

@@ -59,6 +59,25 @@ Result<store::Chat> ChatService::get(const Actor& actor, std::string_view id) {
   return chat;
 }
 
+Result<store::Chat> ChatService::attach(const Actor& actor, std::string_view chat_id,
+                                        const store::Workspace& workspace,
+                                        std::string_view build_id) {
+  auto chat = get(actor, chat_id);
+  if (!chat) return chat.error();
+  if (workspace.deleted) {
+    return Error::failed_precondition(fmt::format("workspace {} was deleted", workspace.name),
+                                      "attach a live workspace");
+  }
+  if (workspace.organization_id != chat->organization_id) {
+    return Error::invalid_argument(
+               fmt::format("workspace {}/{} is in another organization than this chat",
+                           workspace.owner_name, workspace.name),
+               "attach a workspace of the chat's organization, or open a chat there")
+        .with_validation("workspace", "is in another organization");
+  }
+  return store_.set_chat_binding(chat->id, workspace.id, std::string(build_id), std::nullopt);
+}
+
 Result<std::vector<store::Chat>> ChatService::list(const Actor& actor) {
   return store_.list_chats(actor.user.id);
 }

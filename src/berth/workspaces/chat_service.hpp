@@ -23,6 +23,11 @@ class ChatService {
   // not_found for chats of other users (site admins see all).
   Result<store::Chat> get(const Actor& actor, std::string_view id);
   Result<std::vector<store::Chat>> list(const Actor& actor);
+  // Binds the chat to an existing workspace the actor can reach (e.g. one with an external
+  // agent the user started themselves). The workspace must be live and in the chat's
+  // organization. The caller publishes events::topic::chat.
+  Result<store::Chat> attach(const Actor& actor, std::string_view chat_id,
+                             const store::Workspace& workspace, std::string_view build_id);
 
  private:
   Result<std::string> organization_for(const Actor& actor, std::string_view ref);
