@@ -650,6 +650,22 @@ TEST(WorkspaceTools, AttachedWorkspacesIncludingExternalOnes) {
   auto ok = mcp.call("execute", {{"command", "echo attached"}})["structuredContent"];
   EXPECT_EQ(ok["output"], "attached\n") << ok.dump();
 
+  auto no_field = api.exchange("POST", "/api/v1/chats/" + chat_id + "/workspace",
+                               {{"Content-Type", "application/json"}}, "{}");
+  ASSERT_TRUE(no_field);
+  EXPECT_EQ(no_field->status, 400);
+  EXPECT_NE(no_field->body.find("workspace is required"), std::string::npos) << no_field->body;
+  ASSERT_TRUE(api.post("/api/v1/organizations", json{{"name", "elsewhere"}}));
+  auto far_chat = api.post("/api/v1/chats", {{"key", "far"}, {"organization", "elsewhere"}});
+  ASSERT_TRUE(far_chat) << far_chat.error().message;
+  auto far =
+      api.exchange("POST", "/api/v1/chats/" + (*far_chat)["id"].get<std::string>() + "/workspace",
+                   {{"Content-Type", "application/json"}}, R"({"workspace": "box2"})");
+  ASSERT_TRUE(far);
+  EXPECT_EQ(far->status, 400);
+  EXPECT_NE(far->body.find("is in another organization than this chat"), std::string::npos)
+      << far->body;
+
   // Someone else cannot attach to this chat, nor attach this user's workspace to theirs.
   auto other = server.client(server.create_member("mallory"));
   auto denied =

@@ -200,5 +200,21 @@ TEST(InputErrors, SiteSettings) {
   EXPECT_EQ(get.out, "2h0m0s\n");
 }
 
+// Server flags that make no sense stop the server before it starts, saying why.
+TEST(InputErrors, ServerWaitFlags) {
+  TestServer server;
+  auto dir = (server.data_dir() / "other").string();
+  auto budget = server.cli({"server", "--data-dir", dir, "--tool-wait-budget", "0s"});
+  EXPECT_NE(budget.exit_code, 0);
+  EXPECT_NE(budget.err.find("--tool-wait-budget must be positive"), std::string::npos)
+      << budget.err;
+  auto idle = server.cli({"server", "--data-dir", dir, "--mcp-session-idle", "0s"});
+  EXPECT_NE(idle.exit_code, 0);
+  EXPECT_NE(idle.err.find("--mcp-session-idle must be positive"), std::string::npos) << idle.err;
+  auto bad = server.cli({"server", "--data-dir", dir, "--tool-wait-budget", "soon"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("invalid duration"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -50,8 +50,9 @@ agents:
     ASSERT_TRUE(hidden);
     hidden_id_ = hidden->tmpl.id;
     chattools::TemplateToolsOptions opts{.store = store_.get(), .admin = admin_.get()};
-    server_ = std::make_unique<McpServer>(std::vector<chattools::Tool>{
-        chattools::make_list_templates_tool(opts), chattools::make_read_template_tool(opts)},
+    server_ = std::make_unique<McpServer>(
+        std::vector<chattools::Tool>{chattools::make_list_templates_tool(opts),
+                                     chattools::make_read_template_tool(opts)},
         &bus_);
   }
   void TearDown() override {

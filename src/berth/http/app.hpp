@@ -17,7 +17,8 @@
 namespace berth::http {
 
 struct AppOptions {
-  std::size_t body_limit = std::size_t{8} * 1024 * 1024;  // bytes; templates with READMEs fit easily
+  std::size_t body_limit =
+      std::size_t{8} * 1024 * 1024;  // bytes; templates with READMEs fit easily
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
   bool loopback_only = true;  // listening on loopback: /mcp refuses other Host names
 };
