@@ -29,9 +29,10 @@ namespace fs = std::filesystem;
 namespace {
 
 int spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
-          const std::vector<std::string>& extra_env = {}) {
+          const std::vector<std::string>& extra_env = {}, const fs::path& cwd = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -179,6 +180,24 @@ CliResult TestServer::cli(const std::vector<std::string>& args, const std::strin
   fs::remove(out);
   fs::remove(err);
   return r;
+}
+
+int TestServer::spawn_berth(const std::vector<std::string>& args, const fs::path& cwd) const {
+  std::vector<std::string> argv = {BERTH_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  fs::create_directories(cwd);
+  return spawn(argv, cwd / "berth.out", cwd / "berth.log", {}, cwd);
+}
+
+std::optional<int> wait_exit(int pid, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r < 0 || std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(20ms);
+  }
 }
 
 json wait_settled(cli::ApiClient& api, const std::string& id, std::chrono::seconds timeout) {

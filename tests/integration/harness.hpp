@@ -60,6 +60,9 @@ class TestServer {
 
   // Runs the berth CLI against this server.
   CliResult cli(const std::vector<std::string>& args, const std::string& token = "") const;
+  // Starts `berth ARGS...` in `cwd` (created; keep it under data_dir() so the test's end kills
+  // the process) with its output in cwd/berth.out and cwd/berth.log. Returns the pid.
+  int spawn_berth(const std::vector<std::string>& args, const std::filesystem::path& cwd) const;
 
  private:
   ServerFlags flags_;
@@ -68,6 +71,9 @@ class TestServer {
   std::string url_;
   std::string admin_token_;
 };
+
+// Waits for a child to exit: its exit code, or nullopt after `timeout`.
+std::optional<int> wait_exit(int pid, std::chrono::milliseconds timeout);
 
 // Long-polls until the workspace settles; returns the workspace JSON with "readiness".
 json wait_settled(cli::ApiClient& api, const std::string& workspace_id,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +22,10 @@ namespace {
 // The agent heartbeats this many times per inactive timeout, so one lost beat is harmless.
 constexpr int kHeartbeatsPerInactiveTimeout = 3;
 constexpr auto kMinHeartbeat = std::chrono::milliseconds(200);
+// An external agent's watcher re-reads its workspace at least this often.
+constexpr auto kRetireFallback = std::chrono::seconds(5);
+// Time a rejected agent gets to close its side before the server does.
+constexpr auto kRejectGrace = std::chrono::seconds(1);
 }  // namespace
 
 struct PendingCall {
@@ -33,6 +39,7 @@ struct AgentHub::Connection {
   store::WorkspaceAgent agent;
   std::unique_ptr<MessageChannel> channel;
   std::map<std::uint64_t, std::shared_ptr<PendingCall>> pending;
+  bool ended = false;  // the read loop is over
 };
 
 AgentHub::AgentHub(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
@@ -97,6 +104,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
                    {"env", env},
                    {"heartbeat_ms", heartbeat.count()}};
   conn->channel->send(manifest.dump());
+  if (agent.external) asio::co_spawn(executor_, retire_when_superseded(conn), asio::detached);
 
   while (auto text = co_await conn->channel->read()) {
     try {
@@ -106,6 +114,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
     }
   }
 
+  conn->ended = true;
   for (auto& [id, call] : conn->pending) call->timer.cancel();
   if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
     connections_.erase(it);
@@ -115,6 +124,38 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
     }
     publish(agent);
     spdlog::info("agent disconnected agent_id={} name={}", agent.id, agent.name);
+  }
+}
+
+bool AgentHub::superseded(const store::WorkspaceAgent& agent) {
+  auto ws = store_.workspace_by_id(agent.workspace_id);
+  if (!ws) return false;  // a store error is not a reason to drop a working agent
+  if (ws->deleted) return true;
+  auto latest = store_.latest_build(agent.workspace_id);
+  if (!latest) return false;
+  // A pending stop has not begun: the agent keeps working until the provisioner takes the job,
+  // as the agents it started itself do until it stops them.
+  return latest->build.id != agent.build_id && latest->job.status() != JobStatus::pending;
+}
+
+// The provisioner ends the agents it started when their workspace stops; an external agent
+// runs elsewhere, so the hub tells it to exit instead (and a reconnect would get 410).
+asio::awaitable<void> AgentHub::retire_when_superseded(std::shared_ptr<Connection> conn) {
+  auto sub = bus_.subscribe(executor_, events::topic::workspace(conn->agent.workspace_id));
+  while (!conn->ended) {
+    if (superseded(conn->agent)) {
+      spdlog::info("external agent retired agent_id={} workspace_id={}", conn->agent.id,
+                   conn->agent.workspace_id);
+      conn->channel->send(json{{"type", proto::kRejected},
+                               {"message", "the workspace was stopped, rebuilt or deleted"}}
+                              .dump());
+      asio::steady_timer grace(executor_, kRejectGrace);
+      boost::system::error_code ec;
+      co_await grace.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!conn->ended) conn->channel->close();
+      co_return;
+    }
+    co_await sub->wait(kRetireFallback);
   }
 }
 

@@ -56,6 +56,9 @@ class AgentHub {
  private:
   void handle_message(Connection& conn, const std::string& text);
   void publish(const store::WorkspaceAgent& agent);
+  // True once the agent's build is no longer its workspace's current one.
+  bool superseded(const store::WorkspaceAgent& agent);
+  boost::asio::awaitable<void> retire_when_superseded(std::shared_ptr<Connection> conn);
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;

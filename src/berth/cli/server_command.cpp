@@ -180,6 +180,7 @@ int run_server(const ServerOptions& o) {
       o.access_url.empty()
           ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
           : o.access_url;
+  app.options.access_url = url;  // before io.run(): no request has been read yet
 
   bool first_start = !fs::exists(data / "admin.token");
   auto actor = admin.bootstrap(data / "admin.token");

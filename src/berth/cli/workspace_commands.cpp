@@ -255,6 +255,40 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   {
     struct Args {
+      std::string ref, agent;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = ws->add_subcommand(
+        "agent-token", "Print the command that connects an external agent (makes a new token)");
+    cmd->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
+    cmd->add_option("--agent", a->agent, "The external agent (default: the only one)");
+    cmd->callback([&, a, client] {
+      auto c = client();
+      auto w = c.get("/api/v1/workspaces/" + path_segment(a->ref));
+      if (!w) {
+        exit_code = report(w.error(), g.json);
+        return;
+      }
+      json body = json::object();
+      if (!a->agent.empty()) body["agent"] = a->agent;
+      auto minted = c.post("/api/v1/workspaces/" + w->value("id", "") + "/agent-token", body);
+      if (!minted) {
+        exit_code = report(minted.error(), g.json);
+        return;
+      }
+      if (g.json) {
+        print_json(*minted);
+        return;
+      }
+      std::cout << fmt::format(
+          "Run this on the host of agent {} (workspace {}):\n\n  {}\n\n"
+          "The token is shown only now. Asking again makes a new one and retires this one.\n",
+          minted->value("agent_name", ""), w->value("full_name", ""), minted->value("command", ""));
+    });
+  }
+
+  {
+    struct Args {
       std::string ref, build, agent;
       bool follow = false;
     };

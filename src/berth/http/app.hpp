@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -21,6 +22,7 @@ struct AppOptions {
       std::size_t{8} * 1024 * 1024;  // bytes; templates with READMEs fit easily
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
   bool loopback_only = true;  // listening on loopback: /mcp refuses other Host names
+  std::string access_url;     // how agents reach this server (--access-url or the listen address)
 };
 
 class McpSessions;

@@ -183,6 +183,28 @@ awaitable<Response> agent_logs(Context& c) {
   co_return Response::json(200, out.dump());
 }
 
+// POST /api/v1/workspaces/{id}/agent-token {"agent": name?}: a new token for an external agent,
+// with the command its owner runs on the agent's host. The token is shown only here.
+awaitable<Response> mint_agent_token(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto agent = string_field(*body, "agent");
+  if (!agent) co_return error_response(agent.error());
+  auto minted = c.app.workspaces.mint_external_agent_token(c.caller(), c.request.params.at("id"),
+                                                           agent->value_or(""));
+  if (!minted) co_return error_response(minted.error());
+  spdlog::info("external agent token minted workspace_id={} agent_id={} by={}",
+               minted->workspace.id, minted->agent.id, c.caller().user.username);
+  json out = {{"workspace_id", minted->workspace.id},
+              {"agent_id", minted->agent.id},
+              {"agent_name", minted->agent.name},
+              {"url", c.app.options.access_url},
+              {"token", minted->token},
+              {"command", fmt::format("berth agent --url {} --token {}", c.app.options.access_url,
+                                      minted->token)}};
+  co_return Response::json(201, out.dump());
+}
+
 // POST /api/v1/agents/{id}/exec | files/read | files/write: a request through the agent's
 // connection. The agent's answer is the response body; its refusals are 400/404.
 constexpr auto kAgentCallSlack = std::chrono::seconds(5);
@@ -228,6 +250,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/workspaces/{id}/start", Auth::user, &start_workspace},
     {"POST", "/api/v1/workspaces/{id}/stop", Auth::user, &stop_workspace},
     {"GET", "/api/v1/workspaces/{id}/wait", Auth::user, &wait_workspace},
+    {"POST", "/api/v1/workspaces/{id}/agent-token", Auth::user, &mint_agent_token},
     {"GET", "/api/v1/builds/{id}", Auth::user, &get_build},
     {"GET", "/api/v1/builds/{id}/logs", Auth::user, &build_logs},
     {"GET", "/api/v1/agents/{id}/logs", Auth::user, &agent_logs},

@@ -270,7 +270,9 @@ class JobRun {
     for (const auto& agent : *agents) {
       if (agent.external) {
         log("agents", "info",
-            {fmt::format("agent {} is external: run `berth agent` on its host", agent.name)});
+            {fmt::format("agent {} is external: get the command to run on its host with "
+                         "`berth workspaces agent-token {} --agent {}`",
+                         agent.name, job_.workspace.name, agent.name)});
         continue;
       }
       if (auto failed = spawn_agent(agent, tokens.at(agent.name))) co_return failed;

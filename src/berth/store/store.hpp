@@ -110,6 +110,8 @@ class Store {
   virtual Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) = 0;
   virtual Result<WorkspaceAgent> agent_by_id(std::string_view id) = 0;
   virtual Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) = 0;
+  // Replaces the agent's token hash: the old token stops authenticating new connections.
+  virtual Status set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) = 0;
   virtual Status agent_connected(std::string_view agent_id, UnixMillis now) = 0;
   virtual Status agent_disconnected(std::string_view agent_id, UnixMillis now) = 0;
   // Moves the lifecycle; sets started_at on `starting` and ready_at when the start phase ends.

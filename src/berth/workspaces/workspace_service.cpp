@@ -281,4 +281,70 @@ Result<store::WorkspaceAgent> WorkspaceService::agent(const Actor& actor,
   return a;
 }
 
+Result<ExternalAgentToken> WorkspaceService::mint_external_agent_token(
+    const Actor& actor, std::string_view ref, std::string_view agent_name) {
+  auto ws = find(actor, ref);
+  if (!ws) return ws.error();
+  auto latest = store_.latest_build(ws->id);
+  if (!latest) return latest.error();
+  const JobStatus status = latest->job.status();
+  if (latest->build.transition != Transition::start || status == JobStatus::failed ||
+      status == JobStatus::canceled || status == JobStatus::canceling) {
+    return Error::failed_precondition(
+        fmt::format("workspace {} is not running, so its agents cannot connect", ws->name),
+        fmt::format("start it with `berth workspaces start {}`, then ask for the token again",
+                    ws->name));
+  }
+  auto agents = store_.agents_for_build(latest->build.id);
+  if (!agents) return agents.error();
+  if (agents->empty() && job_active(status)) {
+    return Error::failed_precondition(
+        fmt::format("workspace {} is still building; its agents do not exist yet", ws->name),
+        fmt::format("wait with `berth workspaces logs {} --follow`, then ask for the token again",
+                    ws->name));
+  }
+  std::vector<const store::WorkspaceAgent*> external;
+  std::string all_names;
+  for (const auto& a : *agents) {
+    if (a.external) external.push_back(&a);
+    all_names += (all_names.empty() ? "" : ", ") + a.name;
+  }
+  const store::WorkspaceAgent* chosen = nullptr;
+  if (!agent_name.empty()) {
+    for (const auto& a : *agents) {
+      if (a.name == agent_name || a.id == agent_name) chosen = &a;
+    }
+    if (!chosen) {
+      return Error::not_found(
+          fmt::format("workspace {} has no agent \"{}\"", ws->name, agent_name),
+          fmt::format("its agents are: {}", all_names.empty() ? "none" : all_names));
+    }
+    if (!chosen->external) {
+      return Error::failed_precondition(
+          fmt::format("agent {} of workspace {} is started by Berth, not externally", chosen->name,
+                      ws->name),
+          "only agents marked `external: true` in the template take a token from you");
+    }
+  } else if (external.empty()) {
+    return Error::failed_precondition(
+        fmt::format("workspace {} has no external agents; Berth starts its agents itself",
+                    ws->name),
+        "an agent token is only needed for agents marked `external: true` in the template");
+  } else if (external.size() > 1) {
+    std::string names;
+    for (const auto* a : external) names += (names.empty() ? "" : ", ") + a->name;
+    return Error::invalid_argument(
+               fmt::format("workspace {} has several external agents ({})", ws->name, names),
+               "name one with --agent NAME")
+        .with_validation("agent", "is required when a workspace has several external agents");
+  } else {
+    chosen = external.front();
+  }
+  ExternalAgentToken out{.workspace = *ws, .agent = *chosen, .token = random_hex(32)};
+  if (auto s = store_.set_agent_token_hash(chosen->id, sha256_hex(out.token)); !s) {
+    return s.error();
+  }
+  return out;
+}
+
 }  // namespace berth::workspaces

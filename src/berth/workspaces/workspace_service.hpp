@@ -45,6 +45,13 @@ struct CreateWorkspaceRequest {
   std::optional<ChatClaim> chat;
 };
 
+// A freshly minted connection token for an external agent. Shown once; only its hash is kept.
+struct ExternalAgentToken {
+  store::Workspace workspace;
+  store::WorkspaceAgent agent;
+  std::string token;
+};
+
 struct ResolvedTemplate {
   store::Template tmpl;
   store::TemplateVersion version;
@@ -73,6 +80,11 @@ class WorkspaceService {
   // The build, if its workspace is visible to the actor.
   Result<store::BuildWithJob> build(const Actor& actor, std::string_view build_id);
   Result<store::WorkspaceAgent> agent(const Actor& actor, std::string_view agent_id);
+  // Mints a new token for an external agent of the workspace's running build (the one named
+  // `agent_name`, or the only external one when empty); the agent's previous token stops
+  // working. failed_precondition while the workspace is not running or has no such agent.
+  Result<ExternalAgentToken> mint_external_agent_token(const Actor& actor, std::string_view ref,
+                                                       std::string_view agent_name);
 
   // A template the actor may use, by id or name (in `organization`, or wherever found).
   Result<ResolvedTemplate> resolve_template(const Actor& actor, std::string_view organization,

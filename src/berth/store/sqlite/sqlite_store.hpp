@@ -74,6 +74,7 @@ class SqliteStore final : public Store {
   Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) override;
   Result<WorkspaceAgent> agent_by_id(std::string_view id) override;
   Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) override;
+  Status set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) override;
   Status agent_connected(std::string_view agent_id, UnixMillis now) override;
   Status agent_disconnected(std::string_view agent_id, UnixMillis now) override;
   Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,

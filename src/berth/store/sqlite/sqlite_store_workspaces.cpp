@@ -499,6 +499,13 @@ Result<WorkspaceAgent> SqliteStore::agent_by_token_hash(std::string_view token_h
   return a;
 }
 
+Status SqliteStore::set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare("UPDATE workspace_agents SET auth_token_hash = $2 WHERE id = $1");
+  if (!q) return q.error();
+  return q->with(agent_id, token_hash).run();
+}
+
 Status SqliteStore::agent_connected(std::string_view agent_id, UnixMillis now) {
   std::lock_guard lock(mu_);
   // last_connected_at must be strictly after disconnected_at for the agent to read as
