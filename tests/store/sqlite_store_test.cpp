@@ -8,6 +8,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/store/migrations.hpp"
 
 namespace berth::store {
 namespace {
@@ -61,9 +62,11 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
-  EXPECT_EQ(store_->schema_version_for_testing(), 3);
+  const int latest = embedded_migrations().back().version;
+  EXPECT_GE(latest, 4);
+  EXPECT_EQ(store_->schema_version_for_testing(), latest);
   reopen();
-  EXPECT_EQ(store_->schema_version_for_testing(), 3);
+  EXPECT_EQ(store_->schema_version_for_testing(), latest);
   EXPECT_TRUE(store_->organization_by_name("default"));
 }
 
@@ -206,6 +209,57 @@ TEST_F(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
   EXPECT_TRUE(store_->workspace_by_id(c->workspace.id)->deleted);
   EXPECT_TRUE(store_->list_workspaces(std::nullopt)->empty());
   EXPECT_TRUE(create("dev")) << "the name is free again";
+}
+
+TEST_F(SqliteStoreTest, DeadlinesFollowTheTtlAndOnlyMoveLaterWithActivity) {
+  auto c = store_->create_workspace(
+      {.organization_id = org_.id,
+       .owner_id = user_.id,
+       .template_id = tmpl_.id,
+       .name = "dev",
+       .ttl_ms = 60'000},
+      {.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id});
+  ASSERT_TRUE(c);
+  const std::string id = c->workspace.id;
+  EXPECT_EQ(store_->workspace_by_id(id)->deadline_at, std::nullopt) << "not running yet";
+  EXPECT_EQ(*store_->extend_workspace_deadline(id, 1'000), false);
+  ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, 10'000));
+  EXPECT_EQ(store_->workspace_by_id(id)->deadline_at, 70'000);
+  EXPECT_EQ(*store_->next_workspace_deadline(), 70'000);
+
+  EXPECT_TRUE(*store_->extend_workspace_deadline(id, 5'000));  // earlier activity: no change
+  EXPECT_EQ(store_->workspace_by_id(id)->deadline_at, 70'000);
+  EXPECT_TRUE(*store_->extend_workspace_deadline(id, 30'000));
+  EXPECT_EQ(store_->workspace_by_id(id)->deadline_at, 90'000);
+
+  EXPECT_TRUE(store_->stop_expired_workspaces(89'999)->empty());
+  auto stops = store_->stop_expired_workspaces(90'000);
+  ASSERT_TRUE(stops);
+  ASSERT_EQ(stops->size(), 1u);
+  EXPECT_EQ((*stops)[0].build.transition, Transition::stop);
+  EXPECT_EQ((*stops)[0].build.reason, "autostop");
+  EXPECT_EQ((*stops)[0].build.initiator_id, user_.id);
+  EXPECT_EQ(store_->latest_build(id)->build.reason, "autostop") << "read back from the row";
+  EXPECT_EQ(store_->workspace_by_id(id)->deadline_at, std::nullopt);
+  EXPECT_EQ(*store_->next_workspace_deadline(), std::nullopt);
+  EXPECT_TRUE(store_->stop_expired_workspaces(200'000)->empty()) << "stopped once";
+}
+
+TEST_F(SqliteStoreTest, NoDeadlineWithoutTtlOrAfterAFailedStart) {
+  auto plain = create("plain");
+  ASSERT_TRUE(store_->complete_job(plain->job.id, std::nullopt, std::nullopt, 10'000));
+  EXPECT_EQ(store_->workspace_by_id(plain->workspace.id)->deadline_at, std::nullopt);
+  auto failed = store_->create_workspace(
+      {.organization_id = org_.id,
+       .owner_id = user_.id,
+       .template_id = tmpl_.id,
+       .name = "broken",
+       .ttl_ms = 1'000},
+      {.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id});
+  ASSERT_TRUE(failed);
+  ASSERT_TRUE(store_->complete_job(failed->job.id, "boom", "SCRIPT_FAILED", 10'000));
+  EXPECT_EQ(store_->workspace_by_id(failed->workspace.id)->deadline_at, std::nullopt);
+  EXPECT_TRUE(store_->stop_expired_workspaces(1'000'000)->empty());
 }
 
 TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {

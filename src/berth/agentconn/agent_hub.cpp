@@ -127,6 +127,13 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   }
 }
 
+void AgentHub::record_activity(const store::WorkspaceAgent& agent) {
+  if (auto s = store_.extend_workspace_deadline(agent.workspace_id, now_ms()); !s) {
+    spdlog::error("workspace deadline not extended workspace_id={} error={}", agent.workspace_id,
+                  s.error().message);
+  }
+}
+
 bool AgentHub::superseded(const store::WorkspaceAgent& agent) {
   auto ws = store_.workspace_by_id(agent.workspace_id);
   if (!ws) return false;  // a store error is not a reason to drop a working agent
@@ -195,6 +202,8 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
       spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
                     s.error().message);
     }
+    // A request still running (a long execute) keeps the workspace alive.
+    if (!conn.pending.empty()) record_activity(agent);
   } else if (type == proto::kOutput) {
     auto id = msg.value("id", std::uint64_t{0});
     if (auto it = conn.pending.find(id); it != conn.pending.end() && it->second->on_output) {
@@ -218,6 +227,7 @@ asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string m
                                  "start the workspace, or wait for its agent to connect");
   }
   auto conn = it->second;
+  record_activity(conn->agent);
   std::uint64_t id = next_request_id_++;
   auto call = std::make_shared<PendingCall>(executor_);
   call->on_output = std::move(on_output);

@@ -43,7 +43,8 @@ class AgentHub {
 
   // Sends a request to a connected agent and waits for its reply. Returns unavailable when the
   // agent is not connected, deadline_exceeded after `timeout`. `on_output` receives the
-  // "output" messages the agent sends before replying (exec with stream: true).
+  // "output" messages the agent sends before replying (exec with stream: true). A call, and
+  // every heartbeat while one runs, counts as activity: it moves the workspace's deadline.
   boost::asio::awaitable<Result<nlohmann::json>> call(
       std::string agent_id, std::string method, nlohmann::json params,
       std::chrono::milliseconds timeout, std::function<void(std::string)> on_output = {});
@@ -56,6 +57,8 @@ class AgentHub {
  private:
   void handle_message(Connection& conn, const std::string& text);
   void publish(const store::WorkspaceAgent& agent);
+  // The agent's connection is in use: its workspace's deadline moves to now + TTL.
+  void record_activity(const store::WorkspaceAgent& agent);
   // True once the agent's build is no longer its workspace's current one.
   bool superseded(const store::WorkspaceAgent& agent);
   boost::asio::awaitable<void> retire_when_superseded(std::shared_ptr<Connection> conn);

@@ -30,6 +30,7 @@
 #include "berth/store/sqlite/sqlite_store.hpp"
 #include "berth/templates/parse.hpp"
 #include "berth/workspaces/admin_service.hpp"
+#include "berth/workspaces/deadline_scheduler.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
 namespace berth::cli {
@@ -144,8 +145,10 @@ int run_server(const ServerOptions& o) {
   auto store = store::SqliteStore::open((data / "berth.db").string());
   if (!store) return report(store.error(), false);
 
-  asio::io_context io(1);
+  // The bus outlives the io_context: coroutine frames still queued when it is destroyed hold
+  // subscriptions that unsubscribe from the bus.
   events::EventBus bus;
+  asio::io_context io(1);
   workspaces::WorkspaceService workspace_service(**store, bus);
   workspaces::AdminService admin(**store);
   agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
@@ -220,8 +223,10 @@ int run_server(const ServerOptions& o) {
                                  .worker_id = "embedded:" + instance,
                                  .worker_prefix = "embedded:",
                                  .build_timeout = *build_timeout});
+  workspaces::DeadlineScheduler deadlines(io.get_executor(), **store, bus);
   (*server)->start();
   prov.start();
+  deadlines.start();
   // MCP sessions of clients that went away without DELETE end after --mcp-session-idle.
   asio::steady_timer session_sweep(io);
   std::function<void()> sweep = [&] {
@@ -240,6 +245,7 @@ int run_server(const ServerOptions& o) {
   signals.async_wait([&](const boost::system::error_code&, int sig) {
     spdlog::info("shutting down signal={}", sig);
     prov.stop();
+    deadlines.stop();
     session_sweep.cancel();
     (*server)->stop();
     io.stop();

@@ -43,10 +43,14 @@ void print_workspace(const json& ws) {
   std::cout << fmt::format("{}  {}  template {}\n", ws.value("full_name", ""),
                            ws.value("status", ""), ws.value("template_name", ""));
   std::cout << fmt::format(
-      "  build {} ({}): {}{}\n", b.value("build_number", 0), b.value("transition", ""),
-      b["job"].value("status", ""),
+      "  build {} ({}{}): {}{}\n", b.value("build_number", 0), b.value("transition", ""),
+      b.value("reason", "") == "autostop" ? ", deadline passed" : "", b["job"].value("status", ""),
       b["job"]["error"].is_null() ? "" : " - " + b["job"]["error"].get<std::string>());
   std::cout << "  agents: " << agents_summary(ws) << "\n";
+  if (ws.contains("deadline") && ws["deadline"].is_string()) {
+    std::cout << "  stops at " << ws["deadline"].get<std::string>()
+              << " unless in use (time to live " << ws.value("ttl_ms", 0) / 1000 << " s)\n";
+  }
 }
 
 // Long-polls the wait endpoint until the workspace settles or `timeout` passes.

@@ -19,6 +19,9 @@ namespace berth::events {
 // Topic names, kept in one place so publishers and subscribers agree.
 namespace topic {
 inline constexpr std::string_view kJobQueued = "job.queued";
+// A workspace's deadline may have become earlier than the scheduler's next wake-up (a start
+// build succeeded).
+inline constexpr std::string_view kDeadlines = "workspace.deadlines";
 std::string workspace(std::string_view workspace_id);  // builds, jobs, agents of a workspace
 std::string job_logs(std::string_view job_id);         // new build log lines
 std::string agent(std::string_view agent_id);          // connection, lifecycle, logs

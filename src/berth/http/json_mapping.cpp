@@ -48,6 +48,7 @@ json build_json(const store::BuildWithJob& b) {
           {"parameters", params},
           {"preset", b.build.preset.empty() ? json(nullptr) : json(b.build.preset)},
           {"initiator_id", b.build.initiator_id},
+          {"reason", b.build.reason},
           {"created_at", format_rfc3339(b.build.created_at)},
           {"job", job_json(b.job)}};
 }
@@ -86,6 +87,7 @@ json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now,
           {"template_id", w.template_id},
           {"template_name", w.template_name},
           {"ttl_ms", w.ttl_ms ? json(*w.ttl_ms) : json(nullptr)},
+          {"deadline", time_or_null(w.deadline_at)},
           {"status", workspace_status(v.latest)},
           {"created_at", format_rfc3339(w.created_at)},
           {"updated_at", format_rfc3339(w.updated_at)},

@@ -400,6 +400,7 @@ awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
                outcome ? " error=" + outcome->message : "");
   bus.publish(events::topic::workspace(workspace_id));
   bus.publish(events::topic::job_logs(job_id));
+  if (!outcome) bus.publish(events::topic::kDeadlines);
 }
 
 awaitable<void> Provisioner::State::job_loop() {

@@ -76,6 +76,7 @@ struct Workspace {
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
   bool deleted = false;
+  std::optional<UnixMillis> deadline_at;  // when the scheduler stops it (running, with a TTL)
 };
 
 struct ProvisionerJob {
@@ -106,6 +107,7 @@ struct WorkspaceBuild {
   std::string parameters;  // JSON object of name -> value
   std::string preset;
   UnixMillis created_at = 0;
+  std::string reason = "initiator";  // or "autostop": the workspace's deadline passed
 };
 
 struct BuildWithJob {
@@ -168,6 +170,7 @@ struct NewBuild {
   std::string initiator_id;
   std::string parameters = "{}";
   std::string preset;
+  std::string reason = "initiator";
 };
 
 struct NewWorkspace {

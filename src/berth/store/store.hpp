@@ -71,6 +71,15 @@ class Store {
   virtual Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) = 0;
   virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
   virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
+  // Time to live. Moves the deadline of a running workspace with a TTL to at least now + ttl
+  // (never earlier). Returns whether the workspace has a deadline.
+  virtual Result<bool> extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) = 0;
+  // The earliest deadline of any workspace, if one is set.
+  virtual Result<std::optional<UnixMillis>> next_workspace_deadline() = 0;
+  // In one transaction: for every workspace whose deadline is at or before `now` and whose
+  // latest build is a succeeded start, a stop build (reason "autostop", initiated by the
+  // owner). Returns the new builds. Activity that moved a deadline before this runs wins.
+  virtual Result<std::vector<BuildWithJob>> stop_expired_workspaces(UnixMillis now) = 0;
   // The most recent start build before the latest build, if any (its agents may still run).
   virtual Result<std::optional<WorkspaceBuild>> latest_start_build(
       std::string_view workspace_id) = 0;

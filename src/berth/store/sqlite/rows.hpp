@@ -11,7 +11,7 @@ namespace berth::store::sqlite {
 
 inline constexpr std::string_view kWorkspaceColumns =
     "w.id, w.organization_id, w.owner_id, u.username, w.template_id, t.name, w.name, w.ttl_ms, "
-    "w.created_at, w.updated_at, w.deleted";
+    "w.created_at, w.updated_at, w.deleted, w.deadline_at";
 inline constexpr std::string_view kWorkspaceFrom =
     " FROM workspaces w JOIN users u ON u.id = w.owner_id JOIN templates t ON t.id = "
     "w.template_id ";
@@ -29,12 +29,14 @@ inline Workspace read_workspace(const Statement& s, int c = 0) {
   w.created_at = s.int64(c + 8);
   w.updated_at = s.int64(c + 9);
   w.deleted = s.boolean(c + 10);
+  w.deadline_at = s.opt_int64(c + 11);
   return w;
 }
 
 inline constexpr std::string_view kBuildColumns =
     "b.id, b.workspace_id, b.template_version_id, b.build_number, b.transition, b.job_id, "
-    "b.initiator_id, b.parameters, b.preset, b.created_at";
+    "b.initiator_id, b.parameters, b.preset, b.created_at, b.reason";
+inline constexpr int kBuildColumnCount = 11;  // where the next table's columns start
 
 inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
   WorkspaceBuild b;
@@ -48,6 +50,7 @@ inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
   b.parameters = s.text(c + 7);
   b.preset = s.text(c + 8);
   b.created_at = s.int64(c + 9);
+  b.reason = s.text(c + 10);
   return b;
 }
 

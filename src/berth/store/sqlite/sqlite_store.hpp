@@ -50,6 +50,9 @@ class SqliteStore final : public Store {
   Result<Workspace> workspace_by_id(std::string_view id) override;
   Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) override;
   Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) override;
+  Result<bool> extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) override;
+  Result<std::optional<UnixMillis>> next_workspace_deadline() override;
+  Result<std::vector<BuildWithJob>> stop_expired_workspaces(UnixMillis now) override;
   Result<BuildWithJob> latest_build(std::string_view workspace_id) override;
   Result<BuildWithJob> build_by_id(std::string_view build_id) override;
   Result<std::optional<WorkspaceBuild>> latest_start_build(std::string_view workspace_id) override;

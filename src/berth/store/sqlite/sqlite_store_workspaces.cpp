@@ -22,7 +22,7 @@ const std::string kBuildWithJobSelect =
                     " FROM workspace_builds b JOIN provisioner_jobs j ON j.id = b.job_id ");
 
 BuildWithJob read_build_with_job(const Statement& s) {
-  return {sqlite::read_build(s, 0), sqlite::read_job(s, 10)};
+  return {sqlite::read_build(s, 0), sqlite::read_job(s, sqlite::kBuildColumnCount)};
 }
 
 }  // namespace
@@ -83,20 +83,27 @@ Result<BuildWithJob> SqliteStore::insert_build_locked(const Workspace& ws, const
   }
   out.build =
       WorkspaceBuild{new_uuid(), ws.id,          b.template_version_id, number,   b.transition,
-                     out.job.id, b.initiator_id, b.parameters,          b.preset, now};
-  auto q = db_->prepare(
-      "INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, "
-      "transition, job_id, initiator_id, parameters, preset, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-  if (!q) return q.error();
-  const auto& nb = out.build;
-  if (auto s = q->with(nb.id, nb.workspace_id, nb.template_version_id, nb.build_number,
-                       to_string(nb.transition), nb.job_id, nb.initiator_id, nb.parameters,
-                       nb.preset, nb.created_at)
-                   .run();
-      !s) {
-    return s.error();
+                     out.job.id, b.initiator_id, b.parameters,          b.preset, now,
+                     b.reason};
+  {
+    auto q = db_->prepare(
+        "INSERT INTO workspace_builds (id, workspace_id, template_version_id, build_number, "
+        "transition, job_id, initiator_id, parameters, preset, created_at, reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+    if (!q) return q.error();
+    const auto& nb = out.build;
+    if (auto s = q->with(nb.id, nb.workspace_id, nb.template_version_id, nb.build_number,
+                         to_string(nb.transition), nb.job_id, nb.initiator_id, nb.parameters,
+                         nb.preset, nb.created_at, nb.reason)
+                     .run();
+        !s) {
+      return s.error();
+    }
   }
+  // Every new build ends the old deadline; a start that succeeds sets the next one.
+  auto q = db_->prepare("UPDATE workspaces SET deadline_at = NULL WHERE id = $1");
+  if (!q) return q.error();
+  if (auto s = q->with(ws.id).run(); !s) return s.error();
   return out;
 }
 
@@ -302,6 +309,11 @@ Status SqliteStore::complete_job(std::string_view job_id, std::optional<std::str
         "FROM workspace_builds WHERE job_id = $1 AND transition = 'delete')");
     if (!q) return q.error();
     if (auto s = q->with(job_id, now).run(); !s) return s;
+    auto d = db_->prepare(
+        "UPDATE workspaces SET deadline_at = $2 + ttl_ms WHERE ttl_ms IS NOT NULL AND id = "
+        "(SELECT workspace_id FROM workspace_builds WHERE job_id = $1 AND transition = 'start')");
+    if (!d) return d.error();
+    if (auto s = d->with(job_id, now).run(); !s) return s;
   }
   return tx->commit();
 }
