@@ -82,6 +82,21 @@ TEST(ParseTemplate, BadFieldNamesFileLineAndField) {
   EXPECT_EQ(spec.error().validations[0].field, "template.yaml:4: agents[0].startup_script_timeout");
 }
 
+TEST(ParseTemplate, DailyCostIsAWholeNumberOfCredits) {
+  auto spec = parse("name: paid\ndaily_cost: 12\nagents:\n  - name: main\n");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->daily_cost, 12);
+  EXPECT_EQ(from_json(to_json(*spec))->daily_cost, 12);
+  EXPECT_EQ(parse("name: free\nagents:\n  - name: main\n")->daily_cost, 0);
+  auto negative = parse("name: paid\ndaily_cost: -1\nagents:\n  - name: main\n");
+  ASSERT_FALSE(negative);
+  EXPECT_EQ(negative.error().message,
+            "template.yaml:2: daily_cost: must be between 0 and 1000000 credits");
+  auto words = parse("name: paid\ndaily_cost: lots\nagents:\n  - name: main\n");
+  ASSERT_FALSE(words);
+  EXPECT_EQ(words.error().message, "template.yaml:2: daily_cost: must be a whole number");
+}
+
 TEST(ParseTemplate, UnknownFieldIsRefused) {
   auto spec = parse("name: demo\nagent:\n  - name: main\n");
   ASSERT_FALSE(spec);

@@ -52,6 +52,16 @@ void publish_binding(const WorkspaceToolsOptions& o, const std::string& chat_id,
   o.bus->publish(events::topic::chat(chat_id));
 }
 
+ToolResult failed_build_result(const WorkspaceToolsOptions& o, const store::Workspace& ws,
+                               BuildAction action, const BuildFailure& failure) {
+  std::optional<QuotaFigures> figures;
+  if (failure.error_code == kInsufficientQuota) {
+    auto usage = o.store->quota_usage(ws.owner_id, ws.organization_id);
+    if (usage && usage->budget) figures = QuotaFigures{usage->credits_consumed, *usage->budget};
+  }
+  return build_failure_result(action, failure, figures);
+}
+
 boost::asio::awaitable<std::optional<WaitPhase>> wait_for_chat_agent(
     const WorkspaceToolsOptions& o, const ToolContext& ctx, CallWaiter& waiter,
     const std::string& workspace_id, AgentStep step, json& result) {

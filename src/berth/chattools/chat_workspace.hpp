@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "berth/chattools/failure_results.hpp"
 #include "berth/chattools/workspace_wait.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
@@ -27,6 +28,10 @@ struct ChatState {
 
 // The text errors start, stop and wait give when the chat has no usable workspace.
 std::optional<std::string> unbound_error(const ChatState& state);
+// build_failure_result with, for a quota failure, the owner's credits and budget in the
+// workspace's organization (left out when no quota is set or they cannot be read).
+ToolResult failed_build_result(const WorkspaceToolsOptions& o, const store::Workspace& ws,
+                               BuildAction action, const BuildFailure& failure);
 Result<ChatState> load_chat_state(const WorkspaceToolsOptions& o, const ToolContext& ctx);
 
 // Writes the chat's binding and tells watchers. A failure is logged, never fatal (as upstream).

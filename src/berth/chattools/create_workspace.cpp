@@ -108,7 +108,8 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::existing_build(
       mark_in_progress(result, waited.phase);
       co_return ToolResult::success(std::move(result));
     case BuildWait::Outcome::failed:
-      co_return build_failure_result(
+      co_return failed_build_result(
+          o_, v.workspace,
           build.transition == Transition::start ? BuildAction::start : BuildAction::create,
           {"existing workspace build failed: " + waited.error, waited.error_code, build.id});
     case BuildWait::Outcome::succeeded:
@@ -238,8 +239,8 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::run(const json& args) {
 
     BuildWait waited = co_await waiter_.build(ws.id, build_id);
     if (waited.outcome == BuildWait::Outcome::failed) {
-      co_return build_failure_result(
-          BuildAction::create,
+      co_return failed_build_result(
+          o_, ws, BuildAction::create,
           {"workspace build failed: " + waited.error, waited.error_code, build_id});
     }
     if (waited.outcome == BuildWait::Outcome::unfinished) {

@@ -70,9 +70,9 @@ boost::asio::awaitable<ToolResult> start(const WorkspaceToolsOptions& o, ToolCon
           co_return ToolResult::success(std::move(result));
         }
         if (waited.outcome == BuildWait::Outcome::failed) {
-          co_return build_failure_result(BuildAction::start,
-                                         {"waiting for in-progress build: " + waited.error,
-                                          waited.error_code, latest.build.id});
+          co_return failed_build_result(o, ws, BuildAction::start,
+                                        {"waiting for in-progress build: " + waited.error,
+                                         waited.error_code, latest.build.id});
         }
         if (latest.build.transition == Transition::start) {
           co_return co_await respond(o, ctx, waiter, ws, latest.build.id);
@@ -110,8 +110,8 @@ boost::asio::awaitable<ToolResult> start(const WorkspaceToolsOptions& o, ToolCon
       co_return ToolResult::success(in_progress(ws, build_id, waited.phase));
     }
     if (waited.outcome == BuildWait::Outcome::failed) {
-      co_return build_failure_result(
-          BuildAction::start,
+      co_return failed_build_result(
+          o, ws, BuildAction::start,
           {"workspace start build failed: " + waited.error, waited.error_code, build_id});
     }
     json extra = json::object();

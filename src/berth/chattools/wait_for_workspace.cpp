@@ -40,8 +40,8 @@ boost::asio::awaitable<ToolResult> wait(const WorkspaceToolsOptions& o, ToolCont
     co_return ToolResult::success(std::move(result));
   }
   if (waited.outcome == BuildWait::Outcome::failed) {
-    ToolResult failed = build_failure_result(
-        action, {"workspace build failed: " + waited.error, waited.error_code, build_id});
+    ToolResult failed = failed_build_result(
+        o, ws, action, {"workspace build failed: " + waited.error, waited.error_code, build_id});
     failed.structured[key::kWorkspaceName] = full_name(ws);
     failed.structured[key::kNextStep] = msg::kFailedNextStep;
     co_return failed;

@@ -1,4 +1,5 @@
 // `berth templates|users|tokens|orgs|config ...`: thin wrappers over the REST API.
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -181,6 +182,63 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       for (const auto& o : all) std::cout << o.value("name", "") << "\n";
     });
   });
+
+  auto* quotas = app.add_subcommand("quotas", "Workspace credit budgets (organization admins)")
+                     ->require_subcommand(1);
+  {
+    struct Args {
+      std::string budget, org = "default", user;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = quotas->add_subcommand(
+        "set", "Set the daily credit budget of a member, or of every member (none removes it)");
+    cmd->add_option("budget", a->budget, "Credits per day, or none")->required();
+    cmd->add_option("--org", a->org, "Organization")->capture_default_str();
+    cmd->add_option("--user", a->user, "A member (default: every member without their own)");
+    cmd->callback([&, a, client] {
+      json body = {{"budget", nullptr}};
+      if (a->budget != "none") {
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(a->budget.data(), a->budget.data() + a->budget.size(), n);
+        if (ec != std::errc() || end != a->budget.data() + a->budget.size()) {
+          exit_code = report(
+              Error::invalid_argument(fmt::format("budget \"{}\" is not a whole number", a->budget),
+                                      "pass credits per day, e.g. 40, or none to remove the quota"),
+              g.json);
+          return;
+        }
+        body["budget"] = n;
+      }
+      if (!a->user.empty()) body["user"] = a->user;
+      exit_code =
+          finish(g, client().put("/api/v1/organizations/" + path_segment(a->org) + "/quota", body),
+                 [a](const json& u) {
+                   std::cout << fmt::format(
+                       "{}: {} of {} credits a day in use\n",
+                       a->user.empty() ? "every member" : a->user, u.value("credits_consumed", 0),
+                       u["budget"].is_null() ? "unlimited"
+                                             : std::to_string(u["budget"].get<std::int64_t>()));
+                 });
+    });
+  }
+  {
+    struct Args {
+      std::string org = "default", user;
+    };
+    auto a = std::make_shared<Args>();
+    auto* cmd = quotas->add_subcommand("show", "Show credits in use and the budget");
+    cmd->add_option("--org", a->org, "Organization")->capture_default_str();
+    cmd->add_option("--user", a->user, "Another member (organization admins)");
+    cmd->callback([&, a, client] {
+      std::string path = "/api/v1/organizations/" + path_segment(a->org) + "/quota";
+      if (!a->user.empty()) path += "?user=" + path_segment(a->user);
+      exit_code = finish(g, client().get(path), [](const json& u) {
+        std::cout << fmt::format(
+            "{} of {} credits a day in use\n", u.value("credits_consumed", 0),
+            u["budget"].is_null() ? "unlimited" : std::to_string(u["budget"].get<std::int64_t>()));
+      });
+    });
+  }
 
   auto* config = app.add_subcommand("config", "Site settings (site admins)")->require_subcommand(1);
   {

@@ -49,6 +49,7 @@ json build_json(const store::BuildWithJob& b) {
           {"preset", b.build.preset.empty() ? json(nullptr) : json(b.build.preset)},
           {"initiator_id", b.build.initiator_id},
           {"reason", b.build.reason},
+          {"daily_cost", b.build.daily_cost},
           {"created_at", format_rfc3339(b.build.created_at)},
           {"job", job_json(b.job)}};
 }

@@ -138,6 +138,58 @@ awaitable<Response> list_organizations(Context& c) {
   co_return Response::json(200, out.dump());
 }
 
+json quota_usage_json(const store::QuotaUsage& u) {
+  return {{"credits_consumed", u.credits_consumed},
+          {"budget", u.budget ? json(*u.budget) : json(nullptr)}};
+}
+
+// PUT /api/v1/organizations/{org}/quota {"user"?: name, "budget": N | null}: a member's
+// budget, or (without "user") every member's; null removes it.
+awaitable<Response> set_quota(Context& c) {
+  auto body = json_body(c.request);
+  if (!body) co_return error_response(body.error());
+  auto user = string_field(*body, "user");
+  auto budget = int_field(*body, "budget");
+  if (!user) co_return error_response(user.error());
+  if (!budget) co_return error_response(budget.error());
+  if (!body->contains("budget")) {
+    co_return error_response(
+        Error::invalid_argument("field \"budget\" is required",
+                                "pass a whole number of credits, or null to remove the quota")
+            .with_validation("budget", "is required"));
+  }
+  const auto& org = c.request.params.at("org");
+  if (auto s = c.app.admin.set_quota(c.caller(), org, user->value_or(""), *budget); !s)
+    co_return error_response(s.error());
+  auto usage = c.app.admin.quota_usage(c.caller(), org, user->value_or(""));
+  if (!usage) co_return error_response(usage.error());
+  co_return Response::json(200, quota_usage_json(*usage).dump());
+}
+
+// GET /api/v1/organizations/{org}/quota[?user=NAME]: usage and budget (yours by default).
+awaitable<Response> get_quota(Context& c) {
+  auto usage = c.app.admin.quota_usage(c.caller(), c.request.params.at("org"),
+                                       c.request.query_param("user").value_or(""));
+  if (!usage) co_return error_response(usage.error());
+  co_return Response::json(200, quota_usage_json(*usage).dump());
+}
+
+// GET /api/v1/organizations/{org}/quotas: the budgets set (organization admins).
+awaitable<Response> list_quotas(Context& c) {
+  auto all = c.app.admin.quotas(c.caller(), c.request.params.at("org"));
+  if (!all) co_return error_response(all.error());
+  json out = {{"every_member", nullptr}, {"users", json::array()}};
+  for (const auto& a : *all) {
+    if (a.subject == store::kEveryMember) {
+      out["every_member"] = a.budget;
+    } else {
+      out["users"].push_back(
+          {{"user_id", a.subject}, {"username", a.username}, {"budget", a.budget}});
+    }
+  }
+  co_return Response::json(200, out.dump());
+}
+
 // PUT /api/v1/config/{key} {"value": "2h"}
 awaitable<Response> set_config(Context& c) {
   auto body = json_body(c.request);
@@ -230,6 +282,9 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/tokens", Auth::user, &create_token},
     {"POST", "/api/v1/organizations", Auth::user, &create_organization},
     {"GET", "/api/v1/organizations", Auth::user, &list_organizations},
+    {"PUT", "/api/v1/organizations/{org}/quota", Auth::user, &set_quota},
+    {"GET", "/api/v1/organizations/{org}/quota", Auth::user, &get_quota},
+    {"GET", "/api/v1/organizations/{org}/quotas", Auth::user, &list_quotas},
     {"PUT", "/api/v1/config/{key}", Auth::user, &set_config},
     {"GET", "/api/v1/config/{key}", Auth::user, &get_config},
 };

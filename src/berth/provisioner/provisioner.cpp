@@ -33,6 +33,7 @@ using templates::Isolation;
 
 namespace error_code {
 constexpr std::string_view kScriptFailed = "SCRIPT_FAILED";
+constexpr std::string_view kInsufficientQuota = "INSUFFICIENT_QUOTA";
 constexpr std::string_view kDeadline = "DEADLINE_EXCEEDED";
 constexpr std::string_view kSpawnFailed = "SPAWN_FAILED";
 constexpr std::string_view kSandboxUnavailable = "SANDBOX_UNAVAILABLE";
@@ -209,7 +210,30 @@ class JobRun {
     co_return std::nullopt;
   }
 
+  // A template with a daily cost must fit the owner's quota; the check and the commit of the
+  // cost are one transaction, so two builds racing for the last credits cannot both pass.
+  Step admit_cost() {
+    if (spec_.daily_cost <= 0) return std::nullopt;
+    auto d = s_.store.admit_build_cost(job_.build.id, spec_.daily_cost);
+    if (!d) return StepError{d.error().message, std::string(error_code::kInternal)};
+    const auto& u = d->usage;
+    if (!d->admitted) {
+      std::string msg = fmt::format(
+          "insufficient quota: this workspace costs {} credits a day, and {} of the owner's "
+          "budget of {} are in use",
+          spec_.daily_cost, u.credits_consumed, u.budget.value_or(0));
+      log("quota", "error", {msg});
+      return StepError{msg, std::string(error_code::kInsufficientQuota)};
+    }
+    log("quota", "info",
+        {u.budget ? fmt::format("{} credits a day; {} of {} now in use", spec_.daily_cost,
+                                u.credits_consumed + spec_.daily_cost, *u.budget)
+                  : fmt::format("{} credits a day; no quota set", spec_.daily_cost)});
+    return std::nullopt;
+  }
+
   awaitable<Step> start() {
+    if (auto refused = admit_cost()) co_return refused;
     if (spec_.isolation == Isolation::sandbox && !sandbox_available()) {
       co_return StepError{
           "bubblewrap (bwrap) cannot create a sandbox on this machine; install the "

@@ -79,6 +79,21 @@ struct Workspace {
   std::optional<UnixMillis> deadline_at;  // when the scheduler stops it (running, with a TTL)
 };
 
+// A user's quota in one organization: what their running workspaces use per day, and the
+// budget (nullopt = no quota set).
+struct QuotaUsage {
+  std::int64_t credits_consumed = 0;
+  std::optional<std::int64_t> budget;
+};
+
+struct QuotaAllowance {
+  std::string subject;   // a user id, or "*" for every member without their own
+  std::string username;  // joined; "" for "*"
+  std::int64_t budget = 0;
+};
+
+inline constexpr std::string_view kEveryMember = "*";
+
 struct ProvisionerJob {
   std::string id;
   std::string organization_id;
@@ -108,6 +123,7 @@ struct WorkspaceBuild {
   std::string preset;
   UnixMillis created_at = 0;
   std::string reason = "initiator";  // or "autostop": the workspace's deadline passed
+  std::int64_t daily_cost = 0;       // quota credits committed when the build was admitted
 };
 
 struct BuildWithJob {

@@ -111,6 +111,24 @@ class Store {
   virtual Result<std::vector<LogLine>> job_logs(std::string_view job_id, std::int64_t after_seq,
                                                 int limit) = 0;
 
+  // --- Quotas
+  // Sets (or, with nullopt, removes) the budget of `subject`: a user id or kEveryMember.
+  virtual Status set_quota_allowance(std::string_view org_id, std::string_view subject,
+                                     std::optional<std::int64_t> budget) = 0;
+  virtual Result<std::vector<QuotaAllowance>> quota_allowances(std::string_view org_id) = 0;
+  // Credits used by the user's live workspaces in the organization: the daily_cost of each
+  // one's latest build when that is a start that has not failed or been canceled.
+  virtual Result<QuotaUsage> quota_usage(std::string_view user_id, std::string_view org_id) = 0;
+  // Admits a start build costing `daily_cost` in one transaction: when the owner's other
+  // workspaces plus this one fit the budget, records the cost on the build. Returns the
+  // usage before this build; `admitted` says whether it fit.
+  struct QuotaDecision {
+    bool admitted = false;
+    QuotaUsage usage;
+  };
+  virtual Result<QuotaDecision> admit_build_cost(std::string_view build_id,
+                                                 std::int64_t daily_cost) = 0;
+
   // --- Agents
   virtual Result<std::vector<WorkspaceAgent>> insert_agents(std::string_view build_id,
                                                             const std::vector<NewAgent>& agents,

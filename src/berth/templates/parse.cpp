@@ -14,6 +14,8 @@ namespace berth::templates {
 
 namespace {
 
+constexpr std::int64_t kMaxDailyCost = 1'000'000;
+
 // Collects problems while walking the YAML tree; each carries the line and the field path.
 class Reader {
  public:
@@ -352,9 +354,10 @@ Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& fi
   }
 
   Reader r;
-  r.only_keys(root, "",
-              {"name", "display_name", "description", "icon", "isolation", "agents_allowed",
-               "default_ttl", "parameters", "presets", "agents", "scripts", "sandbox"});
+  r.only_keys(
+      root, "",
+      {"name", "display_name", "description", "icon", "isolation", "agents_allowed", "default_ttl",
+       "daily_cost", "parameters", "presets", "agents", "scripts", "sandbox"});
   TemplateSpec spec;
   spec.name = r.str(root["name"], "name").value_or("");
   if (spec.name.empty()) {
@@ -374,6 +377,11 @@ Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& fi
   }
   spec.agents_allowed = r.boolean(root["agents_allowed"], "agents_allowed").value_or(true);
   spec.default_ttl = r.duration(root["default_ttl"], "default_ttl");
+  spec.daily_cost = r.integer(root["daily_cost"], "daily_cost").value_or(0);
+  if (spec.daily_cost < 0 || spec.daily_cost > kMaxDailyCost) {
+    r.problem(root["daily_cost"], "daily_cost",
+              fmt::format("must be between 0 and {} credits", kMaxDailyCost));
+  }
 
   read_parameters(r, root["parameters"], spec);
   read_presets(r, root["presets"], spec);

@@ -108,6 +108,7 @@ std::string to_json(const TemplateSpec& s) {
             {"sandbox", {{"network", s.sandbox.network}}},
             {"readme", s.readme}};
   j["default_ttl_ms"] = s.default_ttl ? json(s.default_ttl->count()) : json(nullptr);
+  j["daily_cost"] = s.daily_cost;
   return j.dump();
 }
 
@@ -122,6 +123,7 @@ Result<TemplateSpec> from_json(std::string_view text) {
     s.isolation =
         parse_isolation(j.at("isolation").get<std::string>()).value_or(Isolation::process);
     s.agents_allowed = j.at("agents_allowed");
+    s.daily_cost = j.value("daily_cost", std::int64_t{0});  // absent in specs stored before it
     if (!j["default_ttl_ms"].is_null()) {
       s.default_ttl = std::chrono::milliseconds(j["default_ttl_ms"].get<std::int64_t>());
     }

@@ -81,6 +81,7 @@ struct TemplateSpec {
   Isolation isolation = Isolation::process;
   bool agents_allowed = true;
   std::optional<std::chrono::milliseconds> default_ttl;
+  std::int64_t daily_cost = 0;  // quota credits a running workspace uses per day
   std::vector<ParameterSpec> parameters;
   std::vector<PresetSpec> presets;
   std::vector<AgentSpec> agents;

@@ -64,6 +64,16 @@ class AdminService {
   Status set_config(const Actor& actor, std::string_view key, std::string_view value);
   Result<std::optional<std::string>> get_config(std::string_view key);
 
+  // Quotas (admin_quotas.cpp). `username` "" means every member without a budget of their
+  // own; nullopt `budget` removes it (no quota). Organization admins only.
+  Status set_quota(const Actor& actor, std::string_view organization, std::string_view username,
+                   std::optional<std::int64_t> budget);
+  Result<std::vector<store::QuotaAllowance>> quotas(const Actor& actor,
+                                                    std::string_view organization);
+  // A user's usage and budget; `username` "" = the actor. Others' need an organization admin.
+  Result<store::QuotaUsage> quota_usage(const Actor& actor, std::string_view organization,
+                                        std::string_view username);
+
   Authorizer& authz() { return authz_; }
 
  private:

@@ -23,12 +23,16 @@ Status Authorizer::can_use_template(const Actor& actor, const store::Template& t
 }
 
 Status Authorizer::can_manage_templates(const Actor& actor, std::string_view org_id) {
+  return require_org_admin(actor, org_id, "push templates");
+}
+
+Status Authorizer::require_org_admin(const Actor& actor, std::string_view org_id,
+                                     std::string_view action) {
   if (actor.user.site_admin) return {};
   auto role = store_.member_role(org_id, actor.user.id);
   if (role && *role == store::OrgRole::admin) return {};
-  return Error::permission_denied(
-      "only organization admins can push templates",
-      "ask an admin of the organization to push it, or to make you one");
+  return Error::permission_denied(fmt::format("only organization admins can {}", action),
+                                  "ask an admin of the organization to do it, or to make you one");
 }
 
 Status Authorizer::require_site_admin(const Actor& actor, std::string_view action) {

@@ -26,6 +26,8 @@ class Authorizer {
   Status can_use_template(const Actor& actor, const store::Template& t);
   // Pushing templates needs an organization admin (or a site admin).
   Status can_manage_templates(const Actor& actor, std::string_view org_id);
+  // permission_denied "only organization admins can <action>" for anyone else.
+  Status require_org_admin(const Actor& actor, std::string_view org_id, std::string_view action);
   Status require_site_admin(const Actor& actor, std::string_view action);
   // The organizations whose templates the actor may see ({} = all, for site admins).
   Result<std::vector<std::string>> visible_organizations(const Actor& actor);

@@ -35,8 +35,8 @@ inline Workspace read_workspace(const Statement& s, int c = 0) {
 
 inline constexpr std::string_view kBuildColumns =
     "b.id, b.workspace_id, b.template_version_id, b.build_number, b.transition, b.job_id, "
-    "b.initiator_id, b.parameters, b.preset, b.created_at, b.reason";
-inline constexpr int kBuildColumnCount = 11;  // where the next table's columns start
+    "b.initiator_id, b.parameters, b.preset, b.created_at, b.reason, b.daily_cost";
+inline constexpr int kBuildColumnCount = 12;  // where the next table's columns start
 
 inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
   WorkspaceBuild b;
@@ -51,6 +51,7 @@ inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
   b.preset = s.text(c + 8);
   b.created_at = s.int64(c + 9);
   b.reason = s.text(c + 10);
+  b.daily_cost = s.int64(c + 11);
   return b;
 }
 

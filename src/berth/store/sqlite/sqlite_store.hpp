@@ -77,6 +77,12 @@ class SqliteStore final : public Store {
   Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) override;
   Result<WorkspaceAgent> agent_by_id(std::string_view id) override;
   Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) override;
+  Status set_quota_allowance(std::string_view org_id, std::string_view subject,
+                             std::optional<std::int64_t> budget) override;
+  Result<std::vector<QuotaAllowance>> quota_allowances(std::string_view org_id) override;
+  Result<QuotaUsage> quota_usage(std::string_view user_id, std::string_view org_id) override;
+  Result<QuotaDecision> admit_build_cost(std::string_view build_id,
+                                         std::int64_t daily_cost) override;
   Status set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) override;
   Status agent_connected(std::string_view agent_id, UnixMillis now) override;
   Status agent_disconnected(std::string_view agent_id, UnixMillis now) override;
@@ -114,6 +120,9 @@ class SqliteStore final : public Store {
   Result<Template> template_locked(std::string_view id);
   Result<Chat> chat_locked(std::string_view id);
   Result<CreatedWorkspace> insert_workspace_locked(const NewWorkspace& ws, const NewBuild& b);
+  // Usage of the user's workspaces in the organization, leaving out `except_workspace_id`.
+  Result<QuotaUsage> quota_usage_locked(std::string_view user_id, std::string_view org_id,
+                                        std::string_view except_workspace_id);
 
   std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
