@@ -81,16 +81,24 @@ TEST_F(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
 
 TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
   ASSERT_TRUE(
-      store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt));
+      store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt, {}));
   auto u = store_->user_for_token("tok1", sha256_hex("secret"), now_ms());
   ASSERT_TRUE(u);
-  EXPECT_EQ(u->username, "alice");
+  EXPECT_EQ(u->user.username, "alice");
+  EXPECT_EQ(u->scope.organization_id, std::nullopt);
+  EXPECT_FALSE(u->scope.read_only);
   auto wrong = store_->user_for_token("tok1", sha256_hex("guess"), now_ms());
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code, ErrorCode::unauthenticated);
-  ASSERT_TRUE(store_->create_api_token(user_.id, "old", "tok2", sha256_hex("s"), now_ms() - 1));
+  ASSERT_TRUE(store_->create_api_token(user_.id, "old", "tok2", sha256_hex("s"), now_ms() - 1, {}));
   EXPECT_EQ(store_->user_for_token("tok2", sha256_hex("s"), now_ms()).error().message,
             "API token expired");
+  ASSERT_TRUE(store_->create_api_token(user_.id, "narrow", "tok3", sha256_hex("n"), std::nullopt,
+                                       {.organization_id = org_.id, .read_only = true}));
+  auto narrow = store_->user_for_token("tok3", sha256_hex("n"), now_ms());
+  ASSERT_TRUE(narrow);
+  EXPECT_EQ(narrow->scope.organization_id, org_.id);
+  EXPECT_TRUE(narrow->scope.read_only);
 }
 
 TEST_F(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {

@@ -141,18 +141,24 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto* tokens = app.add_subcommand("tokens", "Create API tokens")->require_subcommand(1);
   {
     struct Args {
-      std::string name, user, lifetime;
+      std::string name, user, lifetime, org;
+      bool read_only = false;
     };
     auto a = std::make_shared<Args>();
     auto* cmd = tokens->add_subcommand("create", "Create an API token (printed once)");
     cmd->add_option("--name", a->name, "A name to recognise it by");
     cmd->add_option("--user", a->user, "For another user (site admins only)");
     cmd->add_option("--lifetime", a->lifetime, "Expire after this long, e.g. 720h");
+    cmd->add_option("--org", a->org, "Only act in this organization (never as site admin)");
+    cmd->add_flag("--read-only", a->read_only,
+                  "Only read: list and show, and over MCP only the tools that change nothing");
     cmd->callback([&, a, client] {
       json body = json::object();
       if (!a->name.empty()) body["name"] = a->name;
       if (!a->user.empty()) body["username"] = a->user;
       if (!a->lifetime.empty()) body["lifetime"] = a->lifetime;
+      if (!a->org.empty()) body["organization"] = a->org;
+      if (a->read_only) body["read_only"] = true;
       exit_code = finish(g, client().post("/api/v1/tokens", body),
                          [](const json& t) { std::cout << t.value("token", "") << "\n"; });
     });

@@ -237,9 +237,9 @@ awaitable<Response> mcp_delete(Context& c) {
 }
 
 constexpr Route kRoutes[] = {
-    {"POST", "/mcp", Auth::user, &mcp_post},
+    {"POST", "/mcp", Auth::user_any_method, &mcp_post},
     {"GET", "/mcp", Auth::user, &mcp_get},
-    {"DELETE", "/mcp", Auth::user, &mcp_delete},
+    {"DELETE", "/mcp", Auth::user_any_method, &mcp_delete},
 };
 
 }  // namespace

@@ -96,8 +96,11 @@ awaitable<Response> create_token(Context& c) {
   auto name = string_field(*body, "name");
   auto username = string_field(*body, "username");
   auto lifetime = string_field(*body, "lifetime");
+  auto org = string_field(*body, "organization");
+  auto read_only = bool_field(*body, "read_only");
   for (const Error* e : {name ? nullptr : &name.error(), username ? nullptr : &username.error(),
-                         lifetime ? nullptr : &lifetime.error()}) {
+                         lifetime ? nullptr : &lifetime.error(), org ? nullptr : &org.error(),
+                         read_only ? nullptr : &read_only.error()}) {
     if (e) co_return error_response(*e);
   }
   std::optional<std::chrono::milliseconds> life;
@@ -107,14 +110,22 @@ awaitable<Response> create_token(Context& c) {
       co_return error_response(Error(d.error()).with_validation("lifetime", d.error().message));
     life = *d;
   }
-  auto token = c.app.admin.create_token(c.caller(), name->value_or(""), *username, life);
+  auto token = c.app.admin.create_token(c.caller(), {.name = name->value_or(""),
+                                                     .username = *username,
+                                                     .lifetime = life,
+                                                     .organization = org->value_or(""),
+                                                     .read_only = read_only->value_or(false)});
   if (!token) co_return error_response(token.error());
-  json out = {{"id", token->row.id},
-              {"name", token->row.name},
-              {"user_id", token->row.user_id},
-              {"token", token->token},
-              {"expires_at", token->row.expires_at ? json(format_rfc3339(*token->row.expires_at))
-                                                   : json(nullptr)}};
+  const auto& scope = token->row.scope;
+  json out = {
+      {"id", token->row.id},
+      {"name", token->row.name},
+      {"user_id", token->row.user_id},
+      {"token", token->token},
+      {"organization_id", scope.organization_id ? json(*scope.organization_id) : json(nullptr)},
+      {"read_only", scope.read_only},
+      {"expires_at",
+       token->row.expires_at ? json(format_rfc3339(*token->row.expires_at)) : json(nullptr)}};
   co_return Response::json(201, out.dump());
 }
 

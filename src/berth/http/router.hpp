@@ -21,7 +21,9 @@ struct Context {
   const workspaces::Actor& caller() const { return *actor; }
 };
 
-enum class Auth { none, user };
+// user: a valid API token; a read-only one only for GET. user_any_method: a valid token for
+// any method, the handler keeping read-only tokens to reads itself (/mcp: tools/call).
+enum class Auth { none, user, user_any_method };
 
 using Handler = boost::asio::awaitable<Response> (*)(Context&);
 using UpgradeHandler = boost::asio::awaitable<Response> (*)(Context&, Upgrader&);

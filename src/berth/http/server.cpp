@@ -189,9 +189,15 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader)
                          "see docs/api.md for the REST API"));
   }
   Context ctx{app, req, std::nullopt};
-  if (m.route->auth == Auth::user) {
+  if (m.route->auth != Auth::none) {
     auto actor = app.admin.authenticate(req.bearer_token());
     if (!actor) co_return error_response(actor.error());
+    if (actor->scope.read_only && m.route->auth == Auth::user && req.method != "GET" &&
+        req.method != "HEAD") {
+      co_return error_response(Error::permission_denied(
+          fmt::format("this token is read-only; {} {} changes things", req.method, req.path),
+          "use a token created without --read-only"));
+    }
     ctx.actor = std::move(*actor);
   }
   try {

@@ -78,9 +78,10 @@ json McpServer::initialize(const json& params, Session& session) {
           {"instructions", kInstructions}};
 }
 
-json McpServer::list_tools() const {
+json McpServer::list_tools(bool only_read_only) const {
   json list = json::array();
   for (const auto& t : tools_) {
+    if (only_read_only && !t.annotations.read_only) continue;
     list.push_back({{"name", t.name},
                     {"title", t.title},
                     {"description", t.description},
@@ -109,6 +110,13 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   }
   if (!tool)
     co_return error_response(id, rpc::kInvalidParams, fmt::format("Unknown tool: {}", name));
+  if (context.actor.scope.read_only && !tool->annotations.read_only) {
+    co_return success(
+        id, call_tool_result(chattools::ToolResult::text_error(fmt::format(
+                "this token is read-only, and {} changes things. Ask the user for a token "
+                "created without --read-only.",
+                name))));
+  }
   json arguments = params.value("arguments", json::object());
   if (arguments.is_null()) arguments = json::object();
   if (!arguments.is_object()) {
@@ -189,7 +197,9 @@ boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Sess
   const json& id = message["id"];
   if (method == "initialize") co_return success(id, initialize(params, session));
   if (method == "ping") co_return success(id, json::object());
-  if (method == "tools/list") co_return success(id, list_tools());
+  if (method == "tools/list") {
+    co_return success(id, list_tools(context.actor.scope.read_only));
+  }
   if (method == "tools/call") {
     co_return co_await call_tool(id, params, session, std::move(context), std::move(sink));
   }

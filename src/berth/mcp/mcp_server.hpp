@@ -70,7 +70,8 @@ class McpServer {
 
  private:
   json initialize(const json& params, Session& session);
-  json list_tools() const;
+  // Every tool, or with `only_read_only` (a read-only token) the ones that change nothing.
+  json list_tools(bool only_read_only) const;
   boost::asio::awaitable<json> call_tool(const json& id, const json& params, Session& session,
                                          chattools::ToolContext context, NotificationSink sink);
   void cancel(const json& params, Session& session);

@@ -32,12 +32,24 @@ struct User {
   UnixMillis created_at = 0;
 };
 
+// What a token may do beyond its user's own rights: nothing (the default), or less.
+struct TokenScope {
+  std::optional<std::string> organization_id;  // only this organization; never site admin
+  bool read_only = false;                      // only reads
+};
+
 struct ApiToken {
   std::string id;
   std::string user_id;
   std::string name;
   UnixMillis created_at = 0;
   std::optional<UnixMillis> expires_at;
+  TokenScope scope;
+};
+
+struct TokenOwner {
+  User user;
+  TokenScope scope;
 };
 
 struct Template {

@@ -41,10 +41,11 @@ class Store {
   // Stores SHA-256 of `secret` under a new token id. Returns the row.
   virtual Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,
                                             std::string_view token_id, std::string_view secret_hash,
-                                            std::optional<UnixMillis> expires_at) = 0;
+                                            std::optional<UnixMillis> expires_at,
+                                            const TokenScope& scope) = 0;
   // Returns unauthenticated when the token id is unknown, the hash differs, or it expired.
-  virtual Result<User> user_for_token(std::string_view token_id, std::string_view secret_hash,
-                                      UnixMillis now) = 0;
+  virtual Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
+                                            UnixMillis now) = 0;
 
   // --- Templates
   // Creates the template if (org, name) is new, adds a version, makes it active.

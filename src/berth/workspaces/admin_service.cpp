@@ -34,12 +34,13 @@ Result<std::chrono::milliseconds> parse_workspace_ttl_setting(std::string_view v
 }
 
 Result<IssuedToken> AdminService::issue_token(const store::User& user, std::string_view name,
-                                              std::optional<std::chrono::milliseconds> lifetime) {
+                                              std::optional<std::chrono::milliseconds> lifetime,
+                                              const store::TokenScope& scope) {
   std::string id = random_hex(8);
   std::string secret = random_hex(24);
   std::optional<UnixMillis> expires;
   if (lifetime) expires = now_ms() + lifetime->count();
-  auto row = store_.create_api_token(user.id, name, id, sha256_hex(secret), expires);
+  auto row = store_.create_api_token(user.id, name, id, sha256_hex(secret), expires, scope);
   if (!row) return row.error();
   return IssuedToken{std::move(*row), fmt::format("{}{}_{}", kTokenPrefix, id, secret)};
 }
@@ -81,10 +82,12 @@ Result<Actor> AdminService::authenticate(std::string_view token) {
   std::string_view rest = token.substr(kTokenPrefix.size());
   auto sep = rest.find('_');
   if (sep == std::string_view::npos) return invalid();
-  auto user =
+  auto owner =
       store_.user_for_token(rest.substr(0, sep), sha256_hex(rest.substr(sep + 1)), now_ms());
-  if (!user) return user.error();
-  return Actor{*user};
+  if (!owner) return owner.error();
+  Actor actor{std::move(owner->user), std::move(owner->scope)};
+  if (actor.scope.organization_id) actor.user.site_admin = false;
+  return actor;
 }
 
 Result<store::Organization> AdminService::organization(std::string_view ref) {
@@ -159,22 +162,40 @@ Result<store::User> AdminService::create_user(const Actor& actor, const NewUserR
   return user;
 }
 
-Result<IssuedToken> AdminService::create_token(const Actor& actor, std::string_view name,
-                                               std::optional<std::string> username,
-                                               std::optional<std::chrono::milliseconds> lifetime) {
+Result<IssuedToken> AdminService::create_token(const Actor& actor, const TokenRequest& req) {
   store::User user = actor.user;
-  if (username && *username != actor.user.username) {
+  if (req.username && *req.username != actor.user.username) {
     if (auto s = authz_.require_site_admin(actor, "create tokens for other users"); !s)
       return s.error();
-    auto other = store_.user_by_username(*username);
+    auto other = store_.user_by_username(*req.username);
     if (!other) return other.error();
     user = *other;
   }
-  if (lifetime && lifetime->count() <= 0) {
+  if (req.lifetime && req.lifetime->count() <= 0) {
     return Error::invalid_argument("token lifetime must be positive", "e.g. --lifetime 720h")
         .with_validation("lifetime", "must be positive");
   }
-  return issue_token(user, name.empty() ? "cli" : name, lifetime);
+  // Never wider than the caller's own token.
+  store::TokenScope scope{actor.scope.organization_id, actor.scope.read_only || req.read_only};
+  if (!req.organization.empty()) {
+    auto org = organization(req.organization);
+    if (!org) return org.error();
+    if (!actor.in_scope(org->id)) {
+      return Error::permission_denied(
+          "this token is limited to another organization and cannot make tokens for this one",
+          "use a token of that organization, or one without --org");
+    }
+    auto role = store_.member_role(org->id, user.id);
+    if (!role) return role.error();
+    if (!role->has_value()) {
+      return Error::invalid_argument(fmt::format("user {} is not a member of organization {}",
+                                                 user.username, org->name),
+                                     "scope the token to an organization the user belongs to")
+          .with_validation("organization", "not a member");
+    }
+    scope.organization_id = org->id;
+  }
+  return issue_token(user, req.name.empty() ? "cli" : req.name, req.lifetime, scope);
 }
 
 Result<store::Organization> AdminService::create_organization(const Actor& actor,

@@ -52,10 +52,17 @@ class AdminService {
   Result<store::Template> get_template(const Actor& actor, std::string_view ref);
 
   Result<store::User> create_user(const Actor& actor, const NewUserRequest& request);
-  // A token for the actor, or (site admins only) for `username`.
-  Result<IssuedToken> create_token(const Actor& actor, std::string_view name,
-                                   std::optional<std::string> username,
-                                   std::optional<std::chrono::milliseconds> lifetime);
+  // A token for the actor, or (site admins only) for `username`. `organization` (a name or
+  // id) limits it to one organization the user belongs to; `read_only` to reads. A scoped
+  // caller's tokens are at most as wide as its own.
+  struct TokenRequest {
+    std::string name;
+    std::optional<std::string> username;
+    std::optional<std::chrono::milliseconds> lifetime;
+    std::string organization;
+    bool read_only = false;
+  };
+  Result<IssuedToken> create_token(const Actor& actor, const TokenRequest& request);
   Result<store::Organization> create_organization(const Actor& actor, std::string_view name,
                                                   std::string_view display_name);
   Result<std::vector<store::Organization>> list_organizations(const Actor& actor);
@@ -79,7 +86,8 @@ class AdminService {
  private:
   Result<store::Organization> organization(std::string_view ref);
   Result<IssuedToken> issue_token(const store::User& user, std::string_view name,
-                                  std::optional<std::chrono::milliseconds> lifetime);
+                                  std::optional<std::chrono::milliseconds> lifetime,
+                                  const store::TokenScope& scope = {});
 
   store::Store& store_;
   Authorizer authz_;

@@ -5,13 +5,17 @@
 namespace berth::workspaces {
 
 bool Authorizer::is_member(const Actor& actor, std::string_view org_id) {
+  if (!actor.in_scope(org_id)) return false;
   if (actor.user.site_admin) return true;
   auto role = store_.member_role(org_id, actor.user.id);
   return role && role->has_value();
 }
 
 Status Authorizer::can_access_workspace(const Actor& actor, const store::Workspace& ws) {
-  if (actor.user.site_admin || ws.owner_id == actor.user.id) return {};
+  if (actor.in_scope(ws.organization_id) &&
+      (actor.user.site_admin || ws.owner_id == actor.user.id)) {
+    return {};
+  }
   return Error::not_found(fmt::format("workspace {} not found", ws.id),
                           "list your workspaces with `berth workspaces list`");
 }
@@ -28,6 +32,11 @@ Status Authorizer::can_manage_templates(const Actor& actor, std::string_view org
 
 Status Authorizer::require_org_admin(const Actor& actor, std::string_view org_id,
                                      std::string_view action) {
+  if (!actor.in_scope(org_id)) {
+    return Error::permission_denied(
+        fmt::format("this token is limited to another organization and cannot {} here", action),
+        "use a token of this organization, or one without --org");
+  }
   if (actor.user.site_admin) return {};
   auto role = store_.member_role(org_id, actor.user.id);
   if (role && *role == store::OrgRole::admin) return {};
@@ -42,6 +51,12 @@ Status Authorizer::require_site_admin(const Actor& actor, std::string_view actio
 }
 
 Result<std::vector<std::string>> Authorizer::visible_organizations(const Actor& actor) {
+  if (actor.scope.organization_id) {
+    if (is_member(actor, *actor.scope.organization_id)) {
+      return std::vector<std::string>{*actor.scope.organization_id};
+    }
+    return std::vector<std::string>{""};  // "" never matches an id
+  }
   if (actor.user.site_admin) return std::vector<std::string>{};
   auto orgs = store_.list_organizations();
   if (!orgs) return orgs.error();

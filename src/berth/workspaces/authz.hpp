@@ -10,9 +10,17 @@
 
 namespace berth::workspaces {
 
-// The authenticated caller of a service method.
+// The authenticated caller of a service method. A token scoped to an organization acts only
+// there (and never as site admin: authenticate clears site_admin); a read-only token only
+// reads (the transports enforce that).
 struct Actor {
   store::User user;
+  store::TokenScope scope;
+
+  // False when the token is scoped to another organization.
+  bool in_scope(std::string_view org_id) const {
+    return !scope.organization_id || *scope.organization_id == org_id;
+  }
 };
 
 class Authorizer {

@@ -52,7 +52,8 @@ Result<store::Chat> ChatService::open(const Actor& actor, std::optional<std::str
 
 Result<store::Chat> ChatService::get(const Actor& actor, std::string_view id) {
   auto chat = store_.chat_by_id(id);
-  if (!chat || (chat->owner_id != actor.user.id && !actor.user.site_admin)) {
+  if (!chat || (chat->owner_id != actor.user.id && !actor.user.site_admin) ||
+      !actor.in_scope(chat->organization_id)) {
     return Error::not_found(fmt::format("chat {} not found", id),
                             "list your chats with GET /api/v1/chats");
   }
@@ -79,7 +80,10 @@ Result<store::Chat> ChatService::attach(const Actor& actor, std::string_view cha
 }
 
 Result<std::vector<store::Chat>> ChatService::list(const Actor& actor) {
-  return store_.list_chats(actor.user.id);
+  auto all = store_.list_chats(actor.user.id);
+  if (!all) return all;
+  std::erase_if(*all, [&](const store::Chat& c) { return !actor.in_scope(c.organization_id); });
+  return all;
 }
 
 }  // namespace berth::workspaces

@@ -182,6 +182,7 @@ Result<std::vector<WorkspaceView>> WorkspaceService::list(const Actor& actor) {
   if (!all) return all.error();
   std::vector<WorkspaceView> out;
   for (const auto& ws : *all) {
+    if (!actor.in_scope(ws.organization_id)) continue;
     auto v = view(ws);
     if (!v) return v.error();
     out.push_back(std::move(*v));

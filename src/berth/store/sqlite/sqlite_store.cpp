@@ -207,26 +207,31 @@ Result<std::optional<OrgRole>> SqliteStore::member_role(std::string_view org_id,
 Result<ApiToken> SqliteStore::create_api_token(std::string_view user_id, std::string_view name,
                                                std::string_view token_id,
                                                std::string_view secret_hash,
-                                               std::optional<UnixMillis> expires_at) {
+                                               std::optional<UnixMillis> expires_at,
+                                               const TokenScope& scope) {
   std::lock_guard lock(mu_);
-  ApiToken t{std::string(token_id), std::string(user_id), std::string(name), now_ms(), expires_at};
+  ApiToken t{
+      std::string(token_id), std::string(user_id), std::string(name), now_ms(), expires_at, scope};
   auto q = db_->prepare(
-      "INSERT INTO api_tokens (id, user_id, name, hashed_secret, created_at, expires_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6)");
+      "INSERT INTO api_tokens (id, user_id, name, hashed_secret, created_at, expires_at, "
+      "organization_id, read_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
   if (!q) return q.error();
-  if (auto s = q->with(t.id, t.user_id, t.name, secret_hash, t.created_at, t.expires_at).run();
+  if (auto s = q->with(t.id, t.user_id, t.name, secret_hash, t.created_at, t.expires_at,
+                       scope.organization_id, scope.read_only)
+                   .run();
       !s) {
     return s.error();
   }
   return t;
 }
 
-Result<User> SqliteStore::user_for_token(std::string_view token_id, std::string_view secret_hash,
-                                         UnixMillis now) {
+Result<TokenOwner> SqliteStore::user_for_token(std::string_view token_id,
+                                               std::string_view secret_hash, UnixMillis now) {
   std::lock_guard lock(mu_);
   auto q = db_->prepare(
       "SELECT u.id, u.username, u.email, u.site_admin, u.is_system, u.created_at, "
-      "t.hashed_secret, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id "
+      "t.hashed_secret, t.expires_at, t.organization_id, t.read_only "
+      "FROM api_tokens t JOIN users u ON u.id = t.user_id "
       "WHERE t.id = $1");
   if (!q) return q.error();
   auto row = q->with(token_id).step();
@@ -242,7 +247,7 @@ Result<User> SqliteStore::user_for_token(std::string_view token_id, std::string_
     return Error::unauthenticated("API token expired",
                                   "create a new one with `berth tokens create`");
   }
-  return read_user(*q);
+  return TokenOwner{read_user(*q), {q->opt_text(8), q->boolean(9)}};
 }
 
 // --- Templates

@@ -33,9 +33,10 @@ class SqliteStore final : public Store {
                                              std::string_view user_id) override;
   Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,
                                     std::string_view token_id, std::string_view secret_hash,
-                                    std::optional<UnixMillis> expires_at) override;
-  Result<User> user_for_token(std::string_view token_id, std::string_view secret_hash,
-                              UnixMillis now) override;
+                                    std::optional<UnixMillis> expires_at,
+                                    const TokenScope& scope) override;
+  Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
+                                    UnixMillis now) override;
 
   Result<PushedTemplate> push_template_version(const NewTemplateVersion& v) override;
   Result<Template> template_by_id(std::string_view id) override;
