@@ -24,65 +24,20 @@
 #include <fmt/format.h>
 
 #include "bench/bench_support.hpp"
+#include "bench/mcp_session.hpp"
 #include "berth/cli/http_client.hpp"
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using berth::bench::BenchServer;
 using berth::bench::percentile;
+using berth::bench::Session;
 
 namespace {
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
-
-// One MCP session on /mcp (optionally on a chat key).
-class Session {
- public:
-  Session(const BenchServer& s, const std::string& chat_key = "")
-      : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {
-    auto r = post({{"jsonrpc", "2.0"},
-                   {"id", 0},
-                   {"method", "initialize"},
-                   {"params",
-                    {{"protocolVersion", "2025-11-25"},
-                     {"capabilities", json::object()},
-                     {"clientInfo", {{"name", "bench"}, {"version", "1"}}}}}});
-    id_ = r.headers["mcp-session-id"];
-    if (id_.empty()) throw std::runtime_error("initialize failed: " + r.body);
-    post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
-  }
-
-  // tools/call; returns structuredContent, throws on a JSON-RPC error or a tool error.
-  json call(const std::string& tool, const json& args) {
-    auto r = post({{"jsonrpc", "2.0"},
-                   {"id", ++next_},
-                   {"method", "tools/call"},
-                   {"params", {{"name", tool}, {"arguments", args}}}});
-    json body = json::parse(r.body, nullptr, false);
-    if (!body.contains("result")) throw std::runtime_error(tool + " failed: " + r.body);
-    if (body["result"].value("isError", false)) {
-      throw std::runtime_error(tool + " returned an error: " + r.body);
-    }
-    return body["result"]["structuredContent"];
-  }
-
- private:
-  berth::cli::ApiClient::Reply post(const json& message) {
-    std::map<std::string, std::string> h = {{"Content-Type", "application/json"},
-                                            {"Accept", "application/json, text/event-stream"}};
-    if (!id_.empty()) h["Mcp-Session-Id"] = id_;
-    auto r = api_.exchange("POST", path_, h, message.dump());
-    if (!r) throw std::runtime_error("POST /mcp: " + r.error().message);
-    return *r;
-  }
-
-  berth::cli::ApiClient api_;
-  std::string path_;
-  std::string id_;
-  int next_ = 0;
-};
 
 // "2026-11-22T02:50:01.123456 info ..." -> microseconds since the epoch.
 std::int64_t log_time_us(const std::string& line) {

@@ -116,7 +116,9 @@ void TestServer::start() {
                                    "--build-timeout",
                                    flags_.build_timeout,
                                    "--tool-wait-budget",
-                                   flags_.tool_wait_budget};
+                                   flags_.tool_wait_budget,
+                                   "--prebuild-backoff",
+                                   flags_.prebuild_backoff};
   if (flags_.example_templates) {
     args.insert(args.end(),
                 {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});

@@ -24,6 +24,7 @@ struct ServerFlags {
   std::string build_timeout = "60s";
   bool example_templates = false;
   std::string tool_wait_budget = "50s";
+  std::string prebuild_backoff = "200ms";
 };
 
 struct CliResult {

@@ -165,6 +165,15 @@ class AgentRuntime {
     json msg = json::parse(text, nullptr, false);
     if (msg.is_discarded() || !msg.is_object()) return;
     std::string type = msg.value("type", "");
+    if (type == proto::kManifest || type == proto::kWorkspace) {
+      // Commands started from now on see the workspace's current owner and name.
+      for (const auto& [key, var] : {std::pair{"workspace_owner", "BERTH_WORKSPACE_OWNER"},
+                                     std::pair{"workspace_name", "BERTH_WORKSPACE_NAME"}}) {
+        if (auto v = msg.find(key); v != msg.end() && v->is_string()) {
+          ::setenv(var, v->get<std::string>().c_str(), 1);
+        }
+      }
+    }
     if (type == proto::kManifest) {
       manifest_ = msg;
       if (!heartbeat_started_) {

@@ -24,6 +24,8 @@ constexpr int kHeartbeatsPerInactiveTimeout = 3;
 constexpr auto kMinHeartbeat = std::chrono::milliseconds(200);
 // An external agent's watcher re-reads its workspace at least this often.
 constexpr auto kRetireFallback = std::chrono::seconds(5);
+// Any agent's watcher re-reads its workspace's owner at least this often.
+constexpr auto kOwnerFallback = std::chrono::seconds(60);
 // Time a rejected agent gets to close its side before the server does.
 constexpr auto kRejectGrace = std::chrono::seconds(1);
 }  // namespace
@@ -103,8 +105,12 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
                    {"startup_script_timeout_ms", agent.startup_script_timeout_ms},
                    {"env", env},
                    {"heartbeat_ms", heartbeat.count()}};
+  if (auto ws = store_.workspace_by_id(agent.workspace_id)) {
+    manifest["workspace_owner"] = ws->owner_name;
+    manifest["workspace_name"] = ws->name;
+  }
   conn->channel->send(manifest.dump());
-  if (agent.external) asio::co_spawn(executor_, retire_when_superseded(conn), asio::detached);
+  asio::co_spawn(executor_, watch_workspace(conn), asio::detached);
 
   while (auto text = co_await conn->channel->read()) {
     try {
@@ -145,12 +151,31 @@ bool AgentHub::superseded(const store::WorkspaceAgent& agent) {
   return latest->build.id != agent.build_id && latest->job.status() != JobStatus::pending;
 }
 
-// The provisioner ends the agents it started when their workspace stops; an external agent
-// runs elsewhere, so the hub tells it to exit instead (and a reconnect would get 410).
-asio::awaitable<void> AgentHub::retire_when_superseded(std::shared_ptr<Connection> conn) {
-  auto sub = bus_.subscribe(executor_, events::topic::workspace(conn->agent.workspace_id));
+// Keeps a connected agent in step with its workspace:
+// - a claimed prebuild has a new owner and name: the agent is told (kWorkspace);
+// - the provisioner ends the agents it started when their workspace stops, but an external
+//   agent runs elsewhere, so the hub tells it to exit instead (a reconnect would get 410).
+asio::awaitable<void> AgentHub::watch_workspace(std::shared_ptr<Connection> conn) {
+  const auto& agent = conn->agent;
+  auto sub = bus_.subscribe(executor_, events::topic::workspace_owner(agent.workspace_id));
+  if (agent.external) sub->add_topic(events::topic::workspace(agent.workspace_id));
+  std::string owner, name;
+  if (auto ws = store_.workspace_by_id(agent.workspace_id)) {
+    owner = ws->owner_name;
+    name = ws->name;
+  }
   while (!conn->ended) {
-    if (superseded(conn->agent)) {
+    if (auto ws = store_.workspace_by_id(agent.workspace_id);
+        ws && (ws->owner_name != owner || ws->name != name)) {
+      owner = ws->owner_name;
+      name = ws->name;
+      spdlog::info("agent told of its workspace's owner agent_id={} owner={} name={}", agent.id,
+                   owner, name);
+      conn->channel->send(
+          json{{"type", proto::kWorkspace}, {"workspace_owner", owner}, {"workspace_name", name}}
+              .dump());
+    }
+    if (agent.external && superseded(conn->agent)) {
       spdlog::info("external agent retired agent_id={} workspace_id={}", conn->agent.id,
                    conn->agent.workspace_id);
       conn->channel->send(json{{"type", proto::kRejected},
@@ -162,7 +187,7 @@ asio::awaitable<void> AgentHub::retire_when_superseded(std::shared_ptr<Connectio
       if (!conn->ended) conn->channel->close();
       co_return;
     }
-    co_await sub->wait(kRetireFallback);
+    co_await sub->wait(agent.external ? kRetireFallback : kOwnerFallback);
   }
 }
 

@@ -223,6 +223,7 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::run(const json& args) {
     const std::string build_id = created->latest.build.id;
     json result = {
         {key::kCreated, true}, {key::kWorkspaceName, full_name(ws)}, {key::kBuildId, build_id}};
+    if (created->prebuild_claimed) result[key::kPrebuildClaimed] = true;
 
     if (decision.replace && state->bound) {
       // Reference choice 8: the dead workspace is stopped, never deleted, and named.

@@ -9,6 +9,7 @@ inline constexpr const char* kValidations = "validations";
 inline constexpr const char* kBuildId = "build_id";
 inline constexpr const char* kNoBuild = "no_build";
 inline constexpr const char* kCreated = "created";
+inline constexpr const char* kPrebuildClaimed = "prebuild_claimed";
 inline constexpr const char* kStarted = "started";
 inline constexpr const char* kStopped = "stopped";
 inline constexpr const char* kWorkspaceName = "workspace_name";

@@ -14,6 +14,7 @@ json workspace_result_schema() {
   };
   json p = json::object();
   p["created"] = boolean;
+  p["prebuild_claimed"] = boolean;
   p["started"] = boolean;
   p["stopped"] = boolean;
   p["workspace_name"] = str;

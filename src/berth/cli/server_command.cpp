@@ -31,6 +31,7 @@
 #include "berth/templates/parse.hpp"
 #include "berth/workspaces/admin_service.hpp"
 #include "berth/workspaces/deadline_scheduler.hpp"
+#include "berth/workspaces/prebuild_reconciler.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
 namespace berth::cli {
@@ -50,6 +51,8 @@ struct ServerOptions {
   std::string build_timeout = "10m";
   std::string tool_wait_budget = "50s";
   std::string mcp_session_idle = "1h";
+  std::string prebuild_backoff = "30s";
+  int prebuild_failure_limit = 3;
 };
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
@@ -117,6 +120,14 @@ int run_server(const ServerOptions& o) {
   if (tool_wait_budget->count() <= 0) {
     return report(Error::invalid_argument("--tool-wait-budget must be positive",
                                           "e.g. 50s; MCP clients often time out calls at 60s"),
+                  false);
+  }
+  auto prebuild_backoff = parse_duration(o.prebuild_backoff);
+  if (!prebuild_backoff) return report(prebuild_backoff.error(), false);
+  if (prebuild_backoff->count() <= 0 || o.prebuild_failure_limit < 1) {
+    return report(Error::invalid_argument(
+                      "--prebuild-backoff must be positive and --prebuild-failure-limit at least 1",
+                      "e.g. --prebuild-backoff 30s --prebuild-failure-limit 3"),
                   false);
   }
   auto colon = o.listen.rfind(':');
@@ -224,9 +235,12 @@ int run_server(const ServerOptions& o) {
                                  .worker_prefix = "embedded:",
                                  .build_timeout = *build_timeout});
   workspaces::DeadlineScheduler deadlines(io.get_executor(), **store, bus);
+  app.options.prebuilds = {.backoff = *prebuild_backoff, .failure_limit = o.prebuild_failure_limit};
+  workspaces::PrebuildReconciler prebuilds(io.get_executor(), **store, bus, app.options.prebuilds);
   (*server)->start();
   prov.start();
   deadlines.start();
+  prebuilds.start();
   // MCP sessions of clients that went away without DELETE end after --mcp-session-idle.
   asio::steady_timer session_sweep(io);
   std::function<void()> sweep = [&] {
@@ -246,6 +260,7 @@ int run_server(const ServerOptions& o) {
     spdlog::info("shutting down signal={}", sig);
     prov.stop();
     deadlines.stop();
+    prebuilds.stop();
     session_sweep.cancel();
     (*server)->stop();
     io.stop();
@@ -293,6 +308,14 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--mcp-session-idle", server_options->mcp_session_idle,
                    "An MCP session unused this long ends (its chat stays)")
+      ->capture_default_str();
+  server
+      ->add_option("--prebuild-backoff", server_options->prebuild_backoff,
+                   "After a prebuild fails, wait this long (doubling) before the next")
+      ->capture_default_str();
+  server
+      ->add_option("--prebuild-failure-limit", server_options->prebuild_failure_limit,
+                   "Stop building a preset's prebuilds after this many failures in a row")
       ->capture_default_str();
   server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
 

@@ -31,6 +31,9 @@ inline constexpr std::string_view kRequest = "request";
 inline constexpr std::string_view kResponse = "response";
 inline constexpr std::string_view kOutput = "output";
 inline constexpr std::string_view kRejected = "rejected";
+// Server -> agent: the workspace's owner or name changed (a prebuild was claimed). The agent
+// updates BERTH_WORKSPACE_OWNER / BERTH_WORKSPACE_NAME for the commands it runs next.
+inline constexpr std::string_view kWorkspace = "workspace";
 
 // Environment variables the agent reads when flags are not given.
 inline constexpr std::string_view kUrlEnv = "BERTH_AGENT_URL";

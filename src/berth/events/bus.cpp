@@ -12,6 +12,7 @@ namespace berth::events {
 namespace asio = boost::asio;
 
 std::string topic::workspace(std::string_view id) { return "workspace." + std::string(id); }
+std::string topic::workspace_owner(std::string_view id) { return "owner." + std::string(id); }
 std::string topic::job_logs(std::string_view id) { return "job_logs." + std::string(id); }
 std::string topic::agent(std::string_view id) { return "agent." + std::string(id); }
 std::string topic::chat(std::string_view id) { return "chat." + std::string(id); }

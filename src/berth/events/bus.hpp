@@ -22,11 +22,14 @@ inline constexpr std::string_view kJobQueued = "job.queued";
 // A workspace's deadline may have become earlier than the scheduler's next wake-up (a start
 // build succeeded).
 inline constexpr std::string_view kDeadlines = "workspace.deadlines";
-std::string workspace(std::string_view workspace_id);  // builds, jobs, agents of a workspace
-std::string job_logs(std::string_view job_id);         // new build log lines
-std::string agent(std::string_view agent_id);          // connection, lifecycle, logs
-std::string chat(std::string_view chat_id);            // the chat's binding changed
-std::string call(std::string_view call_id);            // a tool call was cancelled
+// The prebuild pool may need work: a template was pushed, a prebuild claimed, a build ended.
+inline constexpr std::string_view kPrebuilds = "prebuilds";
+std::string workspace(std::string_view workspace_id);        // builds, jobs, agents of a workspace
+std::string workspace_owner(std::string_view workspace_id);  // a prebuild was claimed
+std::string job_logs(std::string_view job_id);               // new build log lines
+std::string agent(std::string_view agent_id);                // connection, lifecycle, logs
+std::string chat(std::string_view chat_id);                  // the chat's binding changed
+std::string call(std::string_view call_id);                  // a tool call was cancelled
 }  // namespace topic
 
 class EventBus;

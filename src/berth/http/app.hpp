@@ -13,6 +13,7 @@
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
 #include "berth/workspaces/chat_service.hpp"
+#include "berth/workspaces/prebuild_reconciler.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
 namespace berth::http {
@@ -23,6 +24,7 @@ struct AppOptions {
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
   bool loopback_only = true;  // listening on loopback: /mcp refuses other Host names
   std::string access_url;     // how agents reach this server (--access-url or the listen address)
+  workspaces::PrebuildOptions prebuilds;  // to show a pool's state (backing off, stopped)
 };
 
 class McpSessions;

@@ -79,21 +79,23 @@ json workspace_json(const workspaces::WorkspaceView& v, UnixMillis now,
   const auto& w = v.workspace;
   json agents = json::array();
   for (const auto& a : v.agents) agents.push_back(agent_json(a, now, inactive));
-  return {{"id", w.id},
-          {"name", w.name},
-          {"owner_id", w.owner_id},
-          {"owner_name", w.owner_name},
-          {"full_name", w.owner_name + "/" + w.name},
-          {"organization_id", w.organization_id},
-          {"template_id", w.template_id},
-          {"template_name", w.template_name},
-          {"ttl_ms", w.ttl_ms ? json(*w.ttl_ms) : json(nullptr)},
-          {"deadline", time_or_null(w.deadline_at)},
-          {"status", workspace_status(v.latest)},
-          {"created_at", format_rfc3339(w.created_at)},
-          {"updated_at", format_rfc3339(w.updated_at)},
-          {"latest_build", build_json(v.latest)},
-          {"agents", agents}};
+  return {
+      {"id", w.id},
+      {"name", w.name},
+      {"owner_id", w.owner_id},
+      {"owner_name", w.owner_name},
+      {"full_name", w.owner_name + "/" + w.name},
+      {"organization_id", w.organization_id},
+      {"template_id", w.template_id},
+      {"template_name", w.template_name},
+      {"ttl_ms", w.ttl_ms ? json(*w.ttl_ms) : json(nullptr)},
+      {"deadline", time_or_null(w.deadline_at)},
+      {"prebuild_preset_id", w.prebuild_preset_id ? json(*w.prebuild_preset_id) : json(nullptr)},
+      {"status", workspace_status(v.latest)},
+      {"created_at", format_rfc3339(w.created_at)},
+      {"updated_at", format_rfc3339(w.updated_at)},
+      {"latest_build", build_json(v.latest)},
+      {"agents", agents}};
 }
 
 json readiness_json(const workspaces::Readiness& r, bool timed_out) {

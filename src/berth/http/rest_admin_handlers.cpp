@@ -7,6 +7,7 @@
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
 #include "berth/templates/template_spec.hpp"
+#include "berth/workspaces/prebuild_reconciler.hpp"
 
 namespace berth::http {
 
@@ -20,6 +21,25 @@ json template_with_spec(Context& c, const store::Template& t) {
   auto spec = templates::from_json(version->spec);
   json j = template_json(t, spec ? &*spec : nullptr);
   j["version"] = {{"id", version->id}, {"number", version->number}};
+  // The prebuild pools of presets that want some.
+  json pools = json::array();
+  if (auto presets = c.app.store.presets_for_version(version->id)) {
+    for (const auto& p : *presets) {
+      if (p.desired_instances <= 0) continue;
+      auto s = workspaces::prebuild_status(c.app.store, p, c.app.options.prebuilds, now_ms());
+      if (!s) continue;
+      pools.push_back(
+          {{"preset_id", p.id},
+           {"preset", p.name},
+           {"desired", s->desired},
+           {"ready", s->ready},
+           {"building", s->building},
+           {"state", s->state},
+           {"consecutive_failures", s->consecutive_failures},
+           {"last_error", s->last_error.empty() ? json(nullptr) : json(s->last_error)}});
+    }
+  }
+  j["prebuilds"] = std::move(pools);
   return j;
 }
 
@@ -33,6 +53,7 @@ awaitable<Response> push_template(Context& c) {
   if (!files) co_return error_response(files.error());
   auto pushed = c.app.admin.push_template(c.caller(), org->value_or(""), *files);
   if (!pushed) co_return error_response(pushed.error());
+  c.app.bus.publish(events::topic::kPrebuilds);  // its presets may want prebuilds now
   json out = template_with_spec(c, pushed->tmpl);
   out["created"] = pushed->created;
   co_return Response::json(pushed->created ? 201 : 200, out.dump());

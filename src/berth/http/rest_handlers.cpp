@@ -50,7 +50,9 @@ awaitable<Response> create_workspace(Context& c) {
   req.parameters = *params;
   auto created = c.app.workspaces.create(c.caller(), req);
   if (!created) co_return error_response(created.error());
-  co_return Response::json(201, render(c, *created).dump());
+  json out = render(c, *created);
+  out["prebuild_claimed"] = created->prebuild_claimed;
+  co_return Response::json(201, out.dump());
 }
 
 awaitable<Response> list_workspaces(Context& c) {

@@ -425,6 +425,7 @@ awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
   bus.publish(events::topic::workspace(workspace_id));
   bus.publish(events::topic::job_logs(job_id));
   if (!outcome) bus.publish(events::topic::kDeadlines);
+  bus.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or have failed
 }
 
 awaitable<void> Provisioner::State::job_loop() {

@@ -89,6 +89,7 @@ struct Workspace {
   UnixMillis updated_at = 0;
   bool deleted = false;
   std::optional<UnixMillis> deadline_at;  // when the scheduler stops it (running, with a TTL)
+  std::optional<std::string> prebuild_preset_id;  // set while it is an unclaimed prebuild
 };
 
 // A user's quota in one organization: what their running workspaces use per day, and the
@@ -207,7 +208,9 @@ struct NewWorkspace {
   std::string template_id;
   std::string name;
   std::optional<std::int64_t> ttl_ms;
+  std::optional<std::string> prebuild_preset_id;
 };
+
 
 struct CreatedWorkspace {
   Workspace workspace;
@@ -245,6 +248,38 @@ struct NewPreset {
   bool is_default = false;
   std::string parameters = "{}";
   int desired_instances = 0;
+};
+
+// A preset the reconciler keeps prebuilt workspaces for (of a template's active version).
+struct PrebuildPreset {
+  Preset preset;
+  std::string template_id;
+  std::string organization_id;
+};
+
+// An unclaimed prebuilt workspace and the state of its latest build.
+struct PrebuildWorkspace {
+  Workspace workspace;
+  BuildWithJob latest;
+  bool agents_ready = false;  // every agent of the latest build connected and ready
+};
+
+struct PrebuildFailures {
+  int consecutive = 0;
+  UnixMillis last_failed_at = 0;
+  std::string last_error;
+};
+
+// What a claim needs: the preset and the exact parameter values the caller asked for, and
+// what the workspace becomes.
+struct PrebuildClaim {
+  std::string preset_id;
+  std::string parameters;  // JSON, as the build stores it
+  std::string owner_id;
+  std::string name;
+  std::optional<std::int64_t> ttl_ms;
+  std::optional<std::string> chat_id;  // bind this chat (still bound to expected_workspace_id)
+  std::optional<std::string> expected_workspace_id;
 };
 
 struct NewTemplateVersion {

@@ -112,6 +112,23 @@ class Store {
   virtual Result<std::vector<LogLine>> job_logs(std::string_view job_id, std::int64_t after_seq,
                                                 int limit) = 0;
 
+  // --- Prebuilds
+  // Presets with desired_instances > 0 of every live template's active version.
+  virtual Result<std::vector<PrebuildPreset>> prebuild_presets() = 0;
+  // Every unclaimed prebuilt workspace that is not deleted.
+  virtual Result<std::vector<PrebuildWorkspace>> prebuild_workspaces() = 0;
+  // In one transaction: picks the oldest ready prebuild of the preset whose parameters equal
+  // `claim.parameters` (and whose cost fits the new owner's quota), moves it to the new owner
+  // under the new name and TTL (deadline from now), and binds the chat if asked. nullopt when
+  // none is ready; already_exists when the name is taken; failed_precondition "chat binding
+  // changed" as create_workspace_for_chat.
+  virtual Result<std::optional<Workspace>> claim_prebuild(const PrebuildClaim& claim,
+                                                          UnixMillis now) = 0;
+  virtual Result<PrebuildFailures> prebuild_failures(std::string_view preset_id) = 0;
+  // Adds one failure (or, with nullopt, clears the count after a success).
+  virtual Status record_prebuild_outcome(std::string_view preset_id,
+                                         std::optional<std::string> error, UnixMillis now) = 0;
+
   // --- Quotas
   // Sets (or, with nullopt, removes) the budget of `subject`: a user id or kEveryMember.
   virtual Status set_quota_allowance(std::string_view org_id, std::string_view subject,

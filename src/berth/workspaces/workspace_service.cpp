@@ -1,8 +1,10 @@
 #include "berth/workspaces/workspace_service.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
 
 namespace berth::workspaces {
@@ -94,6 +96,7 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
   auto tmpl = resolve_template(actor, req.organization, req.template_ref);
   if (!tmpl) return tmpl.error();
   std::optional<std::string> preset = req.preset;
+  std::optional<store::Preset> preset_row;
   if (req.preset_id) {
     auto p = store_.preset_by_id(*req.preset_id);
     if (!p && p.error().code != ErrorCode::not_found) return p.error();
@@ -105,6 +108,7 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
           .with_validation("preset_id", "is not a preset of the template's active version");
     }
     preset = p->name;
+    preset_row = *p;
   }
   auto values =
       templates::resolve_parameters(tmpl->spec, {.provided = req.parameters, .preset = preset});
@@ -112,11 +116,24 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
 
   std::optional<std::int64_t> ttl = req.ttl_ms;
   if (!ttl && tmpl->spec.default_ttl) ttl = tmpl->spec.default_ttl->count();
+  const std::string parameters = json(*values).dump();
+  if (preset && !preset_row) {
+    auto all = store_.presets_for_version(tmpl->version.id);
+    if (!all) return all.error();
+    for (const auto& p : *all) {
+      if (p.name == *preset) preset_row = p;
+    }
+  }
+  if (preset_row && preset_row->desired_instances > 0) {
+    auto claimed = claim_prebuild(actor, req, *tmpl, *preset_row, parameters, ttl);
+    if (!claimed) return claimed.error();
+    if (*claimed) return std::move(**claimed);
+  }
   store::NewBuild build{.template_version_id = tmpl->version.id,
                         .transition = Transition::start,
                         .initiator_id = actor.user.id,
-                        .parameters = json(*values).dump(),
-                        .preset = req.preset.value_or("")};
+                        .parameters = parameters,
+                        .preset = preset.value_or("")};
   // A generated name may collide; one retry with a fresh suffix (as upstream).
   const int attempts = req.name.empty() ? 2 : 1;
   Result<store::CreatedWorkspace> created = Error::internal("not attempted");
@@ -139,6 +156,43 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
   if (req.chat) bus_.publish(events::topic::chat(req.chat->chat_id));
   return WorkspaceView{
       std::move(created->workspace), {std::move(created->build), std::move(created->job)}, {}};
+}
+
+Result<std::optional<WorkspaceView>> WorkspaceService::claim_prebuild(
+    const Actor& actor, const CreateWorkspaceRequest& req, const ResolvedTemplate& tmpl,
+    const store::Preset& preset, const std::string& parameters, std::optional<std::int64_t> ttl) {
+  const int attempts = req.name.empty() ? 2 : 1;
+  for (int i = 0; i < attempts; ++i) {
+    store::PrebuildClaim claim{
+        .preset_id = preset.id,
+        .parameters = parameters,
+        .owner_id = actor.user.id,
+        .name = req.name.empty() ? generated_workspace_name(tmpl.tmpl.name, random_) : req.name,
+        .ttl_ms = ttl};
+    if (req.chat) {
+      claim.chat_id = req.chat->chat_id;
+      claim.expected_workspace_id = req.chat->expected_workspace_id;
+    }
+    auto claimed = store_.claim_prebuild(claim, now_ms());
+    if (!claimed && claimed.error().code == ErrorCode::already_exists && i + 1 < attempts) {
+      continue;
+    }
+    if (!claimed) return claimed.error();
+    if (!*claimed) return std::optional<WorkspaceView>();
+    const std::string id = (*claimed)->id;
+    spdlog::info("prebuild claimed workspace_id={} preset_id={} owner={} name={}", id, preset.id,
+                 actor.user.username, (*claimed)->name);
+    bus_.publish(events::topic::workspace(id));
+    bus_.publish(events::topic::workspace_owner(id));
+    bus_.publish(events::topic::kPrebuilds);  // build the replacement
+    bus_.publish(events::topic::kDeadlines);  // the claim set a deadline
+    if (req.chat) bus_.publish(events::topic::chat(req.chat->chat_id));
+    auto v = view(**claimed);
+    if (!v) return v.error();
+    v->prebuild_claimed = true;
+    return std::optional<WorkspaceView>(std::move(*v));
+  }
+  return std::optional<WorkspaceView>();
 }
 
 Result<store::Workspace> WorkspaceService::find(const Actor& actor, std::string_view ref,

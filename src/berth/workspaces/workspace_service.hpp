@@ -24,6 +24,7 @@ struct WorkspaceView {
   store::Workspace workspace;
   store::BuildWithJob latest;
   std::vector<store::WorkspaceAgent> agents;  // of the latest build when it is a start build
+  bool prebuild_claimed = false;              // create() handed over a prebuilt workspace
 };
 
 struct CreateWorkspaceRequest {
@@ -94,6 +95,11 @@ class WorkspaceService {
  private:
   Result<store::Workspace> find(const Actor& actor, std::string_view ref,
                                 IncludeDeleted include_deleted = IncludeDeleted::no);
+  // A ready prebuild of `preset` with exactly these parameter values, moved to the actor;
+  // nullopt when none is ready (or it would not fit the actor's quota).
+  Result<std::optional<WorkspaceView>> claim_prebuild(
+      const Actor& actor, const CreateWorkspaceRequest& req, const ResolvedTemplate& tmpl,
+      const store::Preset& preset, const std::string& parameters, std::optional<std::int64_t> ttl);
   Result<store::BuildWithJob> new_build(const Actor& actor, const store::Workspace& ws,
                                         Transition transition, std::string parameters,
                                         std::string version_id);

@@ -11,7 +11,8 @@ namespace berth::store::sqlite {
 
 inline constexpr std::string_view kWorkspaceColumns =
     "w.id, w.organization_id, w.owner_id, u.username, w.template_id, t.name, w.name, w.ttl_ms, "
-    "w.created_at, w.updated_at, w.deleted, w.deadline_at";
+    "w.created_at, w.updated_at, w.deleted, w.deadline_at, w.prebuild_preset_id";
+inline constexpr int kWorkspaceColumnCount = 13;
 inline constexpr std::string_view kWorkspaceFrom =
     " FROM workspaces w JOIN users u ON u.id = w.owner_id JOIN templates t ON t.id = "
     "w.template_id ";
@@ -30,6 +31,7 @@ inline Workspace read_workspace(const Statement& s, int c = 0) {
   w.updated_at = s.int64(c + 9);
   w.deleted = s.boolean(c + 10);
   w.deadline_at = s.opt_int64(c + 11);
+  w.prebuild_preset_id = s.opt_text(c + 12);
   return w;
 }
 
@@ -58,6 +60,7 @@ inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
 inline constexpr std::string_view kJobColumns =
     "j.id, j.organization_id, j.kind, j.created_at, j.started_at, j.completed_at, j.canceled_at, "
     "j.error, j.error_code, j.worker_id, j.heartbeat_at, j.deadline_at";
+inline constexpr int kJobColumnCount = 12;
 
 inline ProvisionerJob read_job(const Statement& s, int c = 0) {
   ProvisionerJob j;
@@ -159,11 +162,10 @@ Result<std::vector<T>> all(Result<Statement>& q, Read read) {
 }
 
 // Builds "<prefix><columns><suffix>" once per call site (statements are cached by text).
-inline std::string sql(std::string_view a, std::string_view b = {}, std::string_view c = {},
-                       std::string_view d = {}) {
+template <typename... Parts>
+std::string sql(const Parts&... parts) {
   std::string out;
-  out.reserve(a.size() + b.size() + c.size() + d.size());
-  out.append(a).append(b).append(c).append(d);
+  (out.append(std::string_view(parts)), ...);
   return out;
 }
 

@@ -78,6 +78,13 @@ class SqliteStore final : public Store {
   Result<std::vector<WorkspaceAgent>> agents_for_build(std::string_view build_id) override;
   Result<WorkspaceAgent> agent_by_id(std::string_view id) override;
   Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) override;
+  Result<std::vector<PrebuildPreset>> prebuild_presets() override;
+  Result<std::vector<PrebuildWorkspace>> prebuild_workspaces() override;
+  Result<std::optional<Workspace>> claim_prebuild(const PrebuildClaim& claim,
+                                                  UnixMillis now) override;
+  Result<PrebuildFailures> prebuild_failures(std::string_view preset_id) override;
+  Status record_prebuild_outcome(std::string_view preset_id, std::optional<std::string> error,
+                                 UnixMillis now) override;
   Status set_quota_allowance(std::string_view org_id, std::string_view subject,
                              std::optional<std::int64_t> budget) override;
   Result<std::vector<QuotaAllowance>> quota_allowances(std::string_view org_id) override;

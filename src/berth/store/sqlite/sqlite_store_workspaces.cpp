@@ -114,11 +114,11 @@ Result<CreatedWorkspace> SqliteStore::insert_workspace_locked(const NewWorkspace
   {
     auto q = db_->prepare(
         "INSERT INTO workspaces (id, organization_id, owner_id, template_id, name, ttl_ms, "
-        "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)");
+        "created_at, updated_at, prebuild_preset_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)");
     if (!q) return q.error();
-    if (auto s =
-            q->with(id, nw.organization_id, nw.owner_id, nw.template_id, nw.name, nw.ttl_ms, now)
-                .run();
+    if (auto s = q->with(id, nw.organization_id, nw.owner_id, nw.template_id, nw.name, nw.ttl_ms,
+                         now, nw.prebuild_preset_id)
+                     .run();
         !s) {
       if (s.error().code == ErrorCode::already_exists) {
         return Error::already_exists(

@@ -1,0 +1,65 @@
+#pragma once
+// One MCP session over Streamable HTTP for the benchmarks: initialize, then tools/call
+// answered as JSON. Header-only; the benchmarks link berth_cli for the HTTP client.
+
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/bench_support.hpp"
+#include "berth/cli/http_client.hpp"
+
+namespace berth::bench {
+
+using nlohmann::json;
+
+// One MCP session on /mcp (optionally on a chat key).
+class Session {
+ public:
+  Session(const BenchServer& s, const std::string& chat_key = "")
+      : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {
+    auto r = post({{"jsonrpc", "2.0"},
+                   {"id", 0},
+                   {"method", "initialize"},
+                   {"params",
+                    {{"protocolVersion", "2025-11-25"},
+                     {"capabilities", json::object()},
+                     {"clientInfo", {{"name", "bench"}, {"version", "1"}}}}}});
+    id_ = r.headers["mcp-session-id"];
+    if (id_.empty()) throw std::runtime_error("initialize failed: " + r.body);
+    post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  }
+
+  // tools/call; returns structuredContent, throws on a JSON-RPC error or a tool error.
+  json call(const std::string& tool, const json& args) {
+    auto r = post({{"jsonrpc", "2.0"},
+                   {"id", ++next_},
+                   {"method", "tools/call"},
+                   {"params", {{"name", tool}, {"arguments", args}}}});
+    json body = json::parse(r.body, nullptr, false);
+    if (!body.contains("result")) throw std::runtime_error(tool + " failed: " + r.body);
+    if (body["result"].value("isError", false)) {
+      throw std::runtime_error(tool + " returned an error: " + r.body);
+    }
+    return body["result"]["structuredContent"];
+  }
+
+ private:
+  berth::cli::ApiClient::Reply post(const json& message) {
+    std::map<std::string, std::string> h = {{"Content-Type", "application/json"},
+                                            {"Accept", "application/json, text/event-stream"}};
+    if (!id_.empty()) h["Mcp-Session-Id"] = id_;
+    auto r = api_.exchange("POST", path_, h, message.dump());
+    if (!r) throw std::runtime_error("POST /mcp: " + r.error().message);
+    return *r;
+  }
+
+  berth::cli::ApiClient api_;
+  std::string path_;
+  std::string id_;
+  int next_ = 0;
+};
+
+}  // namespace berth::bench

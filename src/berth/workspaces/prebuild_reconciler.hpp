@@ -1,0 +1,69 @@
+#pragma once
+// PrebuildReconciler: keeps, for every preset with `prebuilds: N` of a template's active
+// version, N workspaces built and ready, owned by the system user "prebuilds". A claim
+// (WorkspaceService::create with that preset) takes one away; the reconciler builds the
+// replacement. Failed prebuilds are deleted and counted per preset: after each failure the
+// next attempt waits (backoff doubling from `backoff`), and after `failure_limit` failures in
+// a row the preset gets no more builds until its template is pushed again. Prebuilds of
+// presets no longer wanted (a new version, fewer instances) are deleted once unclaimed.
+//
+// Wakes on `prebuilds` events (template pushed, prebuild claimed, build finished) and at
+// least every `fallback`. Safe to run on several servers: the worst case is one extra build.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "berth/core/clock.hpp"
+#include "berth/events/bus.hpp"
+#include "berth/store/store.hpp"
+
+namespace berth::workspaces {
+
+inline constexpr std::string_view kPrebuildsUser = "prebuilds";
+
+struct PrebuildOptions {
+  std::chrono::milliseconds backoff{std::chrono::seconds(30)};
+  std::chrono::milliseconds max_backoff{std::chrono::minutes(30)};
+  int failure_limit = 3;
+  std::chrono::milliseconds fallback{std::chrono::seconds(10)};
+};
+
+// A preset's pool, as read_template and the template API show it.
+struct PrebuildStatus {
+  int desired = 0;
+  int ready = 0;
+  int building = 0;
+  int consecutive_failures = 0;
+  std::string state;  // "ok", "backing_off" or "stopped"
+  std::string last_error;
+};
+
+class PrebuildReconciler {
+ public:
+  PrebuildReconciler(boost::asio::any_io_executor executor, store::Store& store,
+                     events::EventBus& bus, PrebuildOptions options = {});
+  ~PrebuildReconciler();
+  PrebuildReconciler(const PrebuildReconciler&) = delete;
+  PrebuildReconciler& operator=(const PrebuildReconciler&) = delete;
+
+  void start();
+  void stop();
+
+  // One pass over every preset. Returns when the next pass is due at the latest (a backoff
+  // ending), or nullopt. (The loop calls this; tests may too.)
+  std::optional<UnixMillis> reconcile(UnixMillis now);
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// The pool of one preset, for display.
+Result<PrebuildStatus> prebuild_status(store::Store& store, const store::Preset& preset,
+                                       const PrebuildOptions& options, UnixMillis now);
+
+}  // namespace berth::workspaces
