@@ -160,5 +160,22 @@ agents:
   EXPECT_EQ(healed["consecutive_failures"], 0);
 }
 
+TEST(Prebuilds, APrebuildWhoseAgentNeverGetsReadyCountsAsFailed) {
+  TestServer server;
+  server.push_template(R"(name: sulky
+presets:
+  - {name: p, prebuilds: 1}
+agents:
+  - name: main
+    startup_script: exit 1
+)");
+  auto api = server.admin();
+  auto pool = wait_for_pool(api, "sulky", [](const json& p) { return p["state"] == "stopped"; });
+  EXPECT_EQ(pool["consecutive_failures"], 3);
+  EXPECT_EQ(pool["ready"], 0);
+  EXPECT_NE(pool["last_error"].get<std::string>().find("startup script failed"), std::string::npos)
+      << pool.dump();
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -211,6 +211,7 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
     }
     spdlog::info("agent lifecycle agent_id={} state={}", agent.id, to_string(*state));
     publish(agent);
+    bus_.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or will never be
   } else if (type == proto::kLog) {
     std::vector<std::string> lines;
     const json raw_lines = msg.value("lines", json::array());

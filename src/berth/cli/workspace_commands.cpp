@@ -154,6 +154,9 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       if (!a->w.wait) {
         if (g.json) {
           print_json(*created);
+        } else if (created->value("prebuild_claimed", false)) {
+          std::cout << fmt::format("workspace {} taken from the prebuilt pool; it is running\n",
+                                   created->value("full_name", ""));
         } else {
           std::cout << fmt::format(
               "workspace {} created; building (follow with `berth workspaces logs {} --follow`)\n",

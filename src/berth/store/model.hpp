@@ -211,7 +211,6 @@ struct NewWorkspace {
   std::optional<std::string> prebuild_preset_id;
 };
 
-
 struct CreatedWorkspace {
   Workspace workspace;
   WorkspaceBuild build;
@@ -261,7 +260,9 @@ struct PrebuildPreset {
 struct PrebuildWorkspace {
   Workspace workspace;
   BuildWithJob latest;
-  bool agents_ready = false;  // every agent of the latest build connected and ready
+  bool agents_ready = false;   // every agent of the latest build connected and ready
+  bool agents_failed = false;  // an agent's startup script failed or timed out, or it never
+                               // connected within its connection timeout
 };
 
 struct PrebuildFailures {

@@ -115,8 +115,8 @@ class Store {
   // --- Prebuilds
   // Presets with desired_instances > 0 of every live template's active version.
   virtual Result<std::vector<PrebuildPreset>> prebuild_presets() = 0;
-  // Every unclaimed prebuilt workspace that is not deleted.
-  virtual Result<std::vector<PrebuildWorkspace>> prebuild_workspaces() = 0;
+  // Every unclaimed prebuilt workspace that is not deleted (agent timeouts judged at `now`).
+  virtual Result<std::vector<PrebuildWorkspace>> prebuild_workspaces(UnixMillis now) = 0;
   // In one transaction: picks the oldest ready prebuild of the preset whose parameters equal
   // `claim.parameters` (and whose cost fits the new owner's quota), moves it to the new owner
   // under the new name and TTL (deadline from now), and binds the chat if asked. nullopt when

@@ -137,7 +137,7 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
       return std::nullopt;
     }
     auto presets = store.prebuild_presets();
-    auto pool = store.prebuild_workspaces();
+    auto pool = store.prebuild_workspaces(now);
     if (!presets || !pool) {
       spdlog::error("prebuild pool not read error={}",
                     !presets ? presets.error().message : pool.error().message);
@@ -150,8 +150,12 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
       const std::string preset_id = pw.workspace.prebuild_preset_id.value_or("");
       const auto& latest = pw.latest;
       if (latest.build.transition == Transition::delete_) continue;  // going away
-      if (latest.build.transition == Transition::start && failed(latest)) {
-        std::string error = latest.job.error.value_or("the build failed");
+      const bool agent_failed = latest.build.transition == Transition::start &&
+                                latest.job.status() == JobStatus::succeeded && pw.agents_failed;
+      if ((latest.build.transition == Transition::start && failed(latest)) || agent_failed) {
+        std::string error = agent_failed ? "an agent's startup script failed or timed out, or the "
+                                           "agent never connected"
+                                         : latest.job.error.value_or("the build failed");
         spdlog::warn("prebuild failed preset_id={} workspace_id={} error={}", preset_id,
                      pw.workspace.id, error);
         (void)store.record_prebuild_outcome(preset_id, error, now);
@@ -250,7 +254,7 @@ std::optional<UnixMillis> PrebuildReconciler::reconcile(UnixMillis now) {
 Result<PrebuildStatus> prebuild_status(store::Store& store, const store::Preset& preset,
                                        const PrebuildOptions& options, UnixMillis now) {
   PrebuildStatus s{.desired = preset.desired_instances, .state = "ok"};
-  auto pool = store.prebuild_workspaces();
+  auto pool = store.prebuild_workspaces(now);
   if (!pool) return pool.error();
   for (const auto& pw : *pool) {
     if (pw.workspace.prebuild_preset_id != preset.id || !live(pw)) continue;

@@ -79,7 +79,7 @@ class SqliteStore final : public Store {
   Result<WorkspaceAgent> agent_by_id(std::string_view id) override;
   Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) override;
   Result<std::vector<PrebuildPreset>> prebuild_presets() override;
-  Result<std::vector<PrebuildWorkspace>> prebuild_workspaces() override;
+  Result<std::vector<PrebuildWorkspace>> prebuild_workspaces(UnixMillis now) override;
   Result<std::optional<Workspace>> claim_prebuild(const PrebuildClaim& claim,
                                                   UnixMillis now) override;
   Result<PrebuildFailures> prebuild_failures(std::string_view preset_id) override;

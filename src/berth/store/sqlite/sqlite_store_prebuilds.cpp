@@ -23,6 +23,13 @@ constexpr std::string_view kAgentsReady =
     "(a.lifecycle_state <> 'ready' OR a.last_connected_at IS NULL OR "
     "a.last_connected_at <= COALESCE(a.disconnected_at, 0)))";
 
+// Some agent of build b will never be ready: its startup script failed or timed out, or it
+// did not connect within its connection timeout ($1 = now).
+constexpr std::string_view kAgentsFailed =
+    "EXISTS (SELECT 1 FROM workspace_agents a WHERE a.build_id = b.id AND "
+    "(a.lifecycle_state IN ('start_error', 'start_timeout') OR (a.first_connected_at IS NULL "
+    "AND a.connection_timeout_s > 0 AND a.created_at + a.connection_timeout_s * 1000 < $1)))";
+
 }  // namespace
 
 Result<std::vector<PrebuildPreset>> SqliteStore::prebuild_presets() {
@@ -46,14 +53,15 @@ Result<std::vector<PrebuildPreset>> SqliteStore::prebuild_presets() {
   return out;
 }
 
-Result<std::vector<PrebuildWorkspace>> SqliteStore::prebuild_workspaces() {
+Result<std::vector<PrebuildWorkspace>> SqliteStore::prebuild_workspaces(UnixMillis now) {
   std::lock_guard lock(mu_);
-  static const std::string kSql =
-      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns, ", ", sqlite::kBuildColumns, ", ",
-                  sqlite::kJobColumns, ", ", kAgentsReady, sqlite::kWorkspaceFrom, kLatestBuildJoin,
-                  "WHERE w.prebuild_preset_id IS NOT NULL AND NOT w.deleted ORDER BY w.created_at");
+  static const std::string kSql = sqlite::sql(
+      "SELECT ", sqlite::kWorkspaceColumns, ", ", sqlite::kBuildColumns, ", ", sqlite::kJobColumns,
+      ", ", kAgentsReady, ", ", kAgentsFailed, sqlite::kWorkspaceFrom, kLatestBuildJoin,
+      "WHERE w.prebuild_preset_id IS NOT NULL AND NOT w.deleted ORDER BY w.created_at");
   auto q = db_->prepare(kSql);
   if (!q) return q.error();
+  q->with(now);
   std::vector<PrebuildWorkspace> out;
   constexpr int kBuildAt = sqlite::kWorkspaceColumnCount;
   constexpr int kJobAt = kBuildAt + sqlite::kBuildColumnCount;
@@ -64,7 +72,8 @@ Result<std::vector<PrebuildWorkspace>> SqliteStore::prebuild_workspaces() {
     if (!*row) break;
     out.push_back({sqlite::read_workspace(*q, 0),
                    {sqlite::read_build(*q, kBuildAt), sqlite::read_job(*q, kJobAt)},
-                   q->boolean(kReadyAt)});
+                   q->boolean(kReadyAt),
+                   q->boolean(kReadyAt + 1)});
   }
   return out;
 }
