@@ -6,7 +6,9 @@
 //   cmake --preset release && cmake --build --preset release &&
 //   build/berth_bench_prebuild_claim [N=50] [POOL=5]
 #include <chrono>
+#include <fstream>
 #include <iostream>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -79,6 +81,20 @@ int main(int argc, char** argv) {
       "| prebuild claim -> ready result (create_workspace round trip) | {} | "
       "{:.3f} ms | {:.3f} ms | {:.3f} ms |\n",
       claims.size(), percentile(claims, 50), percentile(claims, 99), percentile(claims, 100));
+  // The same calls as the server timed them (its "tool call done" log lines).
+  std::vector<double> server_ms;
+  {
+    std::ifstream log(server.log_path());
+    std::regex done("tool call done tool=create_workspace .* ms=([0-9.]+)");
+    std::smatch m;
+    for (std::string line; std::getline(log, line);) {
+      if (std::regex_search(line, m, done)) server_ms.push_back(std::stod(m[1]));
+    }
+  }
+  std::cout << fmt::format("| the same, inside the server (tool call done) | {} | {:.3f} ms | {:.3f} "
+                           "ms | {:.3f} ms |\n",
+                           server_ms.size(), percentile(server_ms, 50), percentile(server_ms, 99),
+                           percentile(server_ms, 100));
   std::cout << fmt::format("claims that did not get a ready prebuild: {}\n", fallbacks);
   return fallbacks == 0 ? 0 : 1;
 }

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
@@ -58,7 +60,14 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
         sleep = std::clamp(std::chrono::milliseconds(*next - now_ms()),
                            std::chrono::milliseconds(10), sleep);
       }
-      co_await sub->wait(sleep);
+      const bool woken = co_await sub->wait(sleep);
+      if (woken && options.settle.count() > 0) {
+        // Let the call that caused the event (a claim) answer first, and take a burst of
+        // events (many builds finishing) as one pass.
+        asio::steady_timer settle(executor, options.settle);
+        boost::system::error_code ec;
+        co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
     }
   }
 

@@ -29,6 +29,8 @@ struct PrebuildOptions {
   std::chrono::milliseconds max_backoff{std::chrono::minutes(30)};
   int failure_limit = 3;
   std::chrono::milliseconds fallback{std::chrono::seconds(10)};
+  // After an event, wait this long before the pass (coalesces bursts; a claim answers first).
+  std::chrono::milliseconds settle{std::chrono::milliseconds(20)};
 };
 
 // A preset's pool, as read_template and the template API show it.
