@@ -1,6 +1,6 @@
 // The workspace tools through the official MCP SDK client, over Streamable HTTP and over
 // `berth mcp` (stdio): progress notifications, cancellation, the call budget and
-// wait_for_workspace, and chats that survive a reconnect. The SDK validates every
+// wait_for_workspace, chats that survive a reconnect, and a prebuild claim. The SDK validates every
 // structuredContent against the tool's outputSchema.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -122,5 +122,30 @@ test("stdio: progress is relayed and a ping is not stuck behind a long call", as
   assert.ok(!r.isError, JSON.stringify(r));
   assert.equal(r.structuredContent.created, true);
   assert.ok(progress.some((m) => m.startsWith("building")), progress.join("\n"));
+  await client.close();
+});
+
+test("http: a preset with prebuilds hands over a ready workspace (prebuild_claimed)", async () => {
+  const warm = await server.api("POST", "/api/v1/templates", { files: { "template.yaml":
+    "name: warm\npresets:\n  - {name: fast, prebuilds: 1}\nagents:\n  - name: main\n" } });
+  let pool;
+  for (let i = 0; i < 400 && pool?.ready !== 1; i++) {
+    pool = (await server.api("GET", "/api/v1/templates/warm")).prebuilds[0];
+    if (pool?.ready !== 1) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(pool?.ready, 1, JSON.stringify(pool));
+  const { client } = await connectHttp(server);
+  const tmpl = await client.callTool({ name: "read_template", arguments: { template_id: warm.id } });
+  const preset = tmpl.structuredContent.presets[0];
+  assert.equal(preset.desired_prebuild_instances, 1);
+  const r = await client.callTool({ name: "create_workspace",
+                                    arguments: { template_id: warm.id, preset_id: preset.id } });
+  assert.ok(!r.isError, JSON.stringify(r));
+  assert.equal(r.structuredContent.prebuild_claimed, true);
+  assert.equal(r.structuredContent.created, true);
+  assert.equal(r.structuredContent.status, undefined, "ready at once");
+  const out = await client.callTool({ name: "execute",
+                                      arguments: { command: "echo $BERTH_WORKSPACE_OWNER/$BERTH_WORKSPACE_NAME" } });
+  assert.equal(out.structuredContent.output, r.structuredContent.workspace_name + "\n");
   await client.close();
 });
