@@ -1,7 +1,7 @@
 // The workspace tools through the official MCP SDK client, over Streamable HTTP and over
 // `berth mcp` (stdio): progress notifications, cancellation, the call budget and
-// wait_for_workspace, chats that survive a reconnect, and a prebuild claim. The SDK validates every
-// structuredContent against the tool's outputSchema.
+// wait_for_workspace, chats that survive a reconnect, and a prebuild claim. The SDK
+// validates every structuredContent against the tool's outputSchema.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
