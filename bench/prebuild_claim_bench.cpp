@@ -91,10 +91,11 @@ int main(int argc, char** argv) {
       if (std::regex_search(line, m, done)) server_ms.push_back(std::stod(m[1]));
     }
   }
-  std::cout << fmt::format("| the same, inside the server (tool call done) | {} | {:.3f} ms | {:.3f} "
-                           "ms | {:.3f} ms |\n",
-                           server_ms.size(), percentile(server_ms, 50), percentile(server_ms, 99),
-                           percentile(server_ms, 100));
+  std::cout << fmt::format(
+      "| the same, inside the server (tool call done) | {} | {:.3f} ms | {:.3f} "
+      "ms | {:.3f} ms |\n",
+      server_ms.size(), percentile(server_ms, 50), percentile(server_ms, 99),
+      percentile(server_ms, 100));
   std::cout << fmt::format("claims that did not get a ready prebuild: {}\n", fallbacks);
   return fallbacks == 0 ? 0 : 1;
 }

@@ -214,6 +214,17 @@ TEST(InputErrors, ServerWaitFlags) {
   auto bad = server.cli({"server", "--data-dir", dir, "--tool-wait-budget", "soon"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("invalid duration"), std::string::npos) << bad.err;
+  for (const auto& flags : {std::vector<std::string>{"--prebuild-backoff", "0s"},
+                            std::vector<std::string>{"--prebuild-failure-limit", "0"}}) {
+    std::vector<std::string> args = {"server", "--data-dir", dir};
+    args.insert(args.end(), flags.begin(), flags.end());
+    auto prebuild = server.cli(args);
+    EXPECT_NE(prebuild.exit_code, 0);
+    EXPECT_NE(prebuild.err.find(
+                  "--prebuild-backoff must be positive and --prebuild-failure-limit at least 1"),
+              std::string::npos)
+        << prebuild.err;
+  }
 }
 
 }  // namespace

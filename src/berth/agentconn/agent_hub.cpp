@@ -105,12 +105,16 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
                    {"startup_script_timeout_ms", agent.startup_script_timeout_ms},
                    {"env", env},
                    {"heartbeat_ms", heartbeat.count()}};
+  std::string owner, name;  // as the agent was told; the watcher keeps it up to date
   if (auto ws = store_.workspace_by_id(agent.workspace_id)) {
-    manifest["workspace_owner"] = ws->owner_name;
-    manifest["workspace_name"] = ws->name;
+    owner = ws->owner_name;
+    name = ws->name;
+    manifest["workspace_owner"] = owner;
+    manifest["workspace_name"] = name;
   }
   conn->channel->send(manifest.dump());
-  asio::co_spawn(executor_, watch_workspace(conn), asio::detached);
+  asio::co_spawn(executor_, watch_workspace(conn, std::move(owner), std::move(name)),
+                 asio::detached);
 
   while (auto text = co_await conn->channel->read()) {
     try {
@@ -155,15 +159,12 @@ bool AgentHub::superseded(const store::WorkspaceAgent& agent) {
 // - a claimed prebuild has a new owner and name: the agent is told (kWorkspace);
 // - the provisioner ends the agents it started when their workspace stops, but an external
 //   agent runs elsewhere, so the hub tells it to exit instead (a reconnect would get 410).
-asio::awaitable<void> AgentHub::watch_workspace(std::shared_ptr<Connection> conn) {
+asio::awaitable<void> AgentHub::watch_workspace(std::shared_ptr<Connection> conn, std::string owner,
+                                                std::string name) {
   const auto& agent = conn->agent;
   auto sub = bus_.subscribe(executor_, events::topic::workspace_owner(agent.workspace_id));
   if (agent.external) sub->add_topic(events::topic::workspace(agent.workspace_id));
-  std::string owner, name;
-  if (auto ws = store_.workspace_by_id(agent.workspace_id)) {
-    owner = ws->owner_name;
-    name = ws->name;
-  }
+  // The first pass re-reads: a claim may have landed between the manifest and the subscription.
   while (!conn->ended) {
     if (auto ws = store_.workspace_by_id(agent.workspace_id);
         ws && (ws->owner_name != owner || ws->name != name)) {

@@ -61,7 +61,9 @@ class AgentHub {
   void record_activity(const store::WorkspaceAgent& agent);
   // True once the agent's build is no longer its workspace's current one.
   bool superseded(const store::WorkspaceAgent& agent);
-  boost::asio::awaitable<void> watch_workspace(std::shared_ptr<Connection> conn);
+  // `owner` and `name` are what the manifest told the agent.
+  boost::asio::awaitable<void> watch_workspace(std::shared_ptr<Connection> conn, std::string owner,
+                                               std::string name);
 
   boost::asio::any_io_executor executor_;
   store::Store& store_;

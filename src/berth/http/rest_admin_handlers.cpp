@@ -1,4 +1,6 @@
 // REST handlers for templates, users, tokens, organizations and site settings.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "berth/core/clock.hpp"
@@ -23,10 +25,19 @@ json template_with_spec(Context& c, const store::Template& t) {
   j["version"] = {{"id", version->id}, {"number", version->number}};
   // The prebuild pools of presets that want some.
   json pools = json::array();
-  if (auto presets = c.app.store.presets_for_version(version->id)) {
+  auto presets = c.app.store.presets_for_version(version->id);
+  const bool wants_prebuilds =
+      presets && std::any_of(presets->begin(), presets->end(),
+                             [](const store::Preset& p) { return p.desired_instances > 0; });
+  const UnixMillis now = now_ms();
+  auto pool =
+      wants_prebuilds
+          ? c.app.store.prebuild_workspaces(now)
+          : Result<std::vector<store::PrebuildWorkspace>>(std::vector<store::PrebuildWorkspace>{});
+  if (wants_prebuilds && pool) {
     for (const auto& p : *presets) {
       if (p.desired_instances <= 0) continue;
-      auto s = workspaces::prebuild_status(c.app.store, p, c.app.options.prebuilds, now_ms());
+      auto s = workspaces::prebuild_status(c.app.store, p, *pool, c.app.options.prebuilds, now);
       if (!s) continue;
       pools.push_back(
           {{"preset_id", p.id},

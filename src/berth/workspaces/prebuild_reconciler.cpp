@@ -261,11 +261,10 @@ std::optional<UnixMillis> PrebuildReconciler::reconcile(UnixMillis now) {
 }
 
 Result<PrebuildStatus> prebuild_status(store::Store& store, const store::Preset& preset,
+                                       const std::vector<store::PrebuildWorkspace>& pool,
                                        const PrebuildOptions& options, UnixMillis now) {
   PrebuildStatus s{.desired = preset.desired_instances, .state = "ok"};
-  auto pool = store.prebuild_workspaces(now);
-  if (!pool) return pool.error();
-  for (const auto& pw : *pool) {
+  for (const auto& pw : pool) {
     if (pw.workspace.prebuild_preset_id != preset.id || !live(pw)) continue;
     if (ready(pw))
       ++s.ready;

@@ -64,8 +64,10 @@ class PrebuildReconciler {
   std::shared_ptr<State> state_;
 };
 
-// The pool of one preset, for display.
+// The pool of one preset, for display; `pool` is store.prebuild_workspaces(now), read once
+// for all the presets shown.
 Result<PrebuildStatus> prebuild_status(store::Store& store, const store::Preset& preset,
+                                       const std::vector<store::PrebuildWorkspace>& pool,
                                        const PrebuildOptions& options, UnixMillis now);
 
 }  // namespace berth::workspaces

@@ -125,6 +125,7 @@ class SqliteStore final : public Store {
   Result<BuildWithJob> latest_build_locked(std::string_view workspace_id);
   Result<BuildWithJob> insert_build_locked(const Workspace& ws, const NewBuild& b, UnixMillis now);
   Result<ProvisionerJob> job_locked(std::string_view id);
+  Result<std::string> workspace_of_build_locked(std::string_view build_id);
   Result<Template> template_locked(std::string_view id);
   Result<Chat> chat_locked(std::string_view id);
   Result<CreatedWorkspace> insert_workspace_locked(const NewWorkspace& ws, const NewBuild& b);

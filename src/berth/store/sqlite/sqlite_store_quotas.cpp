@@ -80,16 +80,9 @@ Result<Store::QuotaDecision> SqliteStore::admit_build_cost(std::string_view buil
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
-  std::string workspace_id;
-  {
-    auto q = db_->prepare("SELECT workspace_id FROM workspace_builds WHERE id = $1");
-    if (!q) return q.error();
-    auto row = q->with(build_id).step();
-    if (!row) return row.error();
-    if (!*row) return Error::not_found(fmt::format("build {} not found", build_id));
-    workspace_id = q->text(0);
-  }
-  auto ws = workspace_locked(workspace_id);
+  auto workspace_id = workspace_of_build_locked(build_id);
+  if (!workspace_id) return workspace_id.error();
+  auto ws = workspace_locked(*workspace_id);
   if (!ws) return ws.error();
   auto usage = quota_usage_locked(ws->owner_id, ws->organization_id, ws->id);
   if (!usage) return usage.error();
