@@ -83,3 +83,54 @@ TEST(ParameterEnvName, UpperCase) {
 
 }  // namespace
 }  // namespace berth::templates
+
+namespace berth::templates {
+namespace {
+
+ParameterSpec pattern_parameter(std::string pattern) {
+  ParameterSpec p;
+  p.name = "tag";
+  p.validation_regex = std::move(pattern);
+  return p;
+}
+
+// Finding 4 of the hardening issue: std::regex recursed once per character (a 400 KB value
+// overflowed the stack) and backtracked exponentially on (a+)+$. RE2 is linear in the value.
+TEST(ValidationPattern, CatastrophicPatternsRunInLinearTime) {
+  auto p = pattern_parameter("(a+)+$");
+  EXPECT_EQ(check_parameter_value(p, "aaaa"), std::nullopt);
+  const std::string evil = std::string(10'000, 'a') + "!";
+  auto why = check_parameter_value(p, evil);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why,
+            "\"" + std::string(64, 'a') + "...\" (10001 bytes) does not match the pattern (a+)+$");
+}
+
+TEST(ValidationPattern, OversizedValuesAreRefusedBeforeMatching) {
+  auto p = pattern_parameter("[a-z]+");
+  auto why = check_parameter_value(p, std::string(400 * 1024, 'a'));
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "the value is 409600 bytes long; the limit is 16384 bytes");
+}
+
+TEST(ValidationPattern, PushRefusesWhatRe2CannotRunAndOversizedPatterns) {
+  auto backref = parse_template({{"template.yaml", R"(name: demo
+parameters:
+  - {name: tag, validation: {regex: '(a)\1'}}
+agents:
+  - name: main
+)"}});
+  ASSERT_FALSE(backref);
+  ASSERT_EQ(backref.error().validations.size(), 1u);
+  EXPECT_EQ(backref.error().validations[0].field,
+            "template.yaml:3: parameters[0].validation.regex");
+  EXPECT_EQ(backref.error().validations[0].detail,
+            "is not a valid regular expression: invalid escape sequence: \\1 (patterns use RE2 "
+            "syntax: no backreferences or lookaround)");
+  EXPECT_EQ(check_validation_pattern(std::string(2000, 'a')),
+            "is 2000 bytes long; the limit is 1024");
+  EXPECT_EQ(check_validation_pattern("^[a-z]{1,8}$"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace berth::templates

@@ -23,6 +23,7 @@
 
 #include "berth/agent/agent_rpc.hpp"
 #include "berth/core/agent_protocol.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/proc/process.hpp"
 
 namespace berth::agent {
@@ -68,7 +69,7 @@ class AgentRuntime {
   // --- Outgoing messages survive reconnects: they wait in the outbox until written.
   void send(json message) {
     if (outbox_.size() >= kMaxQueuedMessages) outbox_.pop_front();
-    outbox_.push_back(message.dump());
+    outbox_.push_back(dump_json(message));
     if (ws_ && !writing_) asio::co_spawn(io_, flush(), asio::detached);
   }
 
@@ -139,7 +140,7 @@ class AgentRuntime {
     // hello goes first, ahead of anything queued while we were away.
     json hello = {
         {"type", proto::kHello}, {"version", proto::kVersion}, {"lifecycle_state", lifecycle_}};
-    co_await ws.async_write(asio::buffer(hello.dump()), asio::redirect_error(use_awaitable, ec));
+    co_await ws.async_write(asio::buffer(dump_json(hello)), asio::redirect_error(use_awaitable, ec));
     if (ec) co_return true;
     ws_ = &ws;
     if (!outbox_.empty() && !writing_) asio::co_spawn(io_, flush(), asio::detached);
@@ -162,8 +163,8 @@ class AgentRuntime {
   }
 
   void handle_message(const std::string& text) {
-    json msg = json::parse(text, nullptr, false);
-    if (msg.is_discarded() || !msg.is_object()) return;
+    json msg;
+    if (parse_untrusted_json(text, msg) != JsonRefusal::none || !msg.is_object()) return;
     std::string type = msg.value("type", "");
     if (type == proto::kManifest || type == proto::kWorkspace) {
       // Commands started from now on see the workspace's current owner and name.

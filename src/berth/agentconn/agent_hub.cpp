@@ -11,6 +11,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/untrusted.hpp"
 
 namespace berth::agentconn {
 
@@ -193,8 +194,13 @@ asio::awaitable<void> AgentHub::watch_workspace(std::shared_ptr<Connection> conn
 }
 
 void AgentHub::handle_message(Connection& conn, const std::string& text) {
-  json msg = json::parse(text, nullptr, false);
-  if (msg.is_discarded() || !msg.is_object()) return;
+  json msg;
+  if (auto refused = parse_untrusted_json(text, msg); refused != JsonRefusal::none) {
+    spdlog::warn("agent frame ignored agent_id={} error={}", conn.agent.id,
+                 json_refusal_message(refused, "the frame"));
+    return;
+  }
+  if (!msg.is_object()) return;
   std::string type = msg.value("type", "");
   const auto& agent = conn.agent;
   const UnixMillis now = now_ms();

@@ -17,6 +17,7 @@
 
 #include "berth/cli/commands.hpp"
 #include "berth/cli/http_client.hpp"
+#include "berth/core/untrusted.hpp"
 
 namespace berth::cli {
 
@@ -94,9 +95,10 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
-    json message = json::parse(line, nullptr, false);
-    if (message.is_discarded()) {
-      emit(rpc_error(nullptr, kParseError, "Parse error: the line is not valid JSON"));
+    json message;
+    if (auto refused = parse_untrusted_json(line, message); refused != JsonRefusal::none) {
+      emit(rpc_error(nullptr, kParseError,
+                     "Parse error: " + json_refusal_message(refused, "the line")));
       continue;
     }
     // Finished workers are joined as we go, so a long session does not pile up threads.

@@ -5,6 +5,7 @@
 // every 15 s of silence lets the server notice a client that went away.
 #include <chrono>
 
+#include "berth/core/untrusted.hpp"
 #include "berth/http/json_mapping.hpp"
 #include "berth/http/router.hpp"
 
@@ -27,7 +28,7 @@ awaitable<void> watch_chat(App& app, std::string chat_id, EventStream& events) {
   while (true) {
     auto chat = app.store.chat_by_id(chat_id);
     if (!chat) co_return;
-    std::string current = chat_json(*chat).dump();
+    std::string current = dump_json(chat_json(*chat));
     if (current != last_chat) {
       const bool sent = co_await events.send("chat", current);
       if (!sent) co_return;
@@ -50,7 +51,7 @@ awaitable<void> watch_chat(App& app, std::string chat_id, EventStream& events) {
         for (const auto& line : *page) {
           json j = log_json(line);
           j["build_id"] = build_id;
-          const bool sent = co_await events.send("log", j.dump());
+          const bool sent = co_await events.send("log", dump_json(j));
           if (!sent) co_return;
           after = line.seq;
         }

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "berth/core/ids.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/router.hpp"
 
@@ -70,7 +71,9 @@ bool McpSessions::remove(const std::string& id, const std::string& user_id) {
 
 namespace {
 
-Response rpc_response(int status, const json& body) { return Response::json(status, body.dump()); }
+Response rpc_response(int status, const json& body) {
+  return Response::json(status, dump_json(body));
+}
 
 Response rpc_error(int status, int code, std::string message) {
   return rpc_response(status, mcp::McpServer::error_response(nullptr, code, std::move(message)));
@@ -149,7 +152,7 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
     while (!outbox->queue.empty()) {
       json next = std::move(outbox->queue.front());
       outbox->queue.pop_front();
-      std::string data = next.dump();
+      std::string data = dump_json(next);
       bool sent = co_await events.send("message", data);
       if (!sent) {
         // The client went away: end the wait (never the build).
@@ -178,9 +181,10 @@ Response sse_call(Context& c, const std::shared_ptr<McpHttpSession>& session, co
 
 awaitable<Response> mcp_post(Context& c) {
   if (auto denied = check_origin(c)) co_return *denied;
-  json message = json::parse(c.request.body, nullptr, false);
-  if (message.is_discarded()) {
-    co_return rpc_response(400, mcp::McpServer::parse_error("the body is not valid JSON"));
+  json message;
+  if (auto refused = parse_untrusted_json(c.request.body, message); refused != JsonRefusal::none) {
+    co_return rpc_response(400,
+                           mcp::McpServer::parse_error(json_refusal_message(refused, "the body")));
   }
   const bool is_initialize = message.is_object() && message.value("method", json()) == "initialize";
   std::string session_id = c.request.header("mcp-session-id");

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "berth/core/untrusted.hpp"
+
 namespace berth::http {
 
 using nlohmann::json;
@@ -15,9 +17,9 @@ Error wrong_type(std::string_view field, std::string_view want) {
 
 Result<json> json_body(const Request& request) {
   if (request.body.empty()) return json::object();
-  json body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) {
-    return Error::invalid_argument("request body is not valid JSON",
+  json body;
+  if (auto refused = parse_untrusted_json(request.body, body); refused != JsonRefusal::none) {
+    return Error::invalid_argument(json_refusal_message(refused, "the request body"),
                                    "send a JSON object with Content-Type: application/json");
   }
   if (!body.is_object()) {

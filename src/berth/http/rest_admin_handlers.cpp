@@ -5,6 +5,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/http/json_mapping.hpp"
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
@@ -67,7 +68,7 @@ awaitable<Response> push_template(Context& c) {
   c.app.bus.publish(events::topic::kPrebuilds);  // its presets may want prebuilds now
   json out = template_with_spec(c, pushed->tmpl);
   out["created"] = pushed->created;
-  co_return Response::json(pushed->created ? 201 : 200, out.dump());
+  co_return Response::json(pushed->created ? 201 : 200, dump_json(out));
 }
 
 awaitable<Response> list_templates(Context& c) {
@@ -75,13 +76,13 @@ awaitable<Response> list_templates(Context& c) {
   if (!all) co_return error_response(all.error());
   json out = json::array();
   for (const auto& t : *all) out.push_back(template_json(t));
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 awaitable<Response> get_template(Context& c) {
   auto t = c.app.admin.get_template(c.caller(), c.request.params.at("id"));
   if (!t) co_return error_response(t.error());
-  co_return Response::json(200, template_with_spec(c, *t).dump());
+  co_return Response::json(200, dump_json(template_with_spec(c, *t)));
 }
 
 awaitable<Response> create_user(Context& c) {
@@ -114,11 +115,11 @@ awaitable<Response> create_user(Context& c) {
                                                    .organization = org->value_or(""),
                                                    .role = *parsed_role});
   if (!user) co_return error_response(user.error());
-  co_return Response::json(201, user_json(*user).dump());
+  co_return Response::json(201, dump_json(user_json(*user)));
 }
 
 awaitable<Response> me(Context& c) {
-  co_return Response::json(200, user_json(c.caller().user).dump());
+  co_return Response::json(200, dump_json(user_json(c.caller().user)));
 }
 
 // POST /api/v1/tokens {"name", "username", "lifetime": "720h"} -> the token, shown once.
@@ -158,7 +159,7 @@ awaitable<Response> create_token(Context& c) {
       {"read_only", scope.read_only},
       {"expires_at",
        token->row.expires_at ? json(format_rfc3339(*token->row.expires_at)) : json(nullptr)}};
-  co_return Response::json(201, out.dump());
+  co_return Response::json(201, dump_json(out));
 }
 
 awaitable<Response> create_organization(Context& c) {
@@ -170,7 +171,7 @@ awaitable<Response> create_organization(Context& c) {
   if (!display) co_return error_response(display.error());
   auto org = c.app.admin.create_organization(c.caller(), name->value_or(""), display->value_or(""));
   if (!org) co_return error_response(org.error());
-  co_return Response::json(201, organization_json(*org).dump());
+  co_return Response::json(201, dump_json(organization_json(*org)));
 }
 
 awaitable<Response> list_organizations(Context& c) {
@@ -178,7 +179,7 @@ awaitable<Response> list_organizations(Context& c) {
   if (!all) co_return error_response(all.error());
   json out = json::array();
   for (const auto& o : *all) out.push_back(organization_json(o));
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 json quota_usage_json(const store::QuotaUsage& u) {
@@ -206,7 +207,7 @@ awaitable<Response> set_quota(Context& c) {
     co_return error_response(s.error());
   auto usage = c.app.admin.quota_usage(c.caller(), org, user->value_or(""));
   if (!usage) co_return error_response(usage.error());
-  co_return Response::json(200, quota_usage_json(*usage).dump());
+  co_return Response::json(200, dump_json(quota_usage_json(*usage)));
 }
 
 // GET /api/v1/organizations/{org}/quota[?user=NAME]: usage and budget (yours by default).
@@ -214,7 +215,7 @@ awaitable<Response> get_quota(Context& c) {
   auto usage = c.app.admin.quota_usage(c.caller(), c.request.params.at("org"),
                                        c.request.query_param("user").value_or(""));
   if (!usage) co_return error_response(usage.error());
-  co_return Response::json(200, quota_usage_json(*usage).dump());
+  co_return Response::json(200, dump_json(quota_usage_json(*usage)));
 }
 
 // GET /api/v1/organizations/{org}/quotas: the budgets set (organization admins).
@@ -230,7 +231,7 @@ awaitable<Response> list_quotas(Context& c) {
           {{"user_id", a.subject}, {"username", a.username}, {"budget", a.budget}});
     }
   }
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 // PUT /api/v1/config/{key} {"value": "2h"}
@@ -274,7 +275,7 @@ awaitable<Response> open_chat(Context& c) {
   }
   auto chat = c.app.chats->open(c.caller(), *key, org->value_or(""), title->value_or(""));
   if (!chat) co_return error_response(chat.error());
-  co_return Response::json(key->has_value() ? 200 : 201, chat_json(*chat).dump());
+  co_return Response::json(key->has_value() ? 200 : 201, dump_json(chat_json(*chat)));
 }
 
 awaitable<Response> list_chats(Context& c) {
@@ -282,13 +283,13 @@ awaitable<Response> list_chats(Context& c) {
   if (!all) co_return error_response(all.error());
   json out = json::array();
   for (const auto& chat : *all) out.push_back(chat_json(chat));
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 awaitable<Response> get_chat(Context& c) {
   auto chat = c.app.chats->get(c.caller(), c.request.params.at("id"));
   if (!chat) co_return error_response(chat.error());
-  co_return Response::json(200, chat_json(*chat).dump());
+  co_return Response::json(200, dump_json(chat_json(*chat)));
 }
 
 // POST /api/v1/chats/{id}/workspace {"workspace": "id | name | owner/name"}: binds the chat to
@@ -309,7 +310,7 @@ awaitable<Response> attach_workspace(Context& c) {
                                   ws->latest.build.id);
   if (!chat) co_return error_response(chat.error());
   c.app.bus.publish(events::topic::chat(chat->id));
-  co_return Response::json(200, chat_json(*chat).dump());
+  co_return Response::json(200, dump_json(chat_json(*chat)));
 }
 
 constexpr Route kRoutes[] = {

@@ -5,6 +5,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/http/json_mapping.hpp"
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
@@ -52,7 +53,7 @@ awaitable<Response> create_workspace(Context& c) {
   if (!created) co_return error_response(created.error());
   json out = render(c, *created);
   out["prebuild_claimed"] = created->prebuild_claimed;
-  co_return Response::json(201, out.dump());
+  co_return Response::json(201, dump_json(out));
 }
 
 awaitable<Response> list_workspaces(Context& c) {
@@ -60,19 +61,19 @@ awaitable<Response> list_workspaces(Context& c) {
   if (!all) co_return error_response(all.error());
   json out = json::array();
   for (const auto& v : *all) out.push_back(render(c, v));
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 awaitable<Response> get_workspace(Context& c) {
   auto v = c.app.workspaces.get(c.caller(), c.request.params.at("id"));
   if (!v) co_return error_response(v.error());
-  co_return Response::json(200, render(c, *v).dump());
+  co_return Response::json(200, dump_json(render(c, *v)));
 }
 
 // POST .../start, .../stop and DELETE: each answers with the new build.
 Response build_response(const Result<store::BuildWithJob>& b, int status) {
   if (!b) return error_response(b.error());
-  return Response::json(status, build_json(*b).dump());
+  return Response::json(status, dump_json(build_json(*b)));
 }
 
 awaitable<Response> start_workspace(Context& c) {
@@ -118,13 +119,13 @@ awaitable<Response> wait_workspace(Context& c) {
   if (!outcome) co_return error_response(outcome.error());
   json out = render(c, outcome->view);
   out["readiness"] = readiness_json(outcome->readiness, outcome->timed_out);
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 awaitable<Response> get_build(Context& c) {
   auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
   if (!b) co_return error_response(b.error());
-  co_return Response::json(200, build_json(*b).dump());
+  co_return Response::json(200, dump_json(build_json(*b)));
 }
 
 // GET /api/v1/builds/{id}/logs[?follow=true]: the build log as JSON, or followed live as
@@ -145,7 +146,7 @@ awaitable<Response> build_logs(Context& c) {
       if (page->size() < static_cast<std::size_t>(kLogPage)) break;
       after = page->back().seq;
     }
-    co_return Response::json(200, out.dump());
+    co_return Response::json(200, dump_json(out));
   }
   Response r;
   r.content_type = "text/event-stream";
@@ -160,13 +161,13 @@ awaitable<Response> build_logs(Context& c) {
       auto page = app.store.job_logs(job_id, after, kLogPage);
       if (!page) co_return;
       for (const auto& l : *page) {
-        const bool sent = co_await es.send("log", log_json(l).dump());
+        const bool sent = co_await es.send("log", dump_json(log_json(l)));
         if (!sent) co_return;
         after = l.seq;
       }
       if (page->size() == static_cast<std::size_t>(kLogPage)) continue;
       if (done) {
-        co_await es.send("end", job_json(*job).dump());
+        co_await es.send("end", dump_json(job_json(*job)));
         co_return;
       }
       co_await sub->wait(kLogFallback);
@@ -182,7 +183,7 @@ awaitable<Response> agent_logs(Context& c) {
   if (!logs) co_return error_response(logs.error());
   json out = json::array();
   for (const auto& l : *logs) out.push_back(log_json(l));
-  co_return Response::json(200, out.dump());
+  co_return Response::json(200, dump_json(out));
 }
 
 // POST /api/v1/workspaces/{id}/agent-token {"agent": name?}: a new token for an external agent,
@@ -204,7 +205,7 @@ awaitable<Response> mint_agent_token(Context& c) {
               {"token", minted->token},
               {"command", fmt::format("berth agent --url {} --token {}", c.app.options.access_url,
                                       minted->token)}};
-  co_return Response::json(201, out.dump());
+  co_return Response::json(201, dump_json(out));
 }
 
 // POST /api/v1/agents/{id}/exec | files/read | files/write: a request through the agent's

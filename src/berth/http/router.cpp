@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "berth/core/untrusted.hpp"
+
 namespace berth::http {
 
 namespace {
@@ -103,7 +105,7 @@ Response error_response(const Error& error) {
     for (const auto& v : error.validations)
       body["validations"].push_back({{"field", v.field}, {"detail", v.detail}});
   }
-  Response r = Response::json(status_for(error.code), body.dump());
+  Response r = Response::json(status_for(error.code), dump_json(body));
   if (error.code == ErrorCode::unauthenticated)
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "berth/core/untrusted.hpp"
+
 namespace berth::mcp {
 
 namespace {
@@ -58,8 +60,9 @@ json McpServer::parse_error(std::string_view detail) {
 }
 
 json call_tool_result(const chattools::ToolResult& result) {
-  json out = {{"content", json::array({{{"type", "text"}, {"text", result.structured.dump()}}})},
-              {"structuredContent", result.structured}};
+  json out = {
+      {"content", json::array({{{"type", "text"}, {"text", dump_json(result.structured)}}})},
+      {"structuredContent", result.structured}};
   if (result.is_error) out["isError"] = true;
   return out;
 }

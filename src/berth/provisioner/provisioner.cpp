@@ -18,6 +18,7 @@
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/proc/process.hpp"
 #include "berth/provisioner/backends.hpp"
 #include "berth/templates/parameters.hpp"
@@ -128,7 +129,8 @@ class JobRun {
     if (lines.empty()) return;
     std::vector<store::NewLogLine> rows;
     rows.reserve(lines.size());
-    for (auto& l : lines) rows.push_back({std::string(stage), std::string(level), std::move(l)});
+    // Scripts print what they like; the log is JSON for its readers, so it holds UTF-8 only.
+    for (auto& l : lines) rows.push_back({std::string(stage), std::string(level), valid_utf8(l)});
     if (auto st = s_.store.append_job_logs(job_.job.id, rows, now_ms()); !st) {
       spdlog::error("build log not stored job_id={} error={}", job_.job.id, st.error().message);
       return;

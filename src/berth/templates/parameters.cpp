@@ -2,17 +2,55 @@
 
 #include <fmt/format.h>
 
+#include <re2/re2.h>
+
 #include <charconv>
-#include <regex>
 
 namespace berth::templates {
 
+namespace {
+
+RE2::Options pattern_options() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);
+  return o;
+}
+
+// A value quoted in an error, cut so that an oversized one does not make an oversized answer.
+std::string quoted(std::string_view value) {
+  constexpr std::size_t kShown = 64;
+  if (value.size() <= kShown) return fmt::format("\"{}\"", value);
+  return fmt::format("\"{}...\" ({} bytes)", value.substr(0, kShown), value.size());
+}
+
+}  // namespace
+
+std::optional<std::string> check_validation_pattern(std::string_view pattern) {
+  if (pattern.size() > kMaxValidationPatternBytes) {
+    return fmt::format("is {} bytes long; the limit is {}", pattern.size(),
+                       kMaxValidationPatternBytes);
+  }
+  RE2 re(re2::StringPiece(pattern.data(), pattern.size()), pattern_options());
+  if (!re.ok()) {
+    return fmt::format(
+        "is not a valid regular expression: {} (patterns use RE2 syntax: no backreferences or "
+        "lookaround)",
+        re.error());
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> check_parameter_value(const ParameterSpec& p, std::string_view value) {
+  if (value.size() > kMaxParameterValueBytes) {
+    return fmt::format("the value is {} bytes long; the limit is {} bytes", value.size(),
+                       kMaxParameterValueBytes);
+  }
   if (p.type == ParameterType::number) {
     std::int64_t n = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc() || ptr != value.data() + value.size()) {
-      return fmt::format("\"{}\" is not a whole number", value);
+      return fmt::format("{} is not a whole number", quoted(value));
     }
     if (p.validation_min && n < *p.validation_min) {
       return fmt::format("{} is below the minimum {}", n, *p.validation_min);
@@ -22,7 +60,7 @@ std::optional<std::string> check_parameter_value(const ParameterSpec& p, std::st
     }
   } else if (p.type == ParameterType::boolean) {
     if (value != "true" && value != "false") {
-      return fmt::format("\"{}\" is not a boolean; use true or false", value);
+      return fmt::format("{} is not a boolean; use true or false", quoted(value));
     }
   }
   if (!p.options.empty()) {
@@ -32,15 +70,13 @@ std::optional<std::string> check_parameter_value(const ParameterSpec& p, std::st
       found = found || o.value == value;
       allowed += (allowed.empty() ? "" : ", ") + o.value;
     }
-    if (!found) return fmt::format("\"{}\" is not one of the options: {}", value, allowed);
+    if (!found) return fmt::format("{} is not one of the options: {}", quoted(value), allowed);
   }
   if (!p.validation_regex.empty()) {
-    try {
-      if (!std::regex_match(std::string(value), std::regex(p.validation_regex))) {
-        return fmt::format("\"{}\" does not match the pattern {}", value, p.validation_regex);
-      }
-    } catch (const std::regex_error&) {
-      return fmt::format("the template's pattern {} is invalid", p.validation_regex);
+    RE2 re(p.validation_regex, pattern_options());
+    if (!re.ok()) return fmt::format("the template's pattern {} is invalid", p.validation_regex);
+    if (!RE2::FullMatch(re2::StringPiece(value.data(), value.size()), re)) {
+      return fmt::format("{} does not match the pattern {}", quoted(value), p.validation_regex);
     }
   }
   return std::nullopt;

@@ -13,6 +13,15 @@ namespace berth::templates {
 
 using ParameterValues = std::map<std::string, std::string>;
 
+// Limits on what a template and a caller may send: a parameter value is an environment
+// variable, and a validation pattern runs on every create. RE2 runs in time linear in the
+// value, so these caps bound memory, not time.
+inline constexpr std::size_t kMaxParameterValueBytes = 16 * 1024;
+inline constexpr std::size_t kMaxValidationPatternBytes = 1024;
+
+// nullopt if `pattern` compiles as an RE2 regular expression within the limits, else why not.
+std::optional<std::string> check_validation_pattern(std::string_view pattern);
+
 // nullopt if `value` is acceptable for `p`, else why not (e.g. "must be a number").
 std::optional<std::string> check_parameter_value(const ParameterSpec& p, std::string_view value);
 

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
 #include <set>
 
 #include "berth/core/duration.hpp"
@@ -208,11 +207,8 @@ void read_parameters(Reader& r, const YAML::Node& list, TemplateSpec& spec) {
         r.only_keys(v, path + ".validation", {"regex", "min", "max"});
         p.validation_regex = r.str(v["regex"], path + ".validation.regex").value_or("");
         if (!p.validation_regex.empty()) {
-          try {
-            std::regex re(p.validation_regex, std::regex::ECMAScript);
-          } catch (const std::regex_error& e) {
-            r.problem(v["regex"], path + ".validation.regex",
-                      fmt::format("is not a valid regular expression: {}", e.what()));
+          if (auto why = check_validation_pattern(p.validation_regex)) {
+            r.problem(v["regex"], path + ".validation.regex", *why);
           }
         }
         p.validation_min = r.integer(v["min"], path + ".validation.min");
