@@ -1,6 +1,6 @@
 // Starts a real `berth server` for an end-to-end test and connects the official MCP SDK client.
 import { spawn } from "node:child_process";
-import { mkdtempSync, existsSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +9,22 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 
 export const berthBinary = process.env.BERTH_BINARY;
 if (!berthBinary) throw new Error("set BERTH_BINARY to the berth executable (ctest does)");
+
+// Agents outlive a killed server on purpose (they reconnect to the next one): end those of
+// this test, unisolated ones by their working directory, sandboxes by their bwrap command line.
+function killProcessesUnder(dir) {
+  for (const pid of readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      let cwd = "";
+      try { cwd = readlinkSync(`/proc/${pid}/cwd`); } catch {}
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (cwd.startsWith(dir) || (cmd[0] === "bwrap" && cmd.some((a) => a.startsWith(dir)))) {
+        process.kill(Number(pid), "SIGKILL");
+      }
+    } catch {}
+  }
+}
 
 export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), "berth-e2e-"));
@@ -35,6 +51,7 @@ export async function startServer(extraArgs = []) {
     },
     async stop() {
       child.kill("SIGKILL");
+      killProcessesUnder(dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };

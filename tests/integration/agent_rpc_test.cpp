@@ -34,7 +34,8 @@ TEST(AgentRpc, ExecRunsInTheWorkspace) {
   std::string out = (*r)["output"];
   EXPECT_NE(out.find("out\n"), std::string::npos);
   EXPECT_NE(out.find("err\n"), std::string::npos);
-  EXPECT_NE(out.find(f.workspace), std::string::npos) << "runs in the workspace directory: " << out;
+  EXPECT_NE(out.find("/home/berth\n"), std::string::npos)
+      << "runs in the workspace directory (the sandbox's home): " << out;
   EXPECT_FALSE((*r)["truncated"]);
 
   auto slow = f.api.post("/api/v1/agents/" + f.agent + "/exec",

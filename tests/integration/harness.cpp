@@ -119,6 +119,7 @@ void TestServer::start() {
                                    flags_.tool_wait_budget,
                                    "--prebuild-backoff",
                                    flags_.prebuild_backoff};
+  if (flags_.allow_unisolated) args.push_back("--allow-unisolated");
   if (flags_.example_templates) {
     args.insert(args.end(),
                 {"--example-templates", std::string(BERTH_SOURCE_DIR) + "/examples/templates"});
@@ -277,10 +278,18 @@ std::vector<int> agent_pids_under(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    if (std::stoi(name) == ::getpid()) continue;
+    // Unisolated agents run in their workspace directory; a sandbox's bwrap (outside and as
+    // the sandbox's init) names it on its command line.
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
-    if (ec) continue;
-    if (cwd.string().starts_with(dir.string()) && std::stoi(name) != ::getpid())
-      pids.push_back(std::stoi(name));
+    bool under = !ec && cwd.string().starts_with(dir.string());
+    if (!under) {
+      std::string cmdline = read_file(entry.path() / "cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      under =
+          cmdline.starts_with("bwrap ") && cmdline.find(" " + dir.string()) != std::string::npos;
+    }
+    if (under) pids.push_back(std::stoi(name));
   }
   return pids;
 }

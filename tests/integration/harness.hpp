@@ -25,6 +25,7 @@ struct ServerFlags {
   bool example_templates = false;
   std::string tool_wait_budget = "50s";
   std::string prebuild_backoff = "200ms";
+  bool allow_unisolated = false;  // --allow-unisolated: templates with isolation process/script
 };
 
 struct CliResult {
@@ -98,7 +99,8 @@ HttpReply http_request(const std::string& url, const std::string& method, const 
 
 // The environment of a running process (to take an agent's token, as its owner could).
 std::map<std::string, std::string> process_environment(int pid);
-// Pids of `berth agent` processes whose working directory is under `dir`.
+// Pids of agent processes whose working directory is under `dir`, and of sandboxes (bwrap)
+// whose command line names a path under it.
 std::vector<int> agent_pids_under(const std::filesystem::path& dir);
 std::string read_file(const std::filesystem::path& path);
 

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 constexpr const char* kDemo = R"(name: demo
 display_name: Demo
 description: What it is for
-isolation: process
+isolation: sandbox
 agents_allowed: true
 parameters:
   - {name: greeting, type: string, default: hello, mutable: true}
@@ -160,7 +160,7 @@ TEST(Lifecycle, TwoAgentsEachWithItsDirectory) {
 }
 
 TEST(Lifecycle, ScriptIsolationStartsItsOwnAgents) {
-  TestServer server;
+  TestServer server({.allow_unisolated = true});
   server.push_template(R"yaml(name: scripted
 isolation: script
 agents:

@@ -60,7 +60,7 @@ TEST(ParseTemplate, DefaultsWhenOmitted) {
   auto spec = parse("name: tiny\nagents:\n  - name: main\n");
   ASSERT_TRUE(spec) << spec.error().message;
   EXPECT_TRUE(spec->agents_allowed);
-  EXPECT_EQ(spec->isolation, Isolation::process);
+  EXPECT_EQ(spec->isolation, Isolation::sandbox);
   EXPECT_EQ(spec->agents[0].startup_script_timeout, kDefaultStartupScriptTimeout);
 }
 

@@ -9,8 +9,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -37,7 +39,9 @@ using asio::awaitable;
 using asio::use_awaitable;
 using nlohmann::json;
 using tcp = asio::ip::tcp;
-using WebSocket = websocket::stream<beast::tcp_stream>;
+// TCP to the server's address, or the Unix socket a sandbox binds in (unix:/run/berth/agent.sock).
+using Stream = beast::basic_stream<asio::generic::stream_protocol>;
+using WebSocket = websocket::stream<Stream>;
 
 namespace {
 
@@ -50,12 +54,16 @@ class AgentRuntime {
 
   int run() {
     auto url = boost::urls::parse_uri(options_.url);
-    if (!url || (url->scheme() != "http" && url->scheme() != "ws")) {
-      spdlog::error("invalid --url \"{}\": use http://HOST:PORT", options_.url);
+    if (url && url->scheme() == "unix" && !url->path().empty()) {
+      socket_path_ = url->path();
+      host_ = "berth-agent";
+    } else if (!url || (url->scheme() != "http" && url->scheme() != "ws")) {
+      spdlog::error("invalid --url \"{}\": use http://HOST:PORT or unix:/PATH", options_.url);
       return 2;
+    } else {
+      host_ = url->host();
+      port_ = url->has_port() ? std::string(url->port()) : "80";
     }
-    host_ = url->host();
-    port_ = url->has_port() ? std::string(url->port()) : "80";
     asio::signal_set signals(io_, SIGTERM, SIGINT);
     signals.async_wait([this](const boost::system::error_code& ec, int) {
       if (!ec) asio::co_spawn(io_, shutdown(), asio::detached);
@@ -107,21 +115,36 @@ class AgentRuntime {
 
   // One connection, from dial to drop. Returns true if the handshake succeeded.
   awaitable<bool> session(boost::system::error_code& ec) {
-    tcp::resolver resolver(io_);
-    auto endpoints =
-        co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return false;
     WebSocket ws(io_);
-    beast::get_lowest_layer(ws).expires_after(std::chrono::seconds(10));
-    co_await beast::get_lowest_layer(ws).async_connect(endpoints,
-                                                       asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return false;
-    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
+    auto& lowest = beast::get_lowest_layer(ws);
+    lowest.expires_after(std::chrono::seconds(10));
+    if (!socket_path_.empty()) {
+      asio::generic::stream_protocol::endpoint ep{
+          asio::local::stream_protocol::endpoint(socket_path_)};
+      co_await lowest.async_connect(ep, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+    } else {
+      tcp::resolver resolver(io_);
+      auto endpoints =
+          co_await resolver.async_resolve(host_, port_, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      for (const auto& e : endpoints) {
+        lowest.socket().close(ec);
+        co_await lowest.async_connect(asio::generic::stream_protocol::endpoint(e.endpoint()),
+                                      asio::redirect_error(use_awaitable, ec));
+        if (!ec) break;
+      }
+      if (ec) co_return false;
+      lowest.socket().set_option(tcp::no_delay(true), ec);
+      ec = {};
+    }
     ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
       req.set(http::field::authorization, "Bearer " + options_.token);
     }));
     websocket::response_type response;
-    co_await ws.async_handshake(response, host_ + ":" + port_, proto::kConnectPath,
+    // Named, not a temporary in the co_await expression (GCC 12 destroys those twice).
+    const std::string host_header = port_.empty() ? host_ : host_ + ":" + port_;
+    co_await ws.async_handshake(response, host_header, proto::kConnectPath,
                                 asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (response.result() == http::status::unauthorized ||
@@ -140,7 +163,8 @@ class AgentRuntime {
     // hello goes first, ahead of anything queued while we were away.
     json hello = {
         {"type", proto::kHello}, {"version", proto::kVersion}, {"lifecycle_state", lifecycle_}};
-    co_await ws.async_write(asio::buffer(dump_json(hello)), asio::redirect_error(use_awaitable, ec));
+    co_await ws.async_write(asio::buffer(dump_json(hello)),
+                            asio::redirect_error(use_awaitable, ec));
     if (ec) co_return true;
     ws_ = &ws;
     if (!outbox_.empty() && !writing_) asio::co_spawn(io_, flush(), asio::detached);
@@ -301,6 +325,7 @@ class AgentRuntime {
   AgentOptions options_;
   asio::io_context io_;
   std::string host_, port_;
+  std::string socket_path_;  // set for unix: URLs
   WebSocket* ws_ = nullptr;  // the live connection, if any
   std::deque<std::string> outbox_;
   bool writing_ = false;

@@ -53,6 +53,7 @@ struct ServerOptions {
   std::string mcp_session_idle = "1h";
   std::string prebuild_backoff = "30s";
   int prebuild_failure_limit = 3;
+  bool allow_unisolated = false;
 };
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
@@ -161,7 +162,7 @@ int run_server(const ServerOptions& o) {
   events::EventBus bus;
   asio::io_context io(1);
   workspaces::WorkspaceService workspace_service(**store, bus);
-  workspaces::AdminService admin(**store);
+  workspaces::AdminService admin(**store, o.allow_unisolated);
   agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
   chattools::TemplateToolsOptions tool_options{.store = store->get(), .admin = &admin};
   chattools::WorkspaceToolsOptions workspace_tools{.store = store->get(),
@@ -190,6 +191,18 @@ int run_server(const ServerOptions& o) {
                 {.loopback_only = loopback}, &chats,  &mcp_server, &mcp_sessions};
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
+  // Sandboxed agents have no network: they dial this socket, bound into each sandbox. The
+  // sandboxes' users may pass through the data directory to their own workspace and this
+  // directory (0711: no listing), and read nothing else.
+  const fs::path agent_socket_dir = data / "run";
+  fs::create_directories(agent_socket_dir, ec);
+  fs::create_directories(data / "workspaces", ec);
+  for (const auto& dir : {data, agent_socket_dir, data / "workspaces"}) {
+    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  }
+  if (auto s = (*server)->listen_agent_socket((agent_socket_dir / "agent.sock").string()); !s) {
+    return report(s.error(), false);
+  }
   std::string url =
       o.access_url.empty()
           ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
@@ -231,6 +244,8 @@ int run_server(const ServerOptions& o) {
                                  .server_url = url,
                                  .berth_binary = berth_binary,
                                  .agent_binary = agent_binary,
+                                 .agent_socket_dir = agent_socket_dir,
+                                 .allow_unisolated = o.allow_unisolated,
                                  .worker_id = "embedded:" + instance,
                                  .worker_prefix = "embedded:",
                                  .build_timeout = *build_timeout});
@@ -317,6 +332,9 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--prebuild-failure-limit", server_options->prebuild_failure_limit,
                    "Stop building a preset's prebuilds after this many failures in a row")
       ->capture_default_str();
+  server->add_flag("--allow-unisolated", server_options->allow_unisolated,
+                   "Let site admins push templates with isolation process or script, which run "
+                   "commands on this host as the server's user (single-user development only)");
   server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
 
   auto* agent = app.add_subcommand(

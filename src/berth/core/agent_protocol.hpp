@@ -38,5 +38,8 @@ inline constexpr std::string_view kWorkspace = "workspace";
 // Environment variables the agent reads when flags are not given.
 inline constexpr std::string_view kUrlEnv = "BERTH_AGENT_URL";
 inline constexpr std::string_view kTokenEnv = "BERTH_AGENT_TOKEN";
+// A descriptor to read the token from, then close (how the provisioner hands it over, so that
+// it is in no environment and on no command line the workspace's code could read).
+inline constexpr std::string_view kTokenFdEnv = "BERTH_AGENT_TOKEN_FD";
 
 }  // namespace berth::agent_protocol

@@ -2,13 +2,19 @@
 // and the WebSocket channel for agents. Everything it serves comes from the route tables.
 #include "berth/http/server.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <deque>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,6 +35,10 @@ namespace websocket = beast::websocket;
 using asio::awaitable;
 using asio::use_awaitable;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
+// One stream type for TCP clients and for agents on the Unix socket.
+using Socket = asio::generic::stream_protocol::socket;
+using Stream = beast::basic_stream<asio::generic::stream_protocol>;
 
 namespace {
 
@@ -39,7 +49,7 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // coroutines may send without overlapping writes.
 class WebSocketChannel final : public agentconn::MessageChannel {
  public:
-  explicit WebSocketChannel(websocket::stream<beast::tcp_stream> ws) : ws_(std::move(ws)) {}
+  explicit WebSocketChannel(websocket::stream<Stream> ws) : ws_(std::move(ws)) {}
 
   awaitable<std::optional<std::string>> read() override {
     if (closed_) co_return std::nullopt;
@@ -64,7 +74,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().shutdown(Socket::shutdown_both, ec);
   }
 
   // Keeps the channel alive until queued writes are done.
@@ -92,7 +102,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
     writing_ = false;
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   bool writing_ = false;
@@ -114,11 +124,11 @@ class OwnedChannel final : public agentconn::MessageChannel {
 
 class StreamUpgrader final : public Upgrader {
  public:
-  StreamUpgrader(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& req)
+  StreamUpgrader(Stream& stream, bhttp::request<bhttp::string_body>& req)
       : stream_(stream), req_(req) {}
 
   awaitable<std::unique_ptr<agentconn::MessageChannel>> accept() override {
-    websocket::stream<beast::tcp_stream> ws(std::move(stream_));
+    websocket::stream<Stream> ws(std::move(stream_));
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     boost::system::error_code ec;
@@ -133,7 +143,7 @@ class StreamUpgrader final : public Upgrader {
   std::shared_ptr<WebSocketChannel> channel() const { return channel_; }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
   bhttp::request<bhttp::string_body>& req_;
   bool accepted_ = false;
   std::shared_ptr<WebSocketChannel> channel_;
@@ -143,7 +153,7 @@ class StreamUpgrader final : public Upgrader {
 // raw event stream until we close.
 class SocketEventStream final : public EventStream {
  public:
-  explicit SocketEventStream(beast::tcp_stream& stream) : stream_(stream) {}
+  explicit SocketEventStream(Stream& stream) : stream_(stream) {}
   awaitable<bool> send(std::string_view event, std::string_view data) override {
     std::string frame = fmt::format("event: {}\ndata: {}\n\n", event, data);
     boost::system::error_code ec;
@@ -154,7 +164,7 @@ class SocketEventStream final : public EventStream {
   }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
 };
 
 std::string reason(int status) {
@@ -167,16 +177,26 @@ struct HttpServer::Impl {
   Impl(App& a, tcp::acceptor acc) : app(a), acceptor(std::move(acc)) {}
   App& app;
   tcp::acceptor acceptor;
+  // Agents in sandboxes have no network: they reach the server through this socket, which
+  // serves the agent connection and nothing else.
+  std::optional<local::acceptor> agent_acceptor;
   std::vector<Route> routes;
+  std::vector<Route> agent_routes;
   bool stopped = false;
 
-  awaitable<void> accept_loop();
-  awaitable<void> serve_connection(tcp::socket socket);
-  awaitable<Response> dispatch(Request& req, Upgrader* upgrader);
+  template <class Acceptor>
+  awaitable<void> accept_loop(Acceptor& acceptor, bool agents_only);
+  awaitable<void> serve_connection(Socket socket, bool agents_only);
+  awaitable<Response> dispatch(Request& req, Upgrader* upgrader, bool agents_only);
 };
 
-awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader) {
-  Match m = match_route(routes, req.method, req.path, req.params);
+awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader, bool agents_only) {
+  Match m = match_route(agents_only ? agent_routes : routes, req.method, req.path, req.params);
+  if (!m.route && agents_only) {
+    co_return error_response(Error::not_found(
+        fmt::format("no such endpoint: {} {}", req.method, req.path),
+        "this socket serves workspace agents only; use the server's HTTP address"));
+  }
   if (!m.route) {
     if (m.path_matched) {
       Response r = error_response(Error::invalid_argument(
@@ -215,9 +235,12 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader)
   }
 }
 
-awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
-  stream.socket().set_option(tcp::no_delay(true));
+awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_only) {
+  Stream stream(std::move(socket));
+  if (!agents_only) {
+    boost::system::error_code ignored;
+    stream.socket().set_option(tcp::no_delay(true), ignored);
+  }
   beast::flat_buffer buffer;
   while (true) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -264,7 +287,7 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
 
     if (websocket::is_upgrade(raw)) {
       StreamUpgrader upgrader(stream, raw);
-      Response r = co_await dispatch(req, &upgrader);
+      Response r = co_await dispatch(req, &upgrader, agents_only);
       if (upgrader.accepted()) {
         if (auto ch = upgrader.channel()) co_await ch->drain();
         co_return;
@@ -280,7 +303,7 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
       break;
     }
 
-    Response r = co_await dispatch(req, nullptr);
+    Response r = co_await dispatch(req, nullptr, agents_only);
     if (r.stream) {
       std::string head = fmt::format(
           "HTTP/1.1 {} {}\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -308,26 +331,33 @@ awaitable<void> HttpServer::Impl::serve_connection(tcp::socket socket) {
     if (ec || !res.keep_alive()) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.socket().shutdown(Socket::shutdown_send, ignored);
 }
 
-awaitable<void> HttpServer::Impl::accept_loop() {
+template <class Acceptor>
+awaitable<void> HttpServer::Impl::accept_loop(Acceptor& acceptor, bool agents_only) {
   while (!stopped) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    auto accepted = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (stopped || ec == asio::error::operation_aborted) co_return;
       spdlog::warn("accept failed error={}", ec.message());
       continue;
     }
-    asio::co_spawn(app.executor, serve_connection(std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::warn("connection ended with error={}", ex.what());
-      }
-    });
+    auto protocol = accepted.local_endpoint(ec).protocol();
+    if (ec) continue;  // the peer is already gone
+    Socket socket(app.executor,
+                  asio::generic::stream_protocol(protocol.family(), protocol.protocol()),
+                  accepted.release());
+    asio::co_spawn(app.executor, serve_connection(std::move(socket), agents_only),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::warn("connection ended with error={}", ex.what());
+                     }
+                   });
   }
 }
 
@@ -355,19 +385,45 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
   for (auto table : {workspace_routes(), admin_routes(), mcp_routes(), chat_watch_routes()})
     impl->routes.insert(impl->routes.end(), table.begin(), table.end());
+  for (const auto& route : impl->routes) {
+    if (route.upgrade) impl->agent_routes.push_back(route);
+  }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
+Status HttpServer::listen_agent_socket(const std::string& path) {
+  boost::system::error_code ec;
+  ::unlink(path.c_str());  // a socket left by an earlier server of this data directory
+  local::acceptor acceptor(impl_->app.executor);
+  local::endpoint endpoint(path);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::unavailable(fmt::format("cannot listen on {}: {}", path, ec.message()),
+                              "check that the data directory is writable");
+  }
+  // Sandboxes run as other users; the token authenticates, the socket only carries.
+  ::chmod(path.c_str(), 0666);
+  impl_->agent_acceptor.emplace(std::move(acceptor));
+  return {};
+}
+
 void HttpServer::start() {
-  asio::co_spawn(impl_->app.executor, impl_->accept_loop(), asio::detached);
+  asio::co_spawn(impl_->app.executor, impl_->accept_loop(impl_->acceptor, false), asio::detached);
+  if (impl_->agent_acceptor) {
+    asio::co_spawn(impl_->app.executor, impl_->accept_loop(*impl_->agent_acceptor, true),
+                   asio::detached);
+  }
 }
 
 void HttpServer::stop() {
   impl_->stopped = true;
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
+  if (impl_->agent_acceptor) impl_->agent_acceptor->close(ec);
 }
 
 }  // namespace berth::http

@@ -19,6 +19,9 @@ class HttpServer {
   ~HttpServer();
 
   std::uint16_t port() const;
+  // Also accepts agent connections (and nothing else) on a Unix socket at `path`, for
+  // sandboxed agents that have no network. Call before start().
+  Status listen_agent_socket(const std::string& path);
   // Starts accepting connections (a detached coroutine).
   void start();
   void stop();

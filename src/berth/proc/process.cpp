@@ -1,5 +1,7 @@
 #include "berth/proc/process.hpp"
 
+#include "berth/proc/fork_exec.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -32,6 +34,96 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 int pidfd_open(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::string where_text(const SpawnOptions& options) {
+  return options.cwd.empty() ? "" : fmt::format(" in {}", options.cwd);
+}
+
+pid_t spawn_plain(const SpawnOptions& options, char* const argv[], char* const envp[], int out_fd,
+                  int err_fd, std::string& failure) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // A new session: the child leads its own process group, so signal_group reaches its tree,
+  // and it has no controlling terminal.
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGCHLD);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (options.output == Output::pipes) {
+    posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  } else if (options.output == Output::discard && !options.output_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, options.output_file.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  } else if (options.output == Output::discard) {
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  }
+  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  // Nothing but stdio passes to the child: Asio opens sockets without O_CLOEXEC, and an agent
+  // that inherited the server's listening socket would keep its port busy after a restart.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    failure = fmt::format("cannot start {}{}: {}", options.argv[0], where_text(options),
+                          std::strerror(rc));
+    return -1;
+  }
+  return pid;
+}
+
+// The same child, through fork+exec so that it can take on its Confinement first. The
+// descriptors are opened here, by the parent, before the child changes user.
+pid_t spawn_confined(const SpawnOptions& options, char* const argv[], char* const envp[],
+                     int out_fd, int err_fd, std::string& failure) {
+  std::vector<int> opened;
+  auto open_fd = [&](const char* path, int flags) {
+    int fd = ::open(path, flags | O_CLOEXEC, 0600);
+    if (fd >= 0) opened.push_back(fd);
+    return fd;
+  };
+  detail::ChildStdio stdio;
+  stdio.in = open_fd("/dev/null", O_RDONLY);
+  if (options.output == Output::pipes) {
+    stdio.out = out_fd;
+    stdio.err = err_fd;
+  } else if (options.output == Output::discard && !options.output_file.empty()) {
+    stdio.out = stdio.err = open_fd(options.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND);
+  } else if (options.output == Output::discard) {
+    stdio.out = stdio.err = open_fd("/dev/null", O_WRONLY);
+  } else {
+    stdio.out = 1;
+    stdio.err = 2;
+  }
+  pid_t pid = -1;
+  if (stdio.in < 0 || stdio.out < 0 || stdio.err < 0) {
+    failure = fmt::format("cannot open the output of {}: {}", options.argv[0], errno_text());
+  } else {
+    auto path_it = options.env.find("PATH");
+    std::string program = detail::resolve_program(
+        options.argv[0], path_it != options.env.end() ? path_it->second : "/usr/bin:/bin");
+    pid = detail::fork_exec(program, argv, envp, options.cwd, stdio, *options.confine, failure);
+    if (pid < 0) failure += where_text(options);
+  }
+  for (int fd : opened) ::close(fd);
+  return pid;
+}
 
 }  // namespace
 
@@ -76,42 +168,6 @@ Result<std::unique_ptr<Process>> Process::spawn(asio::any_io_executor executor,
       return Error::unavailable("spawn: cannot create pipes: " + errno_text());
     }
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // A new session: the child leads its own process group, so signal_group reaches its tree,
-  // and it has no controlling terminal.
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGTERM);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGCHLD);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  if (options.output == Output::pipes) {
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-  } else if (options.output == Output::discard && !options.output_file.empty()) {
-    posix_spawn_file_actions_addopen(&actions, 1, options.output_file.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  } else if (options.output == Output::discard) {
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  }
-  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
-  // Nothing but stdio passes to the child: Asio opens sockets without O_CLOEXEC, and an agent
-  // that inherited the server's listening socket would keep its port busy after a restart.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-
   std::vector<char*> argv;
   for (const auto& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -123,19 +179,20 @@ Result<std::unique_ptr<Process>> Process::spawn(asio::any_io_executor executor,
   envp.push_back(nullptr);
 
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  std::string failure;
+  if (options.confine) {
+    pid = spawn_confined(options, argv.data(), envp.data(), out_pipe[1], err_pipe[1], failure);
+  } else {
+    pid = spawn_plain(options, argv.data(), envp.data(), out_pipe[1], err_pipe[1], failure);
+  }
   if (options.output == Output::pipes) {
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     out_pipe[1] = err_pipe[1] = -1;
   }
-  if (rc != 0) {
+  if (pid <= 0) {
     close_all();
-    std::string where = options.cwd.empty() ? "" : fmt::format(" in {}", options.cwd);
-    return Error::unavailable(
-        fmt::format("cannot start {}{}: {}", options.argv[0], where, std::strerror(rc)));
+    return Error::unavailable(failure);
   }
   auto impl = std::make_unique<Impl>(executor);
   int pidfd = pidfd_open(pid);

@@ -4,6 +4,7 @@
 // coroutines. Linux only (pidfd_open, posix_spawn with POSIX_SPAWN_SETSID).
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,12 +29,25 @@ enum class Output {
   pipes,    // stdout and stderr are readable through read_output()
 };
 
+// What the child takes on between fork and exec, for sandboxes: another user, resource
+// limits, control groups, and descriptors it inherits. Every step that fails stops the spawn
+// with the step's error (the child never runs with less confinement than asked for).
+struct Confinement {
+  // Both set: setgroups(0), setresgid(gid), setresuid(uid). Needs root.
+  std::optional<unsigned> uid;
+  std::optional<unsigned> gid;
+  std::vector<std::pair<int, std::uint64_t>> rlimits;  // RLIMIT_* -> soft and hard limit
+  std::vector<std::string> cgroup_procs;               // files the child writes its pid to
+  std::vector<int> keep_fds;  // descriptors the child keeps at the same numbers
+};
+
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
   Environment env;
   std::string cwd;  // "" = inherit
   Output output = Output::pipes;
   std::string output_file;  // with Output::discard: append stdout and stderr here instead
+  std::optional<Confinement> confine;  // set: fork+exec with these steps instead of posix_spawn
 };
 
 // A chunk of output from one stream.

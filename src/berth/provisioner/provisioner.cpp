@@ -1,6 +1,12 @@
 #include "berth/provisioner/provisioner.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -38,6 +44,7 @@ constexpr std::string_view kInsufficientQuota = "INSUFFICIENT_QUOTA";
 constexpr std::string_view kDeadline = "DEADLINE_EXCEEDED";
 constexpr std::string_view kSpawnFailed = "SPAWN_FAILED";
 constexpr std::string_view kSandboxUnavailable = "SANDBOX_UNAVAILABLE";
+constexpr std::string_view kUnisolatedRefused = "UNISOLATED_REFUSED";
 constexpr std::string_view kInternal = "INTERNAL";
 }  // namespace error_code
 
@@ -62,10 +69,34 @@ std::string env_token_name(std::string_view agent_name) {
   return out;
 }
 
-bool looks_like_ours(int pid) {
+// Whether `pid` is still the agent this workspace started, and not a later process that was
+// given the same pid after a restart: a sandbox's bwrap names the workspace directory on its
+// command line, and an unisolated agent runs in it.
+bool runs_for_workspace(int pid, const fs::path& workspace_dir) {
   std::ifstream in(fmt::format("/proc/{}/cmdline", pid), std::ios::binary);
   std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return cmd.find("berth") != std::string::npos || cmd.find("bwrap") != std::string::npos;
+  std::string dir = workspace_dir.string();
+  std::replace(cmd.begin(), cmd.end(), '\0', '\n');
+  if (cmd.find("\n" + dir + "\n") != std::string::npos) return true;
+  std::error_code ec;
+  fs::path cwd = fs::read_symlink(fmt::format("/proc/{}/cwd", pid), ec);
+  if (ec) return false;
+  auto rel = cwd.lexically_relative(workspace_dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// The token goes to the agent through a pipe it inherits: never in an environment or on a
+// command line, where the workspace's own code could read it. Returns the read end.
+int token_pipe(const std::string& token) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+  bool ok = ::write(fds[1], token.data(), token.size()) == static_cast<ssize_t>(token.size());
+  ::close(fds[1]);
+  if (!ok) {
+    ::close(fds[0]);
+    return -1;
+  }
+  return fds[0];
 }
 
 }  // namespace
@@ -100,11 +131,11 @@ class JobRun {
         spec_(std::move(spec)),
         deadline_(std::chrono::steady_clock::now() + s.options.build_timeout) {
     ctx_.isolation = spec_.isolation;
-    ctx_.sandbox_network = spec_.sandbox.network;
     ctx_.workspace_dir = s.workspace_dir(job_.workspace.id);
     ctx_.hostname = job_.workspace.name;
     ctx_.berth_binary = s.options.berth_binary;
     ctx_.agent_binary = s.options.agent_binary;
+    ctx_.agent_socket_dir = s.options.agent_socket_dir;
     auto params = json::parse(job_.build.parameters, nullptr, false);
     if (params.is_object()) {
       for (auto& [k, v] : params.items()) {
@@ -155,7 +186,11 @@ class JobRun {
     env["BERTH_TRANSITION"] = std::string(to_string(job_.build.transition));
     env["BERTH_BUILD_ID"] = job_.build.id;
     for (const auto& [k, v] : params_) env[templates::parameter_env_name(k)] = v;
-    if (inside_sandbox) env["HOME"] = std::string(kSandboxHome);
+    if (inside_sandbox) {
+      env["HOME"] = std::string(kSandboxHome);
+      env["USER"] = env["LOGNAME"] = "berth";
+      env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    }
     return env;
   }
 
@@ -172,8 +207,9 @@ class JobRun {
     if (script.empty()) co_return std::nullopt;
     log(stage, "info", {fmt::format("running {} script", stage)});
     auto cmd = wrap_command(ctx_, {"/bin/sh", "-e", "-c", script});
-    auto child = proc::Process::spawn(s_.executor,
-                                      {.argv = cmd.argv, .env = std::move(env), .cwd = cmd.cwd});
+    if (!cmd) co_return StepError{cmd.error().message, std::string(error_code::kSpawnFailed)};
+    auto child = proc::Process::spawn(s_.executor, cmd->spawn_options(std::move(env)));
+    cmd->sandbox.reset();  // the child has its copies of the descriptors
     if (!child) co_return StepError{child.error().message, std::string(error_code::kSpawnFailed)};
     auto& p = **child;
     std::string last_stderr;
@@ -234,21 +270,55 @@ class JobRun {
     return std::nullopt;
   }
 
+  // The workspace directory, and for a sandbox its host uid: on a root server a uid of the
+  // workspace's own, which owns the directory (the sandbox is never host root).
+  Step prepare_directory() {
+    if (spec_.isolation != Isolation::sandbox && !s_.options.allow_unisolated) {
+      return StepError{
+          fmt::format("template {} uses isolation: {}, which runs commands on the server's "
+                      "host as the server's user, and this server refuses that; push it with "
+                      "isolation: sandbox, or start the server with --allow-unisolated",
+                      spec_.name, templates::to_string(spec_.isolation)),
+          std::string(error_code::kUnisolatedRefused)};
+    }
+    if (spec_.isolation == Isolation::sandbox) {
+      if (auto ok = sandbox_support(); !ok) {
+        return StepError{fmt::format("{}; {}", ok.error().message, ok.error().detail),
+                         std::string(error_code::kSandboxUnavailable)};
+      }
+    }
+    std::error_code ec;
+    fs::create_directories(ctx_.workspace_dir, ec);
+    if (ec) {
+      return StepError{fmt::format("cannot create workspace directory {}: {}",
+                                   ctx_.workspace_dir.string(), ec.message()),
+                       std::string(error_code::kInternal)};
+    }
+    if (spec_.isolation != Isolation::sandbox || ::geteuid() != 0) return std::nullopt;
+    auto n = s_.store.sandbox_number(job_.workspace.id);
+    if (!n) return StepError{n.error().message, std::string(error_code::kInternal)};
+    const unsigned uid = sandbox_host_uid(*n);
+    ctx_.host_uid = uid;
+    struct stat st {};
+    if (::stat(ctx_.workspace_dir.c_str(), &st) == 0 && st.st_uid != uid) {
+      // New, or made before sandboxes had uids of their own: hand the whole tree over.
+      for (auto it = fs::recursive_directory_iterator(ctx_.workspace_dir, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        (void)::lchown(it->path().c_str(), uid, uid);
+      }
+      if (::chown(ctx_.workspace_dir.c_str(), uid, uid) != 0) {
+        return StepError{fmt::format("cannot give {} to the sandbox user {}: {}",
+                                     ctx_.workspace_dir.string(), uid, std::strerror(errno)),
+                         std::string(error_code::kInternal)};
+      }
+    }
+    ::chmod(ctx_.workspace_dir.c_str(), 0700);
+    return std::nullopt;
+  }
+
   awaitable<Step> start() {
     if (auto refused = admit_cost()) co_return refused;
-    if (spec_.isolation == Isolation::sandbox && !sandbox_available()) {
-      co_return StepError{
-          "bubblewrap (bwrap) cannot create a sandbox on this machine; install the "
-          "bubblewrap package or use isolation: process",
-          std::string(error_code::kSandboxUnavailable)};
-    }
-    std::error_code fec;
-    fs::create_directories(ctx_.workspace_dir, fec);
-    if (fec) {
-      co_return StepError{fmt::format("cannot create workspace directory {}: {}",
-                                      ctx_.workspace_dir.string(), fec.message()),
-                          std::string(error_code::kInternal)};
-    }
+    if (auto failed = prepare_directory()) co_return failed;
     bool sandboxed = spec_.isolation == Isolation::sandbox;
 
     // Agent rows (and their one-agent tokens) first for `script`, whose start script launches
@@ -311,18 +381,32 @@ class JobRun {
     ctx.subdirectory = agent.directory;
     std::error_code ec;
     fs::create_directories(ctx.workspace_dir / agent.directory, ec);
+    if (ctx.isolation == Isolation::sandbox && ctx.host_uid) {
+      (void)::chown((ctx.workspace_dir / agent.directory).c_str(), *ctx.host_uid, *ctx.host_uid);
+    }
     auto cmd = wrap_command(ctx, agent_command(ctx));
+    if (!cmd) {
+      return StepError{fmt::format("cannot start agent {}: {}", agent.name, cmd.error().message),
+                       std::string(error_code::kSpawnFailed)};
+    }
     proc::Environment env = workspace_env(ctx.isolation == Isolation::sandbox);
-    env[std::string(agent_protocol::kUrlEnv)] = s_.options.server_url;
-    env[std::string(agent_protocol::kTokenEnv)] = token;
+    env[std::string(agent_protocol::kUrlEnv)] = agent_url(ctx, s_.options.server_url);
+    int token_fd = token_pipe(token);
+    if (token_fd < 0) {
+      return StepError{fmt::format("cannot start agent {}: {}", agent.name, std::strerror(errno)),
+                       std::string(error_code::kSpawnFailed)};
+    }
+    env[std::string(agent_protocol::kTokenFdEnv)] = std::to_string(token_fd);
     fs::path log_dir = s_.options.data_dir / "logs" / "agents";
     fs::create_directories(log_dir, ec);
-    auto child = proc::Process::spawn(s_.executor,
-                                      {.argv = cmd.argv,
-                                       .env = std::move(env),
-                                       .cwd = cmd.cwd,
-                                       .output = proc::Output::discard,
-                                       .output_file = (log_dir / (agent.id + ".log")).string()});
+    auto options = cmd->spawn_options(std::move(env));
+    if (!options.confine) options.confine.emplace();
+    options.confine->keep_fds.push_back(token_fd);
+    options.output = proc::Output::discard;
+    options.output_file = (log_dir / (agent.id + ".log")).string();
+    auto child = proc::Process::spawn(s_.executor, options);
+    ::close(token_fd);
+    cmd->sandbox.reset();
     if (!child) {
       return StepError{fmt::format("cannot start agent {}: {}", agent.name, child.error().message),
                        std::string(error_code::kSpawnFailed)};
@@ -350,7 +434,8 @@ class JobRun {
       auto agents = s_.store.agents_for_build((*prev)->id);
       if (agents) {
         for (const auto& a : *agents) {
-          if (a.pid && process_alive_and_ours(*a.pid)) {
+          if (a.pid && proc::process_alive(*a.pid) &&
+              runs_for_workspace(*a.pid, ctx_.workspace_dir)) {
             log("stop", "info", {fmt::format("stopping agent {} (pid {})", a.name, *a.pid)});
             co_await proc::terminate_group(s_.executor, *a.pid, s_.options.agent_stop_grace);
           }
@@ -366,13 +451,17 @@ class JobRun {
       }
     }
     std::error_code ec;
-    if (fs::exists(ctx_.workspace_dir, ec)) {
-      bool sandboxed = spec_.isolation == Isolation::sandbox && sandbox_available();
-      if (!sandboxed)
-        ctx_.isolation =
-            spec_.isolation == Isolation::sandbox ? Isolation::process : ctx_.isolation;
-      Step stopped = co_await run_script("stop", spec_.scripts.stop, workspace_env(sandboxed));
-      if (stopped) co_return stopped;
+    if (fs::exists(ctx_.workspace_dir, ec) && !spec_.scripts.stop.empty()) {
+      // A sandbox's stop script runs in its sandbox or not at all: never on the host.
+      Step ready = prepare_directory();
+      if (ready && !remove_directory) co_return ready;
+      if (ready) {
+        log("stop", "error", {fmt::format("stop script not run: {}", ready->message)});
+      } else {
+        Step stopped = co_await run_script("stop", spec_.scripts.stop,
+                                           workspace_env(spec_.isolation == Isolation::sandbox));
+        if (stopped) co_return stopped;
+      }
     }
     if (remove_directory) {
       fs::remove_all(ctx_.workspace_dir, ec);
@@ -384,10 +473,6 @@ class JobRun {
       log("delete", "info", {"workspace directory removed"});
     }
     co_return std::nullopt;
-  }
-
-  static bool process_alive_and_ours(int pid) {
-    return proc::process_alive(pid) && looks_like_ours(pid);
   }
 
   Provisioner::State& s_;

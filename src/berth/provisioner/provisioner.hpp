@@ -22,8 +22,13 @@ struct ProvisionerOptions {
   std::string server_url;              // what agents dial, e.g. http://127.0.0.1:7080
   std::filesystem::path berth_binary;  // the `berth` executable (scripts get it as BERTH_BINARY)
   std::filesystem::path agent_binary;  // `berth-agent` if installed; "" = run `berth agent`
-  std::string worker_id;               // unique per provisioner process, e.g. "embedded:<uuid>"
-  std::string worker_prefix;           // jobs of other workers under this prefix are orphans
+  // The directory of the server's agent socket (agent.sock), bound into every sandbox.
+  std::filesystem::path agent_socket_dir;
+  // Whether templates with isolation process or script may run (their commands run on this
+  // host as the server's user). Without it, their builds fail with UNISOLATED_REFUSED.
+  bool allow_unisolated = false;
+  std::string worker_id;      // unique per provisioner process, e.g. "embedded:<uuid>"
+  std::string worker_prefix;  // jobs of other workers under this prefix are orphans
   int max_concurrent_jobs = 32;
   std::chrono::milliseconds build_timeout{std::chrono::minutes(10)};
   // The provisioner marks its running jobs alive this often; a job not marked for

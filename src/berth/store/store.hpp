@@ -72,6 +72,10 @@ class Store {
   virtual Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) = 0;
   virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
   virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
+  // The workspace's sandbox number (its host uid on a root server), handed out on first use
+  // in one transaction: unique among all workspaces, never reused.
+  virtual Result<std::int64_t> sandbox_number(std::string_view workspace_id) = 0;
+
   // Time to live. Moves the deadline of a running workspace with a TTL to at least now + ttl
   // (never earlier). Returns whether the workspace has a deadline.
   virtual Result<bool> extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) = 0;

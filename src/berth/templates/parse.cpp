@@ -364,7 +364,7 @@ Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& fi
   spec.display_name = r.str(root["display_name"], "display_name").value_or("");
   spec.description = r.str(root["description"], "description").value_or("");
   spec.icon = r.str(root["icon"], "icon").value_or("");
-  std::string isolation = r.str(root["isolation"], "isolation").value_or("process");
+  std::string isolation = r.str(root["isolation"], "isolation").value_or("sandbox");
   if (auto iso = parse_isolation(isolation)) {
     spec.isolation = *iso;
   } else {

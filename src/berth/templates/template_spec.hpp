@@ -78,7 +78,7 @@ struct TemplateSpec {
   std::string display_name;
   std::string description;
   std::string icon;
-  Isolation isolation = Isolation::process;
+  Isolation isolation = Isolation::sandbox;
   bool agents_allowed = true;
   std::optional<std::chrono::milliseconds> default_ttl;
   std::int64_t daily_cost = 0;  // quota credits a running workspace uses per day

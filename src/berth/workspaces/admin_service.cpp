@@ -108,6 +108,27 @@ Result<store::PushedTemplate> AdminService::push_template(
   if (auto s = authz_.can_manage_templates(actor, org->id); !s) return s.error();
   auto spec = templates::parse_template(files);
   if (!spec) return spec.error();
+  if (spec->isolation != templates::Isolation::sandbox) {
+    // process and script run the template's commands on this host as the server's user:
+    // whoever pushes one can read everything the server can.
+    const std::string what = fmt::format(
+        "template {} uses isolation: {}, which runs its commands on the server's host as the "
+        "server's user",
+        spec->name, templates::to_string(spec->isolation));
+    if (!allow_unisolated_) {
+      return Error::failed_precondition(
+          what + ", and this server refuses that",
+          "use isolation: sandbox, or (single-user development) start the server with "
+          "--allow-unisolated");
+    }
+    if (auto s = authz_.require_site_admin(actor,
+                                           "push a template with isolation: " +
+                                               std::string(templates::to_string(spec->isolation)));
+        !s) {
+      return Error::permission_denied(what + "; only site admins may push such templates",
+                                      "use isolation: sandbox");
+    }
+  }
   std::vector<store::NewPreset> presets;
   for (const auto& p : spec->presets) {
     presets.push_back({.name = p.name,

@@ -35,7 +35,10 @@ struct NewUserRequest {
 
 class AdminService {
  public:
-  explicit AdminService(store::Store& store) : store_(store), authz_(store) {}
+  // `allow_unisolated`: whether templates may use isolation process or script, which run
+  // commands on the server's host as the server's user (berth server --allow-unisolated).
+  explicit AdminService(store::Store& store, bool allow_unisolated = false)
+      : store_(store), authz_(store), allow_unisolated_(allow_unisolated) {}
 
   // On an empty store: creates the default organization, the admin user and a token for it,
   // written to `token_file` with mode 0600. Returns the admin actor either way.
@@ -91,6 +94,7 @@ class AdminService {
 
   store::Store& store_;
   Authorizer authz_;
+  bool allow_unisolated_ = false;
 };
 
 // Validates a value of agents_workspace_ttl: a duration, 0 (disabled) or 1 minute to 30 days.

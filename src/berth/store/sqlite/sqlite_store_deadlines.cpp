@@ -8,6 +8,26 @@ namespace berth::store {
 
 using sqlite::Transaction;
 
+Result<std::int64_t> SqliteStore::sandbox_number(std::string_view workspace_id) {
+  std::lock_guard lock(mu_);
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return tx.error();
+  auto q = db_->prepare(
+      "UPDATE workspaces SET sandbox_number = "
+      "(SELECT COALESCE(MAX(sandbox_number), 0) + 1 FROM workspaces) "
+      "WHERE id = $1 AND sandbox_number IS NULL");
+  if (!q) return q.error();
+  if (auto s = q->with(workspace_id).run(); !s) return s.error();
+  auto read = db_->prepare("SELECT sandbox_number FROM workspaces WHERE id = $1");
+  if (!read) return read.error();
+  auto row = read->with(workspace_id).step();
+  if (!row) return row.error();
+  if (!*row) return Error::not_found(fmt::format("workspace {} not found", workspace_id));
+  std::int64_t n = read->int64(0);
+  if (auto c = tx->commit(); !c) return c.error();
+  return n;
+}
+
 Result<bool> SqliteStore::extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) {
   std::lock_guard lock(mu_);
   // MAX() never moves a deadline earlier: a workspace started with a long TTL keeps it.
