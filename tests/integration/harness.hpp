@@ -49,6 +49,8 @@ class TestServer {
   }
 
   const std::filesystem::path& data_dir() const { return dir_; }
+  // The flags the next start() uses (change them, then restart()).
+  ServerFlags& flags() { return flags_; }
   const std::string& url() const { return url_; }
   const std::string& admin_token() const { return admin_token_; }
   cli::ApiClient admin() const { return cli::ApiClient(url_, admin_token_); }
