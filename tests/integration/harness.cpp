@@ -126,6 +126,12 @@ void TestServer::start() {
   } else {
     args.push_back("--no-example-templates");
   }
+  args.insert(args.end(), flags_.extra_args.begin(), flags_.extra_args.end());
+  if (flags_.max_open_files > 0) {
+    // prlimit execs the server in place: pid_ is still the server's pid.
+    const std::string n = std::to_string(flags_.max_open_files);
+    args.insert(args.begin(), {"/usr/bin/prlimit", "--nofile=" + n + ":" + n, "--"});
+  }
   pid_ = spawn(args, dir_ / "server.out", dir_ / "server.log");
   ASSERT_GT(pid_, 0) << "cannot start " << BERTH_BINARY;
   auto until = std::chrono::steady_clock::now() + 20s;

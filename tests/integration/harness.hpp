@@ -26,6 +26,8 @@ struct ServerFlags {
   std::string tool_wait_budget = "50s";
   std::string prebuild_backoff = "200ms";
   bool allow_unisolated = false;  // --allow-unisolated: templates with isolation process/script
+  int max_open_files = 0;         // > 0: the server runs under this RLIMIT_NOFILE (soft and hard)
+  std::vector<std::string> extra_args;  // more `berth server` flags
 };
 
 struct CliResult {

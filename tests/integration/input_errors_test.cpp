@@ -126,18 +126,20 @@ TEST(InputErrors, BadWorkspaceRequests) {
 TEST(InputErrors, MalformedHttp) {
   TestServer server;
   std::string auth = "Authorization: Bearer " + server.admin_token() + "\r\n";
-  auto bad_json = raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
-                                             "Content-Length: 5\r\nConnection: close\r\n\r\n{nope");
+  auto bad_json =
+      raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                                 "Content-Length: 5\r\nConnection: close\r\n\r\n{nope");
   EXPECT_NE(bad_json.find("HTTP/1.1 400"), std::string::npos) << bad_json;
   EXPECT_NE(bad_json.find("request body is not valid JSON"), std::string::npos) << bad_json;
 
   auto not_object =
-      raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
+      raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
                                  "Content-Length: 2\r\nConnection: close\r\n\r\n[]");
   EXPECT_NE(not_object.find("request body must be a JSON object"), std::string::npos) << not_object;
 
-  auto huge = raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
-                                         "Content-Length: 99999999\r\nConnection: close\r\n\r\n{}");
+  auto huge =
+      raw_http(server.url(), "POST /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+                                 "Content-Length: 99999999\r\nConnection: close\r\n\r\n{}");
   EXPECT_NE(huge.find("HTTP/1.1 413"), std::string::npos) << huge;
   EXPECT_NE(huge.find("larger than the limit"), std::string::npos) << huge;
   auto huge_mcp =
@@ -147,14 +149,15 @@ TEST(InputErrors, MalformedHttp) {
   EXPECT_NE(huge_mcp.find("\"code\":-32600"), std::string::npos)
       << "a JSON-RPC error: " << huge_mcp;
 
-  auto unknown =
-      raw_http(server.url(), "GET /api/v1/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto unknown = raw_http(
+      server.url(), "GET /api/v1/nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_NE(unknown.find("HTTP/1.1 404"), std::string::npos) << unknown;
-  auto method = raw_http(server.url(), "PATCH /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n" + auth +
-                                           "Connection: close\r\n\r\n");
+  auto method = raw_http(server.url(), "PATCH /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+                                           auth + "Connection: close\r\n\r\n");
   EXPECT_NE(method.find("HTTP/1.1 405"), std::string::npos) << method;
-  auto unauth = raw_http(server.url(),
-                         "GET /api/v1/workspaces HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto unauth =
+      raw_http(server.url(),
+               "GET /api/v1/workspaces HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_NE(unauth.find("HTTP/1.1 401"), std::string::npos) << unauth;
   EXPECT_NE(unauth.find("WWW-Authenticate: Bearer"), std::string::npos) << unauth;
   auto garbage = raw_http(server.url(), "\x01\x02 not http at all\r\n\r\n");

@@ -191,16 +191,18 @@ TEST_F(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
   auto b = create("b");
   ASSERT_TRUE(a && b);
   UnixMillis now = now_ms();
-  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now - 1));          // past deadline
-  ASSERT_TRUE(store_->acquire_job("embedded:old", now, now + 3'600'000));  // lost worker
+  // Jobs created in the same millisecond are claimed in id order: take the ids from the claims.
+  auto past = store_->acquire_job("embedded:old", now, now - 1);          // past deadline
+  auto lost = store_->acquire_job("embedded:old", now, now + 3'600'000);  // lost worker
+  ASSERT_TRUE(past && *past && lost && *lost);
   auto failed = store_->fail_stale_jobs({.now = now,
                                          .heartbeat_stale_before = 0,
                                          .worker_prefix = "embedded:",
                                          .live_worker = "embedded:new"});
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->size(), 2u);
-  auto ja = store_->job_by_id(a->job.id);
-  auto jb = store_->job_by_id(b->job.id);
+  auto ja = store_->job_by_id((**past).job.id);
+  auto jb = store_->job_by_id((**lost).job.id);
   EXPECT_EQ(ja->error_code, "DEADLINE_EXCEEDED");
   EXPECT_EQ(jb->error_code, "PROVISIONER_LOST");
   EXPECT_NE(jb->error->find("start the workspace again"), std::string::npos);

@@ -24,6 +24,7 @@
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/http/host_policy.hpp"
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/server.hpp"
 #include "berth/provisioner/provisioner.hpp"
@@ -54,6 +55,9 @@ struct ServerOptions {
   std::string prebuild_backoff = "30s";
   int prebuild_failure_limit = 3;
   bool allow_unisolated = false;
+  std::vector<std::string> allowed_hosts;
+  std::size_t max_connections_per_client = 256;
+  std::size_t max_connections = 4096;
 };
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
@@ -186,9 +190,15 @@ int run_server(const ServerOptions& o) {
                             &bus);
   http::McpSessions mcp_sessions;
   workspaces::ChatService chats(**store);
-  const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
-  http::App app{io.get_executor(),           **store, bus,         workspace_service, admin, hub,
-                {.loopback_only = loopback}, &chats,  &mcp_server, &mcp_sessions};
+  const bool loopback = host == "localhost" || http::is_loopback_name(host) || host == "::1";
+  http::App app{io.get_executor(), **store,      bus, workspace_service, admin, hub, {}, &chats,
+                &mcp_server,       &mcp_sessions};
+  app.options.hosts.loopback_only = loopback;
+  app.options.max_connections = o.max_connections;
+  app.options.max_connections_per_client = o.max_connections_per_client;
+  for (const auto& h : o.allowed_hosts) app.options.hosts.allowed.push_back(http::host_name(h));
+  // A server reachable from other machines, told no names: any Host, same-origin browsers.
+  if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
   // Sandboxed agents have no network: they dial this socket, bound into each sandbox. The
@@ -208,6 +218,9 @@ int run_server(const ServerOptions& o) {
           ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
           : o.access_url;
   app.options.access_url = url;  // before io.run(): no request has been read yet
+  if (auto u = url.find("://"); u != std::string::npos) {
+    app.options.hosts.allowed.push_back(http::host_name(url.substr(u + 3, url.find('/', u + 3))));
+  }
 
   bool first_start = !fs::exists(data / "admin.token");
   auto actor = admin.bootstrap(data / "admin.token");
@@ -332,6 +345,21 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--prebuild-failure-limit", server_options->prebuild_failure_limit,
                    "Stop building a preset's prebuilds after this many failures in a row")
       ->capture_default_str();
+  server
+      ->add_option("--allowed-hosts", server_options->allowed_hosts,
+                   "Host names clients may use to reach this server (comma-separated); the "
+                   "access URL's host and, on loopback, localhost are always allowed")
+      ->delimiter(',');
+  server
+      ->add_option("--max-connections", server_options->max_connections,
+                   "Connections served at once; more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  server
+      ->add_option("--max-connections-per-client", server_options->max_connections_per_client,
+                   "Connections served at once from one client address")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   server->add_flag("--allow-unisolated", server_options->allow_unisolated,
                    "Let site admins push templates with isolation process or script, which run "
                    "commands on this host as the server's user (single-user development only)");

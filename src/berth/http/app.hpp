@@ -9,6 +9,7 @@
 
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/http/host_policy.hpp"
 #include "berth/mcp/mcp_server.hpp"
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
@@ -22,8 +23,14 @@ struct AppOptions {
   std::size_t body_limit =
       std::size_t{8} * 1024 * 1024;  // bytes; templates with READMEs fit easily
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
-  bool loopback_only = true;  // listening on loopback: /mcp refuses other Host names
-  std::string access_url;     // how agents reach this server (--access-url or the listen address)
+  // Until a request's token is verified, its body may be this large (and no more).
+  std::size_t unauthenticated_body_limit = std::size_t{64} * 1024;
+  HostPolicy hosts;  // which Host and Origin headers are served (REST, /mcp, streams)
+  // Connections at once: from one client address, and in all (agents on the Unix socket
+  // count apart). Past either, a new connection is closed at once.
+  std::size_t max_connections_per_client = 256;
+  std::size_t max_connections = 4096;
+  std::string access_url;  // how agents reach this server (--access-url or the listen address)
   workspaces::PrebuildOptions prebuilds;  // to show a pool's state (backing off, stopped)
 };
 

@@ -27,8 +27,6 @@ namespace msg {
 constexpr const char* kMissingSession =
     "Bad Request: Mcp-Session-Id header is required; send initialize first";
 constexpr const char* kUnknownSession = "Session not found; send initialize to start a new session";
-constexpr const char* kBadOrigin = "Forbidden: Origin is not allowed for this server";
-constexpr const char* kBadHost = "Forbidden: Host is not allowed for this server";
 constexpr const char* kNoStream = "This server does not offer a server-initiated SSE stream";
 }  // namespace msg
 
@@ -77,32 +75,6 @@ Response rpc_response(int status, const json& body) {
 
 Response rpc_error(int status, int code, std::string message) {
   return rpc_response(status, mcp::McpServer::error_response(nullptr, code, std::move(message)));
-}
-
-std::string host_part(std::string_view authority) {
-  if (authority.starts_with("[")) return std::string(authority.substr(0, authority.find(']') + 1));
-  return std::string(authority.substr(0, authority.find(':')));
-}
-
-bool loopback_host(std::string_view host) {
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]" || host.starts_with("127.");
-}
-
-// DNS-rebinding protection: a browser page on another origin must not reach a local server.
-std::optional<Response> check_origin(const Context& c) {
-  std::string host = host_part(c.request.header("host"));
-  if (c.app.options.loopback_only && !host.empty() && !loopback_host(host)) {
-    return rpc_error(403, mcp::rpc::kInvalidRequest, msg::kBadHost);
-  }
-  std::string origin = c.request.header("origin");
-  if (origin.empty()) return std::nullopt;  // not a browser
-  auto scheme = origin.find("://");
-  std::string origin_host =
-      host_part(scheme == std::string::npos ? origin : origin.substr(scheme + 3));
-  bool same = origin_host == host;
-  bool local = c.app.options.loopback_only && loopback_host(origin_host);
-  if (!same && !local) return rpc_error(403, mcp::rpc::kInvalidRequest, msg::kBadOrigin);
-  return std::nullopt;
 }
 
 bool accepts_event_stream(const Request& r) {
@@ -180,7 +152,6 @@ Response sse_call(Context& c, const std::shared_ptr<McpHttpSession>& session, co
 }
 
 awaitable<Response> mcp_post(Context& c) {
-  if (auto denied = check_origin(c)) co_return *denied;
   json message;
   if (auto refused = parse_untrusted_json(c.request.body, message); refused != JsonRefusal::none) {
     co_return rpc_response(400,
@@ -223,15 +194,13 @@ awaitable<Response> mcp_post(Context& c) {
   co_return r;
 }
 
-awaitable<Response> mcp_get(Context& c) {
-  if (auto denied = check_origin(c)) co_return *denied;
+awaitable<Response> mcp_get(Context&) {
   Response r = rpc_error(405, mcp::rpc::kInvalidRequest, msg::kNoStream);
   r.headers.emplace_back("Allow", "POST, DELETE");
   co_return r;
 }
 
 awaitable<Response> mcp_delete(Context& c) {
-  if (auto denied = check_origin(c)) co_return *denied;
   std::string id = c.request.header("mcp-session-id");
   if (id.empty()) co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
   if (!c.app.mcp_sessions->remove(id, c.caller().user.id)) {

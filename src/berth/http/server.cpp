@@ -7,6 +7,8 @@
 
 #include <deque>
 #include <optional>
+#include <type_traits>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +25,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/untrusted.hpp"
 #include "berth/http/router.hpp"
 #include "berth/mcp/mcp_server.hpp"
 
@@ -43,6 +46,9 @@ using Stream = beast::basic_stream<asio::generic::stream_protocol>;
 namespace {
 
 constexpr auto kReadTimeout = std::chrono::seconds(120);
+// A client has this long to send a request's headers (and they may be this large).
+constexpr auto kHeaderTimeout = std::chrono::seconds(30);
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // A WebSocket as a MessageChannel: reads on demand, writes through a queue so that several
@@ -167,6 +173,17 @@ class SocketEventStream final : public EventStream {
   Stream& stream_;
 };
 
+// A refusal in the shape the caller reads: JSON-RPC on /mcp, the REST error elsewhere.
+Response refusal(const Request& req, int status, const Error& error) {
+  Response r = error_response(error);
+  if (req.path == "/mcp" || req.path.starts_with("/mcp/")) {
+    r.body = dump_json(
+        mcp::McpServer::error_response(nullptr, mcp::rpc::kInvalidRequest, error.message));
+  }
+  r.status = status;
+  return r;
+}
+
 std::string reason(int status) {
   return std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
 }
@@ -183,6 +200,8 @@ struct HttpServer::Impl {
   std::vector<Route> routes;
   std::vector<Route> agent_routes;
   bool stopped = false;
+  std::size_t connections = 0;  // open now, both listeners
+  std::unordered_map<std::string, std::size_t> connections_by_client;
 
   template <class Acceptor>
   awaitable<void> accept_loop(Acceptor& acceptor, bool agents_only);
@@ -191,6 +210,15 @@ struct HttpServer::Impl {
 };
 
 awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader, bool agents_only) {
+  if (!agents_only) {
+    // DNS rebinding and cross-site requests: checked before anything else, REST included.
+    if (auto why = app.options.hosts.refusal(req.header("host"), req.header("origin"))) {
+      co_return refusal(req, 403,
+                        Error::permission_denied(*why,
+                                                 "use a host name the server allows "
+                                                 "(its operator sets --allowed-hosts)"));
+    }
+  }
   Match m = match_route(agents_only ? agent_routes : routes, req.method, req.path, req.params);
   if (!m.route && agents_only) {
     co_return error_response(Error::not_found(
@@ -244,28 +272,60 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
   beast::flat_buffer buffer;
   while (true) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(app.options.body_limit);
-    stream.expires_after(kReadTimeout);
+    parser.header_limit(kHeaderLimit);
+    // The body's limit is decided once the headers are in (it depends on the token): Beast
+    // checks Content-Length when the headers end, so that check is made below instead.
+    parser.body_limit(boost::none);
+    stream.expires_after(kHeaderTimeout);
     boost::system::error_code ec;
-    co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-    if (ec == bhttp::error::body_limit) {
-      std::string why =
-          fmt::format("request body is larger than the limit of {} bytes", app.options.body_limit);
-      Response r = error_response(Error::invalid_argument(why));
-      if (parser.get().target().starts_with("/mcp")) {
-        // MCP clients read JSON-RPC errors, not REST ones.
-        r.body = mcp::McpServer::error_response(nullptr, mcp::rpc::kInvalidRequest, why).dump();
+    co_await bhttp::async_read_header(stream, buffer, parser,
+                                      asio::redirect_error(use_awaitable, ec));
+    std::optional<Response> refused;
+    if (ec == bhttp::error::header_limit) {
+      refused = error_response(Error::invalid_argument(
+          fmt::format("request headers are larger than the limit of {} bytes", kHeaderLimit)));
+      refused->status = 431;
+    } else if (ec) {
+      break;
+    } else {
+      // The body is read only after the token is checked: a client without a valid token
+      // gets a small allowance, so anonymous connections cannot hold megabytes each.
+      std::size_t limit = app.options.body_limit;
+      bool verified = false;
+      if (!agents_only) {
+        std::string_view auth = parser.get()[bhttp::field::authorization];
+        if (auth.starts_with("Bearer ")) {
+          verified = app.admin.authenticate(auth.substr(7)).has_value();
+        }
       }
-      r.status = 413;
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
-      res.set(bhttp::field::content_type, r.content_type);
-      res.body() = r.body;
+      if (!verified) limit = std::min(limit, app.options.unauthenticated_body_limit);
+      parser.body_limit(limit);  // chunked bodies, counted as they arrive
+      if (auto length = parser.content_length(); length && *length > limit) {
+        ec = bhttp::error::body_limit;
+      } else if (!parser.is_done()) {
+        stream.expires_after(kReadTimeout);
+        co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      }
+      if (ec == bhttp::error::body_limit) {
+        std::string why = fmt::format("request body is larger than the limit of {} bytes", limit);
+        if (!verified) why += " for a request without a valid token";
+        Request req;
+        req.path = std::string(parser.get().target().substr(0, parser.get().target().find('?')));
+        refused = refusal(req, 413, Error::invalid_argument(why));
+      } else if (ec) {
+        break;
+      }
+    }
+    if (refused) {
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(refused->status), 11};
+      res.set(bhttp::field::content_type, refused->content_type);
+      res.body() = refused->body;
       res.keep_alive(false);
       res.prepare_payload();
+      stream.expires_after(kWriteTimeout);
       co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       break;
     }
-    if (ec) break;
     auto& raw = parser.get();
 
     Request req;
@@ -334,23 +394,71 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
   stream.socket().shutdown(Socket::shutdown_send, ignored);
 }
 
+// Whether an accept error is the process running out of something (descriptors, memory):
+// retrying at once would spin, so the loop pauses instead.
+bool resource_exhausted(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 template <class Acceptor>
 awaitable<void> HttpServer::Impl::accept_loop(Acceptor& acceptor, bool agents_only) {
+  asio::steady_timer pause(app.executor);
+  auto last_warning = std::chrono::steady_clock::time_point{};
+  std::size_t refused_since_warning = 0;
   while (!stopped) {
     boost::system::error_code ec;
     auto accepted = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (stopped || ec == asio::error::operation_aborted) co_return;
-      spdlog::warn("accept failed error={}", ec.message());
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_warning > std::chrono::seconds(5)) {
+        spdlog::warn("accept failed error={}{}", ec.message(),
+                     resource_exhausted(ec) ? "; pausing new connections for 100 ms" : "");
+        last_warning = now;
+      }
+      if (resource_exhausted(ec)) {
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      }
       continue;
     }
     auto protocol = accepted.local_endpoint(ec).protocol();
     if (ec) continue;  // the peer is already gone
+    std::string client = "agents";
+    if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+      client = accepted.remote_endpoint(ec).address().to_string();
+      if (ec) continue;
+    }
+    auto& per_client = connections_by_client[client];
+    const std::size_t per_client_cap =
+        agents_only ? app.options.max_connections : app.options.max_connections_per_client;
+    if (connections >= app.options.max_connections || per_client >= per_client_cap) {
+      if (per_client == 0) connections_by_client.erase(client);
+      // Closed at once: a client over its share gets nothing to hold on to.
+      accepted.close(ec);
+      ++refused_since_warning;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_warning > std::chrono::seconds(5)) {
+        spdlog::warn("connections refused client={} open={} client_open={} refused={}", client,
+                     connections, per_client, refused_since_warning);
+        last_warning = now;
+        refused_since_warning = 0;
+      }
+      continue;
+    }
+    ++connections;
+    ++per_client;
     Socket socket(app.executor,
                   asio::generic::stream_protocol(protocol.family(), protocol.protocol()),
                   accepted.release());
     asio::co_spawn(app.executor, serve_connection(std::move(socket), agents_only),
-                   [](std::exception_ptr e) {
+                   [this, client](std::exception_ptr e) {
+                     --connections;
+                     if (auto it = connections_by_client.find(client);
+                         it != connections_by_client.end() && --it->second == 0) {
+                       connections_by_client.erase(it);
+                     }
                      if (!e) return;
                      try {
                        std::rethrow_exception(e);
