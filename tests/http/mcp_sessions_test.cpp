@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace berth::http {
 namespace {
 
@@ -14,12 +16,14 @@ TEST(McpSessions, BelongToOneUserAndEndWhenIdle) {
   store::Chat chat;
   chat.id = "chat-1";
   chat.organization_id = "org-1";
-  auto id = sessions.create("alice", chat);
+  auto created = sessions.create("alice", chat);
+  ASSERT_TRUE(created);
+  const std::string id = *created;
   EXPECT_EQ(id.size(), 32u);
   auto s = sessions.find(id, "alice");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->chat_id, "chat-1");
-  EXPECT_FALSE(sessions.find(id, "mallory")) << "another user's session reads as missing";
+  EXPECT_FALSE(sessions.find(id, "mallory")) << "another token's session reads as missing";
 
   const auto now = std::chrono::steady_clock::now();
   EXPECT_EQ(sessions.expire_idle(now, 1h), 0u) << "just used";
@@ -34,7 +38,7 @@ TEST(McpSessions, BelongToOneUserAndEndWhenIdle) {
 
 TEST(McpSessions, DeleteCancelsCallsInFlight) {
   McpSessions sessions;
-  auto id = sessions.create("alice", store::Chat{});
+  const std::string id = sessions.create("alice", store::Chat{}).value();
   auto control = std::make_shared<chattools::CallControl>(nullptr);
   sessions.find(id, "alice")->protocol.in_flight["1"] = control;
   EXPECT_FALSE(sessions.remove(id, "mallory"));
@@ -42,6 +46,34 @@ TEST(McpSessions, DeleteCancelsCallsInFlight) {
   EXPECT_TRUE(sessions.remove(id, "alice"));
   EXPECT_TRUE(control->cancelled());
   EXPECT_EQ(sessions.size(), 0u);
+}
+
+// Finding 13 of the hardening issue: sessions were unlimited per token.
+TEST(McpSessions, ATokenHasAtMostItsShareOfSessions) {
+  McpSessions sessions;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < McpSessions::kMaxPerToken; ++i) {
+    ids.push_back(sessions.create("token-a", store::Chat{}).value());
+    std::this_thread::sleep_for(1ms);
+  }
+  // Past the cap, the least recently used idle session makes room.
+  sessions.find(ids[0], "token-a");
+  auto extra = sessions.create("token-a", store::Chat{});
+  ASSERT_TRUE(extra);
+  EXPECT_EQ(sessions.size(), McpSessions::kMaxPerToken);
+  EXPECT_TRUE(sessions.find(ids[0], "token-a")) << "used recently";
+  EXPECT_FALSE(sessions.find(ids[1], "token-a")) << "the least recently used ends";
+  // Another token is not affected.
+  EXPECT_TRUE(sessions.create("token-b", store::Chat{}));
+  // When every session of the token has a call in flight, a new one is refused.
+  for (const auto& id : ids) {
+    if (auto s = sessions.find(id, "token-a")) {
+      s->protocol.in_flight["1"] = std::make_shared<chattools::CallControl>(nullptr);
+    }
+  }
+  sessions.find(*extra, "token-a")->protocol.in_flight["1"] =
+      std::make_shared<chattools::CallControl>(nullptr);
+  EXPECT_FALSE(sessions.create("token-a", store::Chat{}));
 }
 
 }  // namespace

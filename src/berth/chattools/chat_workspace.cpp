@@ -15,10 +15,23 @@ std::string full_name(const store::Workspace& ws) {
 Result<ChatState> load_chat_state(const WorkspaceToolsOptions& o, const ToolContext& ctx) {
   auto chat = o.store->chat_by_id(ctx.chat_id);
   if (!chat) return Error::internal("load chat: " + chat.error().message);
+  // Every call checks the caller against the chat and its workspace, not only the session's
+  // start: a token is limited to its organization, and a workspace to those who may see it.
+  if ((chat->owner_id != ctx.actor.user.id && !ctx.actor.user.site_admin) ||
+      !ctx.actor.in_scope(chat->organization_id)) {
+    return Error::permission_denied("this chat is not in reach of the token making the call",
+                                    "open a new MCP session with this token");
+  }
   ChatState state{std::move(*chat), std::nullopt, std::nullopt};
   if (!state.chat.workspace_id) return state;
   auto ws = o.store->workspace_by_id(*state.chat.workspace_id);
   if (!ws) return Error::internal("load workspace: " + ws.error().message);
+  workspaces::Authorizer authz(*o.store);
+  if (auto s = authz.can_access_workspace(ctx.actor, *ws); !s) {
+    return Error::permission_denied(
+        fmt::format("workspace {} is not in reach of the token making the call", full_name(*ws)),
+        "bind the chat to a workspace of yours, or call create_workspace");
+  }
   auto view = o.workspaces->view(*ws);
   if (view) {
     state.bound = std::move(*view);

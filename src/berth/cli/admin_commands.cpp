@@ -138,7 +138,8 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
   }
 
-  auto* tokens = app.add_subcommand("tokens", "Create API tokens")->require_subcommand(1);
+  auto* tokens =
+      app.add_subcommand("tokens", "Create, list and revoke API tokens")->require_subcommand(1);
   {
     struct Args {
       std::string name, user, lifetime, org;
@@ -164,6 +165,59 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
   }
 
+  {
+    auto user = std::make_shared<std::string>();
+    auto* cmd = tokens->add_subcommand("list", "List your tokens (site admins: --user NAME)");
+    cmd->add_option("--user", *user, "Another user's tokens (site admins only)");
+    cmd->callback([&, user, client] {
+      std::string path = "/api/v1/tokens";
+      if (!user->empty()) path += "?user=" + path_segment(*user);
+      exit_code = finish(g, client().get(path), [](const json& all) {
+        for (const auto& t : all) {
+          std::cout << fmt::format(
+              "{}  {}  created {}  expires {}{}{}\n", t.value("id", ""), t.value("name", ""),
+              t.value("created_at", ""),
+              t["expires_at"].is_null() ? "never" : t["expires_at"].get<std::string>(),
+              t["organization_id"].is_null() ? "" : "  org-scoped",
+              t.value("read_only", false) ? "  read-only" : "");
+        }
+      });
+    });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    auto* cmd = tokens->add_subcommand("revoke", "Revoke a token: it stops working at once");
+    cmd->add_option("id", *id, "The token's id (from `berth tokens list`)")->required();
+    cmd->callback([&, id, client] {
+      exit_code = finish(g, client().del("/api/v1/tokens/" + path_segment(*id)),
+                         [id](const json&) { std::cout << "token " << *id << " revoked\n"; });
+    });
+  }
+  tokens
+      ->add_subcommand("rotate-bootstrap",
+                       "Replace the bootstrap admin token (printed once) and delete its file")
+      ->callback([&, client] {
+        exit_code = finish(g, client().post("/api/v1/tokens/rotate-bootstrap", json::object()),
+                           [](const json& t) { std::cout << t.value("token", "") << "\n"; });
+      });
+  for (bool suspend : {true, false}) {
+    auto name = std::make_shared<std::string>();
+    auto* cmd = users->add_subcommand(
+        suspend ? "suspend" : "unsuspend",
+        suspend ? "Suspend a user: their tokens stop working" : "Let a suspended user back in");
+    cmd->add_option("username", *name, "Username")->required();
+    cmd->callback([&, name, suspend, client] {
+      exit_code = finish(g,
+                         client().post(fmt::format("/api/v1/users/{}/{}", path_segment(*name),
+                                                   suspend ? "suspend" : "unsuspend"),
+                                       json::object()),
+                         [name, suspend](const json&) {
+                           std::cout << "user " << *name
+                                     << (suspend ? " suspended\n" : " unsuspended\n");
+                         });
+    });
+  }
+
   auto* orgs = app.add_subcommand("orgs", "Manage organizations")->require_subcommand(1);
   {
     struct Args {
@@ -181,6 +235,41 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
             std::cout << fmt::format("organization {} created (id {})\n", o.value("name", ""),
                                      o.value("id", ""));
           });
+    });
+  }
+  {
+    struct Args {
+      std::string org, user, role = "member";
+    };
+    auto a = std::make_shared<Args>();
+    auto* members = orgs->add_subcommand("members", "Organization members (organization admins)")
+                        ->require_subcommand(1);
+    auto* add = members->add_subcommand("add", "Add a user, or change their role");
+    add->add_option("org", a->org, "Organization")->required();
+    add->add_option("username", a->user, "Username")->required();
+    add->add_option("--role", a->role, "member or admin")->capture_default_str();
+    add->callback([&, a, client] {
+      exit_code = finish(g,
+                         client().put(fmt::format("/api/v1/organizations/{}/members/{}",
+                                                  path_segment(a->org), path_segment(a->user)),
+                                      {{"role", a->role}}),
+                         [a](const json&) {
+                           std::cout
+                               << fmt::format("{} is {} of {}\n", a->user,
+                                              a->role == "admin" ? "an admin" : "a member", a->org);
+                         });
+    });
+    auto* remove = members->add_subcommand("remove", "End a user's membership");
+    remove->add_option("org", a->org, "Organization")->required();
+    remove->add_option("username", a->user, "Username")->required();
+    remove->callback([&, a, client] {
+      exit_code = finish(g,
+                         client().del(fmt::format("/api/v1/organizations/{}/members/{}",
+                                                  path_segment(a->org), path_segment(a->user))),
+                         [a](const json&) {
+                           std::cout
+                               << fmt::format("{} is no longer a member of {}\n", a->user, a->org);
+                         });
     });
   }
   orgs->add_subcommand("list", "List your organizations")->callback([&, client] {

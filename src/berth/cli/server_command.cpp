@@ -158,6 +158,20 @@ int run_server(const ServerOptions& o) {
   }
   auto lock = lock_data_dir(data);
   if (!lock) return report(lock.error(), false);
+  // The data directory and its secrets are the server's alone, from the moment they exist:
+  // the directory is 0711 (sandboxes pass through to their own workspace, list nothing),
+  // the database 0600 before SQLite opens it (its -wal and -shm files take the same mode).
+  fs::permissions(data, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  for (const char* name : {"berth.db", "berth.db-wal", "berth.db-shm", "admin.token"}) {
+    const fs::path file = data / name;
+    if (std::string_view(name) == "berth.db") {
+      int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (fd >= 0) ::close(fd);
+    }
+    if (fs::exists(file, ec)) ::chmod(file.c_str(), 0600);
+  }
+  fs::create_directories(data / "logs", ec);
+  fs::permissions(data / "logs", fs::perms::owner_all, ec);
   auto store = store::SqliteStore::open((data / "berth.db").string());
   if (!store) return report(store.error(), false);
 
@@ -194,6 +208,7 @@ int run_server(const ServerOptions& o) {
   http::App app{io.get_executor(), **store,      bus, workspace_service, admin, hub, {}, &chats,
                 &mcp_server,       &mcp_sessions};
   app.options.hosts.loopback_only = loopback;
+  app.options.bootstrap_token_file = data / "admin.token";
   app.options.max_connections = o.max_connections;
   app.options.max_connections_per_client = o.max_connections_per_client;
   for (const auto& h : o.allowed_hosts) app.options.hosts.allowed.push_back(http::host_name(h));

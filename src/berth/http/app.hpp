@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -25,7 +26,9 @@ struct AppOptions {
   std::chrono::milliseconds max_wait{std::chrono::minutes(10)};  // cap for ?timeout= on waits
   // Until a request's token is verified, its body may be this large (and no more).
   std::size_t unauthenticated_body_limit = std::size_t{64} * 1024;
-  HostPolicy hosts;  // which Host and Origin headers are served (REST, /mcp, streams)
+  HostPolicy hosts;
+  std::filesystem::path bootstrap_token_file;  // <data-dir>/admin.token  // which Host and Origin
+                                               // headers are served (REST, /mcp, streams)
   // Connections at once: from one client address, and in all (agents on the Unix socket
   // count apart). Past either, a new connection is closed at once.
   std::size_t max_connections_per_client = 256;

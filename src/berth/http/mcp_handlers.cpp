@@ -30,12 +30,28 @@ constexpr const char* kUnknownSession = "Session not found; send initialize to s
 constexpr const char* kNoStream = "This server does not offer a server-initiated SSE stream";
 }  // namespace msg
 
-std::string McpSessions::create(std::string user_id, const store::Chat& chat) {
+std::optional<std::string> McpSessions::create(std::string token_id, const store::Chat& chat) {
+  // The token's sessions: past the cap, its least recently used idle one makes room.
+  std::size_t count = 0;
+  auto oldest_idle = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+    if (it->second->token_id != token_id) continue;
+    ++count;
+    if (it->second->protocol.in_flight.empty() &&
+        (oldest_idle == sessions_.end() ||
+         it->second->last_used < oldest_idle->second->last_used)) {
+      oldest_idle = it;
+    }
+  }
+  if (count >= kMaxPerToken) {
+    if (oldest_idle == sessions_.end()) return std::nullopt;
+    sessions_.erase(oldest_idle);
+  }
   std::string id = random_hex(16);
   // Fields set one by one: GCC 12 at -O3 warns (falsely) about a json member moved through an
   // aggregate initializer.
   auto session = std::make_shared<McpHttpSession>();
-  session->user_id = std::move(user_id);
+  session->token_id = std::move(token_id);
   session->chat_id = chat.id;
   session->organization_id = chat.organization_id;
   session->last_used = std::chrono::steady_clock::now();
@@ -44,9 +60,9 @@ std::string McpSessions::create(std::string user_id, const store::Chat& chat) {
 }
 
 std::shared_ptr<McpHttpSession> McpSessions::find(const std::string& id,
-                                                  const std::string& user_id) {
+                                                  const std::string& token_id) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second->user_id != user_id) return nullptr;
+  if (it == sessions_.end() || it->second->token_id != token_id) return nullptr;
   it->second->last_used = std::chrono::steady_clock::now();
   return it->second;
 }
@@ -59,9 +75,9 @@ std::size_t McpSessions::expire_idle(std::chrono::steady_clock::time_point now,
   });
 }
 
-bool McpSessions::remove(const std::string& id, const std::string& user_id) {
+bool McpSessions::remove(const std::string& id, const std::string& token_id) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second->user_id != user_id) return false;
+  if (it == sessions_.end() || it->second->token_id != token_id) return false;
   for (auto& [request, control] : it->second->protocol.in_flight) control->cancel();
   sessions_.erase(it);
   return true;
@@ -166,12 +182,20 @@ awaitable<Response> mcp_post(Context& c) {
     std::optional<std::string> key = c.request.query_param("chat");
     auto chat = c.app.chats->open(c.caller(), key, "", "");
     if (!chat) co_return error_response(chat.error());
-    session_id = c.app.mcp_sessions->create(c.caller().user.id, *chat);
-    session = c.app.mcp_sessions->find(session_id, c.caller().user.id);
+    auto created = c.app.mcp_sessions->create(c.caller().token_id, *chat);
+    if (!created) {
+      co_return rpc_error(
+          429, mcp::rpc::kInvalidRequest,
+          fmt::format("this token has {} MCP sessions, each with a call in flight; end one "
+                      "(DELETE /mcp) or wait for a call to finish",
+                      McpSessions::kMaxPerToken));
+    }
+    session_id = *created;
+    session = c.app.mcp_sessions->find(session_id, c.caller().token_id);
   } else {
     if (session_id.empty())
       co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
-    session = c.app.mcp_sessions->find(session_id, c.caller().user.id);
+    session = c.app.mcp_sessions->find(session_id, c.caller().token_id);
     if (!session) co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
   }
   chattools::ToolContext context{.actor = c.caller(),
@@ -203,7 +227,7 @@ awaitable<Response> mcp_get(Context&) {
 awaitable<Response> mcp_delete(Context& c) {
   std::string id = c.request.header("mcp-session-id");
   if (id.empty()) co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
-  if (!c.app.mcp_sessions->remove(id, c.caller().user.id)) {
+  if (!c.app.mcp_sessions->remove(id, c.caller().token_id)) {
     co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
   }
   co_return Response::json(200, "{}");

@@ -16,7 +16,7 @@ namespace berth::http {
 
 struct McpHttpSession {
   mcp::Session protocol;
-  std::string user_id;
+  std::string token_id;         // the API token that opened it: only that token may use it
   std::string chat_id;          // the chat this session works for
   std::string organization_id;  // that chat's organization
   std::chrono::steady_clock::time_point last_used;
@@ -24,13 +24,18 @@ struct McpHttpSession {
 
 class McpSessions {
  public:
-  // Creates a session for `user_id` working for `chat` and returns its id (32 hex characters).
-  std::string create(std::string user_id, const store::Chat& chat);
-  // The session, if it exists and belongs to `user_id`. Shared: a call in flight keeps its
-  // session alive even if the client ends the session meanwhile.
-  std::shared_ptr<McpHttpSession> find(const std::string& id, const std::string& user_id);
+  // At most this many sessions per token: a new one ends the token's least recently used
+  // session that has no call in flight, or is refused when every one has.
+  static constexpr std::size_t kMaxPerToken = 64;
+
+  // Creates a session of token `token_id` working for `chat` and returns its id (32 hex
+  // characters); nullopt when the token has kMaxPerToken sessions, all busy.
+  std::optional<std::string> create(std::string token_id, const store::Chat& chat);
+  // The session, if it exists and was opened by `token_id`. Shared: a call in flight keeps
+  // its session alive even if the client ends the session meanwhile.
+  std::shared_ptr<McpHttpSession> find(const std::string& id, const std::string& token_id);
   // Ends the session and cancels its calls in flight.
-  bool remove(const std::string& id, const std::string& user_id);
+  bool remove(const std::string& id, const std::string& token_id);
   // Ends sessions unused for `idle` (none with a call in flight; a client that comes back gets
   // 404 and starts a new session, keeping its chat with ?chat=KEY). Returns how many ended.
   std::size_t expire_idle(std::chrono::steady_clock::time_point now,

@@ -49,6 +49,7 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
 // chat_watch.cpp).
 std::span<const Route> workspace_routes();
 std::span<const Route> admin_routes();
+std::span<const Route> account_routes();
 std::span<const Route> mcp_routes();
 std::span<const Route> chat_watch_routes();
 

@@ -43,6 +43,15 @@ class Store {
                                             std::string_view token_id, std::string_view secret_hash,
                                             std::optional<UnixMillis> expires_at,
                                             const TokenScope& scope) = 0;
+  // A user's tokens (never their secrets), newest first.
+  virtual Result<std::vector<ApiToken>> list_api_tokens(std::string_view user_id) = 0;
+  // Deletes the token; not_found when it does not exist.
+  virtual Status delete_api_token(std::string_view token_id) = 0;
+  virtual Result<ApiToken> api_token_by_id(std::string_view token_id) = 0;
+  // A suspended user's tokens are refused (unauthenticated, saying so).
+  virtual Status set_user_suspended(std::string_view user_id, bool suspended) = 0;
+  // Ends the membership; not_found when there was none.
+  virtual Status remove_member(std::string_view org_id, std::string_view user_id) = 0;
   // Returns unauthenticated when the token id is unknown, the hash differs, or it expired.
   virtual Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
                                             UnixMillis now) = 0;

@@ -1,6 +1,8 @@
 #include "berth/workspaces/admin_service.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -59,15 +61,16 @@ Result<Actor> AdminService::bootstrap(const std::filesystem::path& token_file) {
   if (auto s = store_.set_member(org->id, user->id, store::OrgRole::admin); !s) return s.error();
   auto token = issue_token(*user, "bootstrap", std::nullopt);
   if (!token) return token.error();
-  {
-    std::ofstream out(token_file, std::ios::trunc);
-    out << token->token << "\n";
-    if (!out) {
-      return Error::unavailable(fmt::format("cannot write {}", token_file.string()),
-                                "check that the data directory is writable");
-    }
+  // Created 0600 in one step: never readable by others, not even for a moment.
+  const std::string line = token->token + "\n";
+  int fd = ::open(token_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                 ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (fd >= 0) ::close(fd);
+  if (!written) {
+    return Error::unavailable(fmt::format("cannot write {}", token_file.string()),
+                              "check that the data directory is writable");
   }
-  ::chmod(token_file.c_str(), 0600);
   return Actor{*user};
 }
 
@@ -85,7 +88,7 @@ Result<Actor> AdminService::authenticate(std::string_view token) {
   auto owner =
       store_.user_for_token(rest.substr(0, sep), sha256_hex(rest.substr(sep + 1)), now_ms());
   if (!owner) return owner.error();
-  Actor actor{std::move(owner->user), std::move(owner->scope)};
+  Actor actor{std::move(owner->user), std::move(owner->scope), std::string(rest.substr(0, sep))};
   if (actor.scope.organization_id) actor.user.site_admin = false;
   return actor;
 }

@@ -84,6 +84,21 @@ class AdminService {
   Result<store::QuotaUsage> quota_usage(const Actor& actor, std::string_view organization,
                                         std::string_view username);
 
+  // Account hygiene (admin_accounts.cpp). Tokens: one's own, or (site admins) anyone's.
+  Result<std::vector<store::ApiToken>> list_tokens(const Actor& actor, std::string_view username);
+  Status revoke_token(const Actor& actor, std::string_view token_id);
+  // Site admins: a suspended user's tokens stop working at once.
+  Status set_suspended(const Actor& actor, std::string_view username, bool suspended);
+  // Organization admins: add or change a member, or end a membership.
+  Status set_membership(const Actor& actor, std::string_view organization,
+                        std::string_view username, store::OrgRole role);
+  Status remove_member(const Actor& actor, std::string_view organization,
+                       std::string_view username);
+  // Site admins: a new token for the actor replaces the bootstrap token, which is revoked,
+  // and its file (`token_file`) is removed.
+  Result<IssuedToken> rotate_bootstrap_token(const Actor& actor,
+                                             const std::filesystem::path& token_file);
+
   Authorizer& authz() { return authz_; }
 
  private:

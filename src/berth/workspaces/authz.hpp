@@ -16,6 +16,7 @@ namespace berth::workspaces {
 struct Actor {
   store::User user;
   store::TokenScope scope;
+  std::string token_id;  // the API token acting ("" for internal actors)
 
   // False when the token is scoped to another organization.
   bool in_scope(std::string_view org_id) const {

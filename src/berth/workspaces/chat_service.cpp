@@ -16,13 +16,21 @@ Result<std::string> ChatService::organization_for(const Actor& actor, std::strin
   if (!ref.empty()) {
     auto org =
         looks_like_uuid(ref) ? store_.organization_by_id(ref) : store_.organization_by_name(ref);
-    if (!org || !authz_.is_member(actor, org->id)) {
+    if (!org || !authz_.is_member(actor, org->id) || !actor.in_scope(org->id)) {
       return Error::not_found(fmt::format("organization \"{}\" not found", ref),
                               "list yours with `berth orgs list`");
     }
     return org->id;
   }
-  // The default organization if the user is in it, else the first of theirs.
+  // A token scoped to one organization works there; otherwise the default organization if
+  // the user is in it, else the first of theirs.
+  if (actor.scope.organization_id) {
+    if (!authz_.is_member(actor, *actor.scope.organization_id)) {
+      return Error::permission_denied("this token's organization no longer has you as a member",
+                                      "use another token");
+    }
+    return *actor.scope.organization_id;
+  }
   auto orgs = store_.list_organizations();
   if (!orgs) return orgs.error();
   std::optional<std::string> first;

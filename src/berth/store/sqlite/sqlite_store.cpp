@@ -230,7 +230,7 @@ Result<TokenOwner> SqliteStore::user_for_token(std::string_view token_id,
   std::lock_guard lock(mu_);
   auto q = db_->prepare(
       "SELECT u.id, u.username, u.email, u.site_admin, u.is_system, u.created_at, "
-      "t.hashed_secret, t.expires_at, t.organization_id, t.read_only "
+      "t.hashed_secret, t.expires_at, t.organization_id, t.read_only, u.suspended "
       "FROM api_tokens t JOIN users u ON u.id = t.user_id "
       "WHERE t.id = $1");
   if (!q) return q.error();
@@ -246,6 +246,10 @@ Result<TokenOwner> SqliteStore::user_for_token(std::string_view token_id,
   if (auto exp = q->opt_int64(7); exp && *exp <= now) {
     return Error::unauthenticated("API token expired",
                                   "create a new one with `berth tokens create`");
+  }
+  if (q->boolean(10)) {
+    return Error::unauthenticated(fmt::format("user {} is suspended", q->text(1)),
+                                  "ask a site admin to unsuspend the account");
   }
   return TokenOwner{read_user(*q), {q->opt_text(8), q->boolean(9)}};
 }

@@ -29,6 +29,11 @@ class SqliteStore final : public Store {
   Result<User> user_by_username(std::string_view username) override;
   Result<std::vector<User>> list_users() override;
   Status set_member(std::string_view org_id, std::string_view user_id, OrgRole role) override;
+  Result<std::vector<ApiToken>> list_api_tokens(std::string_view user_id) override;
+  Status delete_api_token(std::string_view token_id) override;
+  Result<ApiToken> api_token_by_id(std::string_view token_id) override;
+  Status set_user_suspended(std::string_view user_id, bool suspended) override;
+  Status remove_member(std::string_view org_id, std::string_view user_id) override;
   Result<std::optional<OrgRole>> member_role(std::string_view org_id,
                                              std::string_view user_id) override;
   Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,

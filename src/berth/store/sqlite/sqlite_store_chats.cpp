@@ -56,9 +56,10 @@ Result<Chat> SqliteStore::chat_for_key(std::string_view organization_id, std::st
   if (!tx) return tx.error();
   std::optional<std::string> found;
   {
-    auto q = db_->prepare("SELECT id FROM chats WHERE owner_id = $1 AND chat_key = $2");
+    auto q = db_->prepare(
+        "SELECT id FROM chats WHERE owner_id = $1 AND organization_id = $2 AND chat_key = $3");
     if (!q) return q.error();
-    auto row = q->with(owner_id, key).step();
+    auto row = q->with(owner_id, organization_id, key).step();
     if (!row) return row.error();
     if (*row) found = q->text(0);
   }
