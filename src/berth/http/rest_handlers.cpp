@@ -1,4 +1,7 @@
 // REST handlers for workspaces, builds, logs, waits and agent connections.
+#include <charconv>
+#include <tuple>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -130,6 +133,34 @@ awaitable<Response> get_build(Context& c) {
 
 // GET /api/v1/builds/{id}/logs[?follow=true]: the build log as JSON, or followed live as
 // Server-Sent Events ("log" events, then one "end" event with the job's final status).
+// ?after=SEQ&limit=N: a page of a log (lines after SEQ, at most N; default all).
+struct LogRange {
+  std::int64_t after = 0;
+  int limit = 1'000'000;
+};
+Result<LogRange> log_range(const Request& r) {
+  LogRange out;
+  for (auto [name, target, max] :
+       {std::tuple{"after", &out.after, std::int64_t{1} << 62},
+        std::tuple{"limit", static_cast<std::int64_t*>(nullptr), std::int64_t{1'000'000}}}) {
+    auto v = r.query_param(name);
+    if (!v) continue;
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || ptr != v->data() + v->size() || n < 0 || n > max) {
+      return Error::invalid_argument(fmt::format("invalid {} \"{}\"", name, *v),
+                                     fmt::format("use a whole number from 0 to {}", max))
+          .with_validation(name, "must be a whole number");
+    }
+    if (target) {
+      *target = n;
+    } else {
+      out.limit = static_cast<int>(n);
+    }
+  }
+  return out;
+}
+
 awaitable<Response> build_logs(Context& c) {
   auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
   if (!b) co_return error_response(b.error());
@@ -137,13 +168,17 @@ awaitable<Response> build_logs(Context& c) {
                 c.request.header("accept").find("text/event-stream") != std::string::npos;
   std::string job_id = b->job.id;
   if (!follow) {
+    auto range = log_range(c.request);
+    if (!range) co_return error_response(range.error());
     json out = json::array();
-    std::int64_t after = 0;
-    while (true) {
-      auto page = c.app.store.job_logs(job_id, after, kLogPage);
+    std::int64_t after = range->after;
+    // Logs are capped (store/log_cap.hpp), so even "all of it" is bounded.
+    while (static_cast<int>(out.size()) < range->limit) {
+      const int want = std::min(kLogPage, range->limit - static_cast<int>(out.size()));
+      auto page = c.app.store.job_logs(job_id, after, want);
       if (!page) co_return error_response(page.error());
       for (const auto& l : *page) out.push_back(log_json(l));
-      if (page->size() < static_cast<std::size_t>(kLogPage)) break;
+      if (page->size() < static_cast<std::size_t>(want)) break;
       after = page->back().seq;
     }
     co_return Response::json(200, dump_json(out));
@@ -179,7 +214,9 @@ awaitable<Response> build_logs(Context& c) {
 awaitable<Response> agent_logs(Context& c) {
   auto a = c.app.workspaces.agent(c.caller(), c.request.params.at("id"));
   if (!a) co_return error_response(a.error());
-  auto logs = c.app.store.agent_logs(a->id, 0, 100'000);
+  auto range = log_range(c.request);
+  if (!range) co_return error_response(range.error());
+  auto logs = c.app.store.agent_logs(a->id, range->after, range->limit);
   if (!logs) co_return error_response(logs.error());
   json out = json::array();
   for (const auto& l : *logs) out.push_back(log_json(l));

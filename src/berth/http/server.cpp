@@ -49,6 +49,8 @@ constexpr auto kReadTimeout = std::chrono::seconds(120);
 // A client has this long to send a request's headers (and they may be this large).
 constexpr auto kHeaderTimeout = std::chrono::seconds(30);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// The largest frame an agent may send (file contents and command output are capped below it).
+constexpr std::size_t kAgentFrameLimit = 32 * 1024 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // A WebSocket as a MessageChannel: reads on demand, writes through a queue so that several
@@ -137,6 +139,7 @@ class StreamUpgrader final : public Upgrader {
     websocket::stream<Stream> ws(std::move(stream_));
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws.read_message_max(kAgentFrameLimit);  // a larger frame ends the connection
     boost::system::error_code ec;
     co_await ws.async_accept(req_, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return nullptr;

@@ -3,6 +3,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/store/log_cap.hpp"
 #include "berth/store/sqlite/rows.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
 
@@ -141,20 +142,37 @@ Status SqliteStore::append_agent_logs(std::string_view agent_id,
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
   std::int64_t seq = 0;
+  std::int64_t stored = 0;
   {
-    auto q =
-        db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM workspace_agent_logs WHERE agent_id = $1");
+    auto q = db_->prepare(
+        "SELECT COALESCE((SELECT MAX(seq) FROM workspace_agent_logs WHERE agent_id = $1), 0), "
+        "COALESCE((SELECT log_bytes FROM workspace_agents WHERE id = $1), 0)");
     if (!q) return q.error();
     if (auto r = q->with(agent_id).step(); !r) return r.error();
     seq = q->int64(0);
+    stored = q->int64(1);
   }
-  for (const auto& line : lines) {
+  std::vector<std::size_t> sizes;
+  sizes.reserve(lines.size());
+  for (const auto& l : lines) sizes.push_back(l.size());
+  const CappedLines capped = cap_log_lines(stored, sizes);
+  if (capped.keep == 0 && !capped.add_marker) return {};
+  auto insert = [&](std::string_view output) -> Status {
     auto q = db_->prepare(
         "INSERT INTO workspace_agent_logs (agent_id, seq, created_at, output) VALUES ($1, $2, $3, "
         "$4)");
     if (!q) return q.error();
-    if (auto s = q->with(agent_id, ++seq, now, line).run(); !s) return s;
+    return q->with(agent_id, ++seq, now, output).run();
+  };
+  for (std::size_t i = 0; i < capped.keep; ++i) {
+    if (auto s = insert(lines[i]); !s) return s;
   }
+  if (capped.add_marker) {
+    if (auto s = insert(log_cap_marker()); !s) return s;
+  }
+  auto q = db_->prepare("UPDATE workspace_agents SET log_bytes = $2 WHERE id = $1");
+  if (!q) return q.error();
+  if (auto s = q->with(agent_id, capped.new_total).run(); !s) return s;
   return tx->commit();
 }
 

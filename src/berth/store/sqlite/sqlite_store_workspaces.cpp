@@ -3,6 +3,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/store/log_cap.hpp"
 #include "berth/store/sqlite/rows.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
 
@@ -398,22 +399,38 @@ Status SqliteStore::append_job_logs(std::string_view job_id, const std::vector<N
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
   std::int64_t seq = 0;
+  std::int64_t stored = 0;
   {
-    auto q =
-        db_->prepare("SELECT COALESCE(MAX(seq), 0) FROM provisioner_job_logs WHERE job_id = $1");
+    auto q = db_->prepare(
+        "SELECT COALESCE((SELECT MAX(seq) FROM provisioner_job_logs WHERE job_id = $1), 0), "
+        "COALESCE((SELECT log_bytes FROM provisioner_jobs WHERE id = $1), 0)");
     if (!q) return q.error();
     if (auto r = q->with(job_id).step(); !r) return r.error();
     seq = q->int64(0);
+    stored = q->int64(1);
   }
-  for (const auto& line : lines) {
+  std::vector<std::size_t> sizes;
+  sizes.reserve(lines.size());
+  for (const auto& l : lines) sizes.push_back(l.output.size());
+  const CappedLines capped = cap_log_lines(stored, sizes);
+  if (capped.keep == 0 && !capped.add_marker) return {};
+  auto insert = [&](std::string_view stage, std::string_view level,
+                    std::string_view output) -> Status {
     auto q = db_->prepare(
         "INSERT INTO provisioner_job_logs (job_id, seq, created_at, stage, level, output) "
         "VALUES ($1, $2, $3, $4, $5, $6)");
     if (!q) return q.error();
-    if (auto s = q->with(job_id, ++seq, now, line.stage, line.level, line.output).run(); !s) {
-      return s;
-    }
+    return q->with(job_id, ++seq, now, stage, level, output).run();
+  };
+  for (std::size_t i = 0; i < capped.keep; ++i) {
+    if (auto s = insert(lines[i].stage, lines[i].level, lines[i].output); !s) return s;
   }
+  if (capped.add_marker) {
+    if (auto s = insert(lines[capped.keep].stage, "error", log_cap_marker()); !s) return s;
+  }
+  auto q = db_->prepare("UPDATE provisioner_jobs SET log_bytes = $2 WHERE id = $1");
+  if (!q) return q.error();
+  if (auto s = q->with(job_id, capped.new_total).run(); !s) return s;
   return tx->commit();
 }
 
