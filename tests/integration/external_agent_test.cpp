@@ -21,10 +21,11 @@ agents:
 
 json content(const json& call_result) { return call_result["structuredContent"]; }
 
-// The token in "berth agent --url URL --token TOKEN".
+// The token in "BERTH_AGENT_TOKEN=TOKEN berth agent --url URL".
 std::string token_in(const std::string& command) {
   std::smatch m;
-  if (!std::regex_search(command, m, std::regex("--token ([0-9a-f]+)"))) return "";
+  if (!std::regex_search(command, m, std::regex("BERTH_AGENT_TOKEN=(berth_[0-9a-f_]+|[0-9a-f]+)")))
+    return "";
   return m[1];
 }
 
@@ -61,7 +62,7 @@ TEST(ExternalAgents, ConnectLateWithAMintedTokenAndExitWhenTheWorkspaceStops) {
 
   auto printed = server.cli({"workspaces", "agent-token", "mybox"});
   ASSERT_EQ(printed.exit_code, 0) << printed.err;
-  EXPECT_NE(printed.out.find("berth agent --url " + server.url() + " --token "), std::string::npos)
+  EXPECT_NE(printed.out.find(" berth agent --url " + server.url()), std::string::npos)
       << printed.out;
   const std::string first = token_in(printed.out);
   ASSERT_EQ(first.size(), 64u) << printed.out;
@@ -72,7 +73,8 @@ TEST(ExternalAgents, ConnectLateWithAMintedTokenAndExitWhenTheWorkspaceStops) {
   const std::string token = (*minted)["token"];
   EXPECT_NE(token, first);
   EXPECT_EQ((*minted)["agent_name"], "main");
-  EXPECT_EQ((*minted)["command"], "berth agent --url " + server.url() + " --token " + token);
+  EXPECT_EQ((*minted)["command"],
+            "BERTH_AGENT_TOKEN=" + token + " berth agent --url " + server.url());
   EXPECT_EQ(connect_status(server, first), 401);
 
   // The chat sees the offline agent, then the agent connects late and the tools work.

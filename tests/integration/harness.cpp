@@ -132,7 +132,7 @@ void TestServer::start() {
     const std::string n = std::to_string(flags_.max_open_files);
     args.insert(args.begin(), {"/usr/bin/prlimit", "--nofile=" + n + ":" + n, "--"});
   }
-  pid_ = spawn(args, dir_ / "server.out", dir_ / "server.log");
+  pid_ = spawn(args, dir_ / "server.out", dir_ / "server.log", flags_.extra_env);
   ASSERT_GT(pid_, 0) << "cannot start " << BERTH_BINARY;
   auto until = std::chrono::steady_clock::now() + 20s;
   while (!fs::exists(dir_ / "server.url")) {

@@ -28,6 +28,7 @@ struct ServerFlags {
   bool allow_unisolated = false;  // --allow-unisolated: templates with isolation process/script
   int max_open_files = 0;         // > 0: the server runs under this RLIMIT_NOFILE (soft and hard)
   std::vector<std::string> extra_args;  // more `berth server` flags
+  std::vector<std::string> extra_env;   // more NAME=VALUE for the server's environment
 };
 
 struct CliResult {

@@ -272,6 +272,31 @@ TEST(WorkspaceBoundary, CommandsCannotReadTheAgentsToken) {
       << mem.dump();
 }
 
+// Finding 15: script and external agent tokens sat on command lines.
+TEST(WorkspaceBoundary, AnAgentTokenGivenOnTheCommandLineIsOverwritten) {
+  TestServer server;
+  server.push_template("name: ext\nagents:\n  - name: main\n    external: true\n");
+  auto api = server.admin();
+  auto ws = api.post("/api/v1/workspaces", {{"template", "ext"}});
+  ASSERT_TRUE(ws);
+  poll_workspace(api, (*ws)["id"],
+                 [](const json& w) { return w["latest_build"]["job"]["status"] == "succeeded"; });
+  auto minted = api.post("/api/v1/workspaces/" + (*ws)["id"].get<std::string>() + "/agent-token",
+                         json::object());
+  ASSERT_TRUE(minted);
+  const std::string token = (*minted)["token"];
+  EXPECT_TRUE((*minted)["command"].get<std::string>().starts_with("BERTH_AGENT_TOKEN=" + token +
+                                                                  " berth agent --url "));
+  int pid = server.spawn_berth({"agent", "--url", server.url(), "--token", token},
+                               server.data_dir() / "host");
+  ASSERT_GT(pid, 0);
+  poll_workspace(api, (*ws)["id"],
+                 [](const json& w) { return w["agents"][0]["status"] == "connected"; });
+  std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  EXPECT_EQ(cmdline.find(token), std::string::npos) << "the token is readable in cmdline";
+  EXPECT_NE(cmdline.find(std::string(token.size(), 'x')), std::string::npos);
+}
+
 // Finding 16: after a restart, stop killed whatever process had been given the stored pid.
 TEST(WorkspaceBoundary, StopNeverSignalsAProcessThatReusedAnAgentsPid) {
   TestServer server;
@@ -305,6 +330,43 @@ TEST(WorkspaceBoundary, StopNeverSignalsAProcessThatReusedAnAgentsPid) {
   EXPECT_EQ(::waitpid(bystander, nullptr, WNOHANG), 0) << "stop killed an unrelated process";
   ::kill(bystander, SIGKILL);
   ::waitpid(bystander, nullptr, 0);
+}
+
+// Finding 16: a sandbox's stop script ran unsandboxed, on the host, when bubblewrap was
+// missing.
+TEST(WorkspaceBoundary, ASandboxStopScriptNeverRunsOnTheHost) {
+  TestServer server;
+  const auto marker = server.data_dir() / "stop-ran-on-the-host";
+  server.push_template(R"(name: careful
+agents:
+  - name: main
+scripts:
+  stop: touch )" + marker.string() +
+                       R"( || true
+)");
+  auto api = server.admin();
+  auto created = api.post("/api/v1/workspaces", {{"template", "careful"}, {"name", "c"}});
+  ASSERT_TRUE(created);
+  const std::string id = (*created)["id"];
+  ASSERT_EQ(wait_settled(api, id)["readiness"]["phase"], "ready");
+
+  server.flags().extra_env = {"BERTH_BWRAP=/nonexistent/bwrap"};
+  server.restart();
+  api = server.admin();
+  ASSERT_TRUE(api.post("/api/v1/workspaces/" + id + "/stop", json::object()));
+  auto stopped = wait_settled(api, id);
+  EXPECT_EQ(stopped["latest_build"]["job"]["error_code"], "SANDBOX_UNAVAILABLE") << stopped.dump();
+  EXPECT_EQ(stopped["latest_build"]["job"]["error"],
+            "bubblewrap (bwrap) is not installed, so workspaces cannot be sandboxed; install the "
+            "bubblewrap package");
+  EXPECT_FALSE(std::filesystem::exists(marker)) << "the stop script ran on the host";
+  EXPECT_TRUE(agent_pids_under(server.data_dir() / "workspaces" / id).empty());
+
+  // Delete still works: the script is skipped, and the log says so.
+  ASSERT_TRUE(api.del("/api/v1/workspaces/" + id));
+  EXPECT_EQ(wait_settled(api, id)["readiness"]["phase"], "deleted");
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  EXPECT_EQ(http_request(server.url(), "GET", "/healthz", {}).status, 200);
 }
 
 }  // namespace

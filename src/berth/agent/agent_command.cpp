@@ -82,7 +82,18 @@ int run_agent_fast_path(int argc, char** argv, int first_flag) {
       }
       return false;
     };
-    if (!take("--url", url) && !take("--token", token)) return -1;  // let CLI11 explain
+    const int at = i;
+    if (take("--url", url)) continue;
+    if (!take("--token", token)) return -1;  // let CLI11 explain
+    // Anyone on the host can read a command line: overwrite the token where it was given.
+    for (int j = at; j <= i; ++j) {
+      std::string_view a = argv[j];
+      if (auto pos = a.find(token); !token.empty() && pos != std::string_view::npos) {
+        std::memset(argv[j] + pos, 'x', token.size());
+      }
+    }
+    std::cerr << "warning: --token is visible in the process list until it is overwritten; "
+                 "set BERTH_AGENT_TOKEN instead\n";
   }
   return run_agent_command(std::move(url), std::move(token));
 }

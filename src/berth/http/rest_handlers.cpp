@@ -240,8 +240,10 @@ awaitable<Response> mint_agent_token(Context& c) {
               {"agent_name", minted->agent.name},
               {"url", c.app.options.access_url},
               {"token", minted->token},
-              {"command", fmt::format("berth agent --url {} --token {}", c.app.options.access_url,
-                                      minted->token)}};
+              // In the environment, not on the command line: any user of the host can read
+              // another's command lines (/proc/PID/cmdline).
+              {"command", fmt::format("BERTH_AGENT_TOKEN={1} berth agent --url {0}",
+                                      c.app.options.access_url, minted->token)}};
   co_return Response::json(201, dump_json(out));
 }
 

@@ -176,6 +176,12 @@ constexpr const char* kEtcFiles[] = {"/etc/ld.so.cache",     "/etc/alternatives"
                                      "/etc/ca-certificates", "/etc/bash.bashrc",   "/etc/profile",
                                      "/etc/gitconfig"};
 
+// bubblewrap, from PATH unless BERTH_BWRAP names it (an install elsewhere; tests).
+std::string bwrap_program() {
+  const char* path = std::getenv("BERTH_BWRAP");
+  return path && *path ? path : "bwrap";
+}
+
 }  // namespace
 
 PreparedSandbox::PreparedSandbox(PreparedSandbox&& other) noexcept
@@ -225,7 +231,7 @@ Result<PreparedSandbox> prepare_sandbox(const SandboxLaunch& launch,
   std::string inside_dir = std::string(kSandboxHome);
   if (!launch.subdirectory.empty()) inside_dir += "/" + launch.subdirectory;
   auto& a = p.argv;
-  a = {"bwrap",
+  a = {bwrap_program(),
        // Namespaces: user (an unprivileged uid, no capabilities, no nested namespaces), pid,
        // network (only lo), ipc, uts, cgroup.
        "--unshare-all", "--unshare-user", "--disable-userns", "--uid", inside_uid, "--gid",
@@ -268,7 +274,8 @@ Status sandbox_support() {
   static std::once_flag once;
   static Status support = Error::internal("not checked");
   std::call_once(once, [] {
-    if (std::system("bwrap --version >/dev/null 2>&1") != 0) {
+    const std::string bwrap = bwrap_program();
+    if (std::system((bwrap + " --version >/dev/null 2>&1").c_str()) != 0) {
       support = Error::failed_precondition(
           "bubblewrap (bwrap) is not installed, so workspaces cannot be sandboxed",
           "install the bubblewrap package");
@@ -276,7 +283,8 @@ Status sandbox_support() {
     }
     // The whole launch, as a workspace would get it, minus the binds of a real workspace.
     std::string cmd =
-        "bwrap --unshare-all --unshare-user --disable-userns --uid 1000 --gid 1000 --cap-drop "
+        bwrap +
+        " --unshare-all --unshare-user --disable-userns --uid 1000 --gid 1000 --cap-drop "
         "ALL --ro-bind /usr /usr --symlink usr/lib64 /lib64 --symlink usr/lib /lib --proc /proc "
         "--dev /dev /usr/bin/true >/dev/null 2>&1";
     if (::geteuid() == 0) {
