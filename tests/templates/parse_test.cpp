@@ -149,3 +149,23 @@ TEST(ParseTemplate, MissingTemplateYaml) {
 
 }  // namespace
 }  // namespace berth::templates
+
+namespace berth::templates {
+namespace {
+
+// sandbox.network: true used to share the host's network with the workspace.
+TEST(ParseTemplate, SandboxNetworkTrueIsRefused) {
+  auto spec = parse_template(
+      {{"template.yaml", "name: n\nsandbox:\n  network: true\nagents:\n  - name: main\n"}});
+  ASSERT_FALSE(spec);
+  ASSERT_EQ(spec.error().validations.size(), 1u);
+  EXPECT_EQ(spec.error().validations[0].field, "template.yaml:3: sandbox.network");
+  EXPECT_EQ(spec.error().validations[0].detail,
+            "true is no longer supported: a sandbox has its own network namespace with no route "
+            "out (docs/security.md); remove the field");
+  EXPECT_TRUE(parse_template(
+      {{"template.yaml", "name: n\nsandbox:\n  network: false\nagents:\n  - name: main\n"}}));
+}
+
+}  // namespace
+}  // namespace berth::templates

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "berth/agentconn/agent_message.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
@@ -194,60 +195,61 @@ asio::awaitable<void> AgentHub::watch_workspace(std::shared_ptr<Connection> conn
 }
 
 void AgentHub::handle_message(Connection& conn, const std::string& text) {
-  json msg;
-  if (auto refused = parse_untrusted_json(text, msg); refused != JsonRefusal::none) {
+  auto decoded = decode_agent_message(text);
+  if (!decoded) {
     spdlog::warn("agent frame ignored agent_id={} error={}", conn.agent.id,
-                 json_refusal_message(refused, "the frame"));
+                 decoded.error().message);
     return;
   }
-  if (!msg.is_object()) return;
-  std::string type = msg.value("type", "");
+  AgentMessage& msg = *decoded;
   const auto& agent = conn.agent;
   const UnixMillis now = now_ms();
+  using Kind = AgentMessage::Kind;
 
-  if (type == proto::kHello || type == proto::kLifecycle) {
-    std::string key = type == proto::kHello ? "lifecycle_state" : "state";
-    auto state = parse_lifecycle(msg.value(key, ""));
-    if (!state) return;
-    auto current = store_.agent_by_id(agent.id);
-    if (current && current->lifecycle_state == *state) return;  // nothing changed
-    if (auto s = store_.set_agent_lifecycle(agent.id, *state, now); !s) {
-      spdlog::error("agent lifecycle not recorded agent_id={} error={}", agent.id,
-                    s.error().message);
-      return;
+  switch (msg.kind) {
+    case Kind::hello:
+    case Kind::lifecycle: {
+      if (!msg.state) return;
+      auto current = store_.agent_by_id(agent.id);
+      if (current && current->lifecycle_state == *msg.state) return;  // nothing changed
+      if (auto s = store_.set_agent_lifecycle(agent.id, *msg.state, now); !s) {
+        spdlog::error("agent lifecycle not recorded agent_id={} error={}", agent.id,
+                      s.error().message);
+        return;
+      }
+      spdlog::info("agent lifecycle agent_id={} state={}", agent.id, to_string(*msg.state));
+      publish(agent);
+      bus_.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or will never be
+      break;
     }
-    spdlog::info("agent lifecycle agent_id={} state={}", agent.id, to_string(*state));
-    publish(agent);
-    bus_.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or will never be
-  } else if (type == proto::kLog) {
-    std::vector<std::string> lines;
-    const json raw_lines = msg.value("lines", json::array());
-    for (const auto& l : raw_lines) {
-      if (l.is_string()) lines.push_back(l.get<std::string>());
-    }
-    if (auto s = store_.append_agent_logs(agent.id, lines, now); !s) {
-      spdlog::error("agent logs not stored agent_id={} error={}", agent.id, s.error().message);
-      return;
-    }
-    bus_.publish(events::topic::agent(agent.id));
-  } else if (type == proto::kHeartbeat) {
-    if (auto s = store_.agent_connected(agent.id, now); !s) {
-      spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
-                    s.error().message);
-    }
-    // A request still running (a long execute) keeps the workspace alive.
-    if (!conn.pending.empty()) record_activity(agent);
-  } else if (type == proto::kOutput) {
-    auto id = msg.value("id", std::uint64_t{0});
-    if (auto it = conn.pending.find(id); it != conn.pending.end() && it->second->on_output) {
-      it->second->on_output(msg.value("data", ""));
-    }
-  } else if (type == proto::kResponse) {
-    auto id = msg.value("id", std::uint64_t{0});
-    if (auto it = conn.pending.find(id); it != conn.pending.end()) {
-      it->second->reply = std::move(msg);
-      it->second->timer.cancel();
-    }
+    case Kind::log:
+      if (auto s = store_.append_agent_logs(agent.id, msg.lines, now); !s) {
+        spdlog::error("agent logs not stored agent_id={} error={}", agent.id, s.error().message);
+        return;
+      }
+      bus_.publish(events::topic::agent(agent.id));
+      break;
+    case Kind::heartbeat:
+      if (auto s = store_.agent_connected(agent.id, now); !s) {
+        spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
+                      s.error().message);
+      }
+      // A request still running (a long execute) keeps the workspace alive.
+      if (!conn.pending.empty()) record_activity(agent);
+      break;
+    case Kind::output:
+      if (auto it = conn.pending.find(msg.id); it != conn.pending.end() && it->second->on_output) {
+        it->second->on_output(msg.data);
+      }
+      break;
+    case Kind::response:
+      if (auto it = conn.pending.find(msg.id); it != conn.pending.end()) {
+        it->second->reply = std::move(msg.reply);
+        it->second->timer.cancel();
+      }
+      break;
+    case Kind::unknown:
+      break;
   }
 }
 
@@ -280,8 +282,15 @@ asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string m
         fmt::format("agent did not answer {} within {} ms", method, timeout.count()));
   }
   if (auto err = call->reply->find("error"); err != call->reply->end()) {
-    std::string code = err->value("code", "internal");
-    std::string message = err->value("message", "agent request failed");
+    // The agent's words, taken only where they are strings (it runs in the workspace).
+    auto text = [&](const char* key, const char* fallback) {
+      if (!err->is_object()) return std::string(fallback);
+      auto it = err->find(key);
+      return it != err->end() && it->is_string() ? valid_utf8(it->get<std::string>())
+                                                 : std::string(fallback);
+    };
+    std::string code = text("code", "internal");
+    std::string message = text("message", "agent request failed");
     if (code == "invalid_argument") co_return Error::invalid_argument(message);
     if (code == "not_found") co_return Error::not_found(message);
     co_return Error::unavailable(message);

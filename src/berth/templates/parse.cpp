@@ -401,7 +401,14 @@ Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& fi
       r.problem(s, "sandbox", "must be a mapping");
     } else {
       r.only_keys(s, "sandbox", {"network"});
-      spec.sandbox.network = r.boolean(s["network"], "sandbox.network").value_or(true);
+      spec.sandbox.network = r.boolean(s["network"], "sandbox.network").value_or(false);
+      if (spec.sandbox.network) {
+        // It used to share the host's network: the server and every loopback service were
+        // in reach of the workspace's code.
+        r.problem(s["network"], "sandbox.network",
+                  "true is no longer supported: a sandbox has its own network namespace with no "
+                  "route out (docs/security.md); remove the field");
+      }
     }
   }
   if (auto readme = files.find(std::string(kReadmeFile)); readme != files.end()) {

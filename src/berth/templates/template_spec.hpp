@@ -70,7 +70,9 @@ struct ScriptsSpec {
 };
 
 struct SandboxSpec {
-  bool network = true;  // share the host network (agents dial the server over loopback)
+  // Always false for new templates: a sandbox has its own network namespace with no route out
+  // (versions stored before that may say true; they run without network all the same).
+  bool network = false;
 };
 
 struct TemplateSpec {
