@@ -51,9 +51,17 @@ BenchServer::~BenchServer() {
   // End every agent and sandbox the server started (their working directories are ours).
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
-    if (!ec && cwd.string().starts_with(dir_.string()))
-      ::kill(-std::stoi(entry.path().filename()), SIGKILL);
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Unisolated agents run in their workspace; sandboxes name it on bwrap's command line.
+    if ((!ec && cwd.string().starts_with(dir_.string())) ||
+        (cmd.starts_with("bwrap") && cmd.find(dir_.string()) != std::string::npos)) {
+      ::kill(-std::stoi(name), SIGKILL);
+      ::kill(std::stoi(name), SIGKILL);
+    }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   fs::remove_all(dir_, ec);

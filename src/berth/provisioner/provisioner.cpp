@@ -294,6 +294,7 @@ class JobRun {
                                    ctx_.workspace_dir.string(), ec.message()),
                        std::string(error_code::kInternal)};
     }
+    ::chmod(ctx_.workspace_dir.c_str(), 0700);  // no other user of the host looks in
     if (spec_.isolation != Isolation::sandbox || ::geteuid() != 0) return std::nullopt;
     auto n = s_.store.sandbox_number(job_.workspace.id);
     if (!n) return StepError{n.error().message, std::string(error_code::kInternal)};
