@@ -68,3 +68,16 @@ TEST(Utf8, DumpJsonReplacesInsteadOfThrowing) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+TEST(Utf8, FirstInvalidByte) {
+  EXPECT_EQ(first_invalid_utf8("caf\xC3\xA9"), std::nullopt);
+  EXPECT_EQ(first_invalid_utf8("abc\x90xyz"), 3u);
+  EXPECT_EQ(first_invalid_utf8("ab\xE2\x82"), 2u);
+  EXPECT_EQ(first_invalid_utf8(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace berth

@@ -169,3 +169,28 @@ TEST(ParseTemplate, SandboxNetworkTrueIsRefused) {
 
 }  // namespace
 }  // namespace berth::templates
+
+namespace berth::templates {
+namespace {
+
+// Found by fuzz_template: a template that is not UTF-8 parsed, then failed as JSON (500).
+TEST(ParseTemplate, FilesThatAreNotUtf8AreRefused) {
+  auto spec = parse_template(
+      {{"template.yaml", "name: t\ndescription: \"x\x90y\"\nagents:\n  - name: main\n"}});
+  ASSERT_FALSE(spec);
+  EXPECT_EQ(spec.error().message, "template.yaml: not valid UTF-8 (byte 23)");
+  EXPECT_EQ(spec.error().detail, "save the file as UTF-8 and push again; nothing was stored");
+  // Also found by fuzz_template: control characters in a block scalar came out of yaml-cpp as
+  // bytes that are not UTF-8; and a mapping as a key threw from the field check.
+  auto control = parse_template({{"template.yaml", std::string("name: t\ndescription: a\x16"
+                                                               "b\n")}});
+  ASSERT_FALSE(control);
+  EXPECT_EQ(control.error().message, "template.yaml: control character 0x16 at byte 22");
+  auto key = parse_template({{"template.yaml", "name: t\n{a: 1}: x\nagents:\n  - name: main\n"}});
+  ASSERT_FALSE(key);
+  ASSERT_EQ(key.error().validations.size(), 1u);
+  EXPECT_EQ(key.error().validations[0].detail, "field names must be plain words");
+}
+
+}  // namespace
+}  // namespace berth::templates

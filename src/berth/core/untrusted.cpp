@@ -113,6 +113,15 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
+  // valid_utf8 keeps valid bytes as they are: the first difference is the first bad byte.
+  const std::string fixed = valid_utf8(text);
+  std::size_t i = 0;
+  while (i < text.size() && i < fixed.size() && text[i] == fixed[i]) ++i;
+  if (i == text.size() && i == fixed.size()) return std::nullopt;
+  return i;
+}
+
 std::string dump_json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -37,6 +37,9 @@ std::string json_refusal_message(JsonRefusal refusal, std::string_view what);
 // nlohmann's `replace` handler do: one U+FFFD per maximal invalid subpart).
 std::string valid_utf8(std::string_view text);
 
+// The offset of the first byte that is not part of valid UTF-8, or nullopt when all is valid.
+std::optional<std::size_t> first_invalid_utf8(std::string_view text);
+
 // dump() that never throws on invalid UTF-8 (replaces it) — for JSON that carries output.
 std::string dump_json(const nlohmann::json& value);
 

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <set>
 
 #include "berth/core/duration.hpp"
 #include "berth/core/names.hpp"
+#include "berth/core/untrusted.hpp"
 #include "berth/templates/parameters.hpp"
 
 namespace berth::templates {
@@ -31,6 +33,10 @@ class Reader {
   void only_keys(const YAML::Node& map, const std::string& path,
                  const std::set<std::string>& known) {
     for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) {  // `{a: 1}: x` is valid YAML, never a field name
+        problem(kv.first, path, "field names must be plain words");
+        continue;
+      }
       auto key = kv.first.as<std::string>();
       if (!known.count(key)) {
         std::string list;
@@ -97,6 +103,10 @@ class Reader {
       return out;
     }
     for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        problem(kv.first, path, "names must be plain words");
+        continue;
+      }
       auto key = kv.first.as<std::string>();
       if (!kv.second.IsScalar()) {
         problem(kv.second, join(path, key), "must be a text value");
@@ -327,12 +337,33 @@ void read_agents(Reader& r, const YAML::Node& list, TemplateSpec& spec) {
 
 }  // namespace
 
-Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& files) {
+namespace {
+
+Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::string>& files) {
   auto it = files.find(std::string(kTemplateFile));
   if (it == files.end()) {
     return Error::invalid_argument("template.yaml is missing",
                                    "a template directory needs a template.yaml file; see "
                                    "docs/templates.md");
+  }
+  for (const auto& [name, text] : files) {
+    // Templates are stored and served as JSON, which is UTF-8.
+    if (auto bad = first_invalid_utf8(text)) {
+      return Error::invalid_argument(fmt::format("{}: not valid UTF-8 (byte {})", name, *bad),
+                                     "save the file as UTF-8 and push again; nothing was stored")
+          .with_validation(name, "is not valid UTF-8");
+    }
+    // YAML allows no control characters but tab and line breaks (yaml-cpp lets some
+    // through, and can turn them into bytes that are not UTF-8).
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+        return Error::invalid_argument(
+                   fmt::format("{}: control character 0x{:02X} at byte {}", name, c, i),
+                   "remove it and push again; nothing was stored")
+            .with_validation(name, "contains a control character");
+      }
+    }
   }
   YAML::Node root;
   try {
@@ -426,6 +457,26 @@ Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& fi
     return err;
   }
   return spec;
+}
+
+}  // namespace
+
+Result<TemplateSpec> parse_template(const std::map<std::string, std::string>& files) {
+  // The checks above read every node by its kind; a conversion that still fails (the YAML
+  // library has many corners) is the template's fault, reported as such, never a crash.
+  try {
+    auto spec = parse_template_checked(files);
+    // What is stored is the spec's canonical JSON: it must serialize.
+    if (spec) (void)to_json(*spec);
+    return spec;
+  } catch (const nlohmann::json::exception& e) {
+    return Error::invalid_argument(fmt::format("{}: {}", kTemplateFile, e.what()),
+                                   "fix template.yaml and push again; nothing was stored");
+  } catch (const YAML::Exception& e) {
+    return Error::invalid_argument(fmt::format("{}:{}: {}", kTemplateFile, e.mark.line + 1, e.msg),
+                                   "fix template.yaml and push again; nothing was stored")
+        .with_validation(fmt::format("{}:{}", kTemplateFile, e.mark.line + 1), e.msg);
+  }
 }
 
 }  // namespace berth::templates
