@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     if (::geteuid() == 0) {
       uid = berth::provisioner::kSandboxUidBase;
       (void)::chown((scratch / "home").c_str(), *uid, *uid);
-      fs::permissions(scratch, fs::perms::owner_all | fs::perms::others_exec, std::error_code{});
+      std::error_code perm_ec;
+      fs::permissions(scratch, fs::perms::owner_all | fs::perms::others_exec, perm_ec);
     }
     std::cout << "| what | n | p50 ms | p99 ms |\n|---|---|---|---|\n";
 
