@@ -28,6 +28,7 @@
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/server.hpp"
 #include "berth/provisioner/provisioner.hpp"
+#include "berth/provisioner/sandbox_layout.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
 #include "berth/templates/parse.hpp"
 #include "berth/workspaces/admin_service.hpp"
@@ -216,15 +217,16 @@ int run_server(const ServerOptions& o) {
   if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
-  // Sandboxed agents have no network: they dial this socket, bound into each sandbox. The
-  // sandboxes' users may pass through the data directory to their own workspace and this
-  // directory (0711: no listing), and read nothing else.
-  const fs::path agent_socket_dir = data / "run";
-  fs::create_directories(agent_socket_dir, ec);
-  fs::create_directories(data / "workspaces", ec);
-  for (const auto& dir : {data, agent_socket_dir, data / "workspaces"}) {
-    fs::permissions(dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-  }
+  // Sandboxed agents have no network: they dial the agent socket, whose directory is bound
+  // into each sandbox. Sandboxes run as other users: their files must be reachable by path.
+  std::error_code exe_ec;
+  fs::path berth_binary = fs::read_symlink("/proc/self/exe", exe_ec);
+  fs::path agent_binary = berth_binary.parent_path() / "berth-agent";
+  if (!fs::exists(agent_binary, exe_ec)) agent_binary.clear();
+  auto layout = provisioner::prepare_sandbox_layout(data, berth_binary, agent_binary);
+  if (!layout) return report(layout.error(), false);
+  if (!layout->warning.empty()) spdlog::warn("{}", layout->warning);
+  const fs::path agent_socket_dir = layout->run;
   if (auto s = (*server)->listen_agent_socket((agent_socket_dir / "agent.sock").string()); !s) {
     return report(s.error(), false);
   }
@@ -262,16 +264,13 @@ int run_server(const ServerOptions& o) {
     }
   }
 
-  std::error_code exe_ec;
-  fs::path berth_binary = fs::read_symlink("/proc/self/exe", exe_ec);
-  fs::path agent_binary = berth_binary.parent_path() / "berth-agent";
-  if (!fs::exists(agent_binary, exe_ec)) agent_binary.clear();
   std::string instance = new_uuid();
   provisioner::Provisioner prov(io.get_executor(), **store, bus,
                                 {.data_dir = data,
+                                 .workspaces_dir = layout->workspaces,
                                  .server_url = url,
-                                 .berth_binary = berth_binary,
-                                 .agent_binary = agent_binary,
+                                 .berth_binary = layout->berth_binary,
+                                 .agent_binary = layout->agent_binary,
                                  .agent_socket_dir = agent_socket_dir,
                                  .allow_unisolated = o.allow_unisolated,
                                  .worker_id = "embedded:" + instance,

@@ -113,7 +113,9 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
   int active = 0;
 
   fs::path workspace_dir(std::string_view id) const {
-    return options.data_dir / "workspaces" / std::string(id);
+    return (options.workspaces_dir.empty() ? options.data_dir / "workspaces"
+                                           : options.workspaces_dir) /
+           std::string(id);
   }
 
   awaitable<void> job_loop();

@@ -18,7 +18,9 @@
 namespace berth::provisioner {
 
 struct ProvisionerOptions {
-  std::filesystem::path data_dir;      // workspaces live in data_dir/workspaces/<id>
+  std::filesystem::path data_dir;  // workspaces live in data_dir/workspaces/<id>
+  // Where workspace directories live (sandbox_layout.hpp); "" = data_dir/workspaces.
+  std::filesystem::path workspaces_dir;
   std::string server_url;              // what agents dial, e.g. http://127.0.0.1:7080
   std::filesystem::path berth_binary;  // the `berth` executable (scripts get it as BERTH_BINARY)
   std::filesystem::path agent_binary;  // `berth-agent` if installed; "" = run `berth agent`

@@ -250,10 +250,12 @@ Result<PreparedSandbox> prepare_sandbox(const SandboxLaunch& launch,
            {"--ro-bind-data", std::to_string(*passwd_fd), "/etc/passwd", "--ro-bind-data",
             std::to_string(*group_fd), "/etc/group", "--ro-bind-data", std::to_string(*hosts_fd),
             "/etc/hosts", "--bind", launch.home.string(), std::string(kSandboxHome), "--ro-bind",
-            launch.agent_socket_dir.string(), std::string(kSandboxRun), "--ro-bind",
-            launch.berth_binary.string(), std::string(kSandboxBerth)});
+            launch.agent_socket_dir.string(), std::string(kSandboxRun)});
+  // The agent's executable, published where sandboxes can reach it (sandbox_layout.hpp).
   if (!launch.agent_binary.empty()) {
     a.insert(a.end(), {"--ro-bind", launch.agent_binary.string(), std::string(kSandboxAgent)});
+  } else {
+    a.insert(a.end(), {"--ro-bind", launch.berth_binary.string(), std::string(kSandboxBerth)});
   }
   a.insert(a.end(), {"--chdir", inside_dir, "--seccomp", std::to_string(*seccomp_fd), "--"});
   a.insert(a.end(), command.begin(), command.end());
