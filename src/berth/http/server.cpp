@@ -50,7 +50,7 @@ constexpr auto kReadTimeout = std::chrono::seconds(120);
 constexpr auto kHeaderTimeout = std::chrono::seconds(30);
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // The largest frame an agent may send (file contents and command output are capped below it).
-constexpr std::size_t kAgentFrameLimit = 32 * 1024 * 1024;
+constexpr std::size_t kAgentFrameLimit = std::size_t{32} * 1024 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // A WebSocket as a MessageChannel: reads on demand, writes through a queue so that several
@@ -456,7 +456,7 @@ awaitable<void> HttpServer::Impl::accept_loop(Acceptor& acceptor, bool agents_on
                   asio::generic::stream_protocol(protocol.family(), protocol.protocol()),
                   accepted.release());
     asio::co_spawn(app.executor, serve_connection(std::move(socket), agents_only),
-                   [this, client](std::exception_ptr e) {
+                   [this, client](const std::exception_ptr& e) {
                      --connections;
                      if (auto it = connections_by_client.find(client);
                          it != connections_by_client.end() && --it->second == 0) {

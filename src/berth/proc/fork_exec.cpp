@@ -117,7 +117,9 @@ std::string resolve_program(const std::string& program, const std::string& path_
     std::string dir =
         path_var.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (!dir.empty()) {
-      std::string candidate = dir + "/" + program;
+      std::string candidate = dir;
+      candidate += '/';
+      candidate += program;
       if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     }
     if (colon == std::string::npos) break;

@@ -9,7 +9,8 @@
 
 namespace berth::store {
 
-inline constexpr std::int64_t kMaxLogBytes = 4 * 1024 * 1024;  // per build and per agent
+inline constexpr std::int64_t kMaxLogBytes =
+    std::int64_t{4} * 1024 * 1024;  // per build and per agent
 
 struct CappedLines {
   std::size_t keep = 0;        // how many of the new lines to store, in order

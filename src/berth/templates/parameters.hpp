@@ -16,7 +16,7 @@ using ParameterValues = std::map<std::string, std::string>;
 // Limits on what a template and a caller may send: a parameter value is an environment
 // variable, and a validation pattern runs on every create. RE2 runs in time linear in the
 // value, so these caps bound memory, not time.
-inline constexpr std::size_t kMaxParameterValueBytes = 16 * 1024;
+inline constexpr std::size_t kMaxParameterValueBytes = std::size_t{16} * 1024;
 inline constexpr std::size_t kMaxValidationPatternBytes = 1024;
 
 // nullopt if `pattern` compiles as an RE2 regular expression within the limits, else why not.
