@@ -194,3 +194,43 @@ TEST(ParseTemplate, FilesThatAreNotUtf8AreRefused) {
 
 }  // namespace
 }  // namespace berth::templates
+
+namespace berth::templates {
+namespace {
+
+TEST(ParseTemplate, SandboxLimits) {
+  auto spec = parse_template({{"template.yaml", R"(name: l
+sandbox:
+  limits: {memory: 512MiB, processes: 64, cpus: 1.5}
+agents:
+  - name: main
+)"}});
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ(spec->sandbox.limits.memory_bytes, std::int64_t{512} << 20);
+  EXPECT_EQ(spec->sandbox.limits.processes, 64);
+  EXPECT_EQ(spec->sandbox.limits.cpus, 1.5);
+  auto back = from_json(to_json(*spec));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sandbox.limits.memory_bytes, std::int64_t{512} << 20);
+
+  auto bad = parse_template({{"template.yaml", R"(name: l
+sandbox:
+  limits: {memory: lots, processes: 2, cpus: -1}
+agents:
+  - name: main
+)"}});
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().validations.size(), 3u);
+  EXPECT_EQ(bad.error().validations[0].detail,
+            "\"lots\" is not a size of at least 16MiB; write e.g. 512MiB or 4GiB");
+  EXPECT_EQ(bad.error().validations[1].detail, "must be from 16 to 1000000");
+  EXPECT_EQ(bad.error().validations[2].detail,
+            "must be a number of cores from 0.01 to 1024, e.g. 0.5 or 2");
+  EXPECT_EQ(parse_byte_size("2GiB"), std::int64_t{2} << 30);
+  EXPECT_EQ(parse_byte_size("1.5G"), std::int64_t{3} << 29);
+  EXPECT_EQ(parse_byte_size("4096"), 4096);
+  EXPECT_EQ(parse_byte_size("12 parsecs"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace berth::templates

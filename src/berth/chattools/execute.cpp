@@ -102,6 +102,12 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
         "the command was killed after {} s; raise timeout_seconds (at most {}) if it needs "
         "longer",
         timeout_s, kMaxTimeoutSeconds);
+  } else if (out["exit_code"] == 128 + 9) {
+    // SIGKILL from inside a sandbox is almost always the memory limit's OOM killer.
+    out["message"] =
+        "the command was killed (SIGKILL); in a sandbox that is most often the workspace's "
+        "memory limit (its template's sandbox.limits.memory): use less memory, or use a "
+        "template with a higher limit";
   }
   co_return ToolResult::success(std::move(out));
 }

@@ -27,6 +27,7 @@
 #include "berth/core/untrusted.hpp"
 #include "berth/proc/process.hpp"
 #include "berth/provisioner/backends.hpp"
+#include "berth/provisioner/cgroups.hpp"
 #include "berth/templates/parameters.hpp"
 
 namespace berth::provisioner {
@@ -297,7 +298,23 @@ class JobRun {
                        std::string(error_code::kInternal)};
     }
     ::chmod(ctx_.workspace_dir.c_str(), 0700);  // no other user of the host looks in
-    if (spec_.isolation != Isolation::sandbox || ::geteuid() != 0) return std::nullopt;
+    if (spec_.isolation != Isolation::sandbox) return std::nullopt;
+    const auto& limits = spec_.sandbox.limits;
+    ctx_.limits.max_processes = static_cast<std::uint64_t>(limits.processes);
+    auto groups = create_workspace_cgroups(job_.workspace.id,
+                                           {limits.memory_bytes, limits.processes, limits.cpus});
+    if (groups) {
+      ctx_.limits.cgroup_procs = *groups;
+      limits_note_ =
+          fmt::format("limits: {} MiB of memory, {} processes, {:g} CPUs (control groups)",
+                      limits.memory_bytes >> 20, limits.processes, limits.cpus);
+    } else {
+      limits_note_ = fmt::format(
+          "limits: no control groups here ({}); processes and open files "
+          "are limited per sandbox user, memory and CPU are not",
+          groups.error().message);
+    }
+    if (::geteuid() != 0) return std::nullopt;
     auto n = s_.store.sandbox_number(job_.workspace.id);
     if (!n) return StepError{n.error().message, std::string(error_code::kInternal)};
     const unsigned uid = sandbox_host_uid(*n);
@@ -322,6 +339,7 @@ class JobRun {
   awaitable<Step> start() {
     if (auto refused = admit_cost()) co_return refused;
     if (auto failed = prepare_directory()) co_return failed;
+    if (!limits_note_.empty()) log("limits", "info", {limits_note_});
     bool sandboxed = spec_.isolation == Isolation::sandbox;
 
     // Agent rows (and their one-agent tokens) first for `script`, whose start script launches
@@ -466,6 +484,8 @@ class JobRun {
         if (stopped) co_return stopped;
       }
     }
+    // Nothing of the workspace runs any more: its control groups go (with any straggler).
+    if (spec_.isolation == Isolation::sandbox) remove_workspace_cgroups(job_.workspace.id);
     if (remove_directory) {
       fs::remove_all(ctx_.workspace_dir, ec);
       if (ec) {
@@ -484,6 +504,7 @@ class JobRun {
   std::chrono::steady_clock::time_point deadline_;
   CommandContext ctx_;
   std::map<std::string, std::string> params_;
+  std::string limits_note_;  // what limits this workspace's sandbox gets (for the build log)
 };
 
 awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {

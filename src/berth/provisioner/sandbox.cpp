@@ -261,6 +261,7 @@ Result<PreparedSandbox> prepare_sandbox(const SandboxLaunch& launch,
   a.insert(a.end(), command.begin(), command.end());
 
   auto& c = p.confine;
+  c.cgroup_procs = launch.limits.cgroup_procs;
   c.rlimits.emplace_back(RLIMIT_NOFILE, launch.limits.max_open_files);
   c.rlimits.emplace_back(RLIMIT_CORE, 0);
   if (launch.host_uid) {

@@ -31,6 +31,7 @@ inline constexpr unsigned kSandboxUidBase = 200'000;
 struct SandboxLimits {
   std::uint64_t max_processes = 1024;  // RLIMIT_NPROC, only with a host uid of its own
   std::uint64_t max_open_files = 16'384;
+  std::vector<std::string> cgroup_procs;  // control groups to join (cgroups.hpp), if any
 };
 
 struct SandboxLaunch {

@@ -431,7 +431,49 @@ Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::str
     if (!s.IsMap()) {
       r.problem(s, "sandbox", "must be a mapping");
     } else {
-      r.only_keys(s, "sandbox", {"network"});
+      r.only_keys(s, "sandbox", {"network", "limits"});
+      if (const auto& l = s["limits"]; l.IsDefined() && !l.IsNull()) {
+        if (!l.IsMap()) {
+          r.problem(l, "sandbox.limits", "must be a mapping with memory, processes or cpus");
+        } else {
+          r.only_keys(l, "sandbox.limits", {"memory", "processes", "cpus"});
+          auto& limits = spec.sandbox.limits;
+          if (auto m = r.str(l["memory"], "sandbox.limits.memory")) {
+            auto bytes = parse_byte_size(*m);
+            if (!bytes || *bytes < (std::int64_t{16} << 20)) {
+              r.problem(l["memory"], "sandbox.limits.memory",
+                        fmt::format("\"{}\" is not a size of at least 16MiB; write e.g. 512MiB or "
+                                    "4GiB",
+                                    *m));
+            } else {
+              limits.memory_bytes = *bytes;
+            }
+          }
+          if (auto p = r.integer(l["processes"], "sandbox.limits.processes")) {
+            if (*p < 16 || *p > 1'000'000) {
+              r.problem(l["processes"], "sandbox.limits.processes", "must be from 16 to 1000000");
+            } else {
+              limits.processes = *p;
+            }
+          }
+          if (auto c = r.str(l["cpus"], "sandbox.limits.cpus")) {
+            double cpus = 0;
+            try {
+              std::size_t used = 0;
+              cpus = std::stod(*c, &used);
+              if (used != c->size()) cpus = 0;
+            } catch (const std::exception&) {
+              cpus = 0;
+            }
+            if (!(cpus >= 0.01 && cpus <= 1024)) {
+              r.problem(l["cpus"], "sandbox.limits.cpus",
+                        "must be a number of cores from 0.01 to 1024, e.g. 0.5 or 2");
+            } else {
+              limits.cpus = cpus;
+            }
+          }
+        }
+      }
       spec.sandbox.network = r.boolean(s["network"], "sandbox.network").value_or(false);
       if (spec.sandbox.network) {
         // It used to share the host's network: the server and every loopback service were

@@ -1,5 +1,8 @@
 #include "berth/templates/template_spec.hpp"
 
+#include <cctype>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 namespace berth::templates {
@@ -16,6 +19,40 @@ std::string_view to_string(Isolation i) {
       return "script";
   }
   return "process";
+}
+
+std::optional<std::int64_t> parse_byte_size(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  if (i == 0) return std::nullopt;
+  double number = 0;
+  try {
+    std::size_t used = 0;
+    number = std::stod(std::string(text.substr(0, i)), &used);
+    if (used != i) return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  std::string_view unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  double scale = 0;
+  if (unit.empty() || unit == "B") {
+    scale = 1;
+  } else if (unit == "KiB" || unit == "K" || unit == "k") {
+    scale = 1024.0;
+  } else if (unit == "MiB" || unit == "M") {
+    scale = 1024.0 * 1024;
+  } else if (unit == "GiB" || unit == "G") {
+    scale = 1024.0 * 1024 * 1024;
+  } else if (unit == "TiB" || unit == "T") {
+    scale = 1024.0 * 1024 * 1024 * 1024;
+  } else {
+    return std::nullopt;
+  }
+  const double bytes = number * scale;
+  if (bytes < 1 || bytes > 9.0e18) return std::nullopt;
+  return static_cast<std::int64_t>(bytes);
 }
 
 std::optional<Isolation> parse_isolation(std::string_view s) {
@@ -105,7 +142,12 @@ std::string to_json(const TemplateSpec& s) {
             {"presets", presets},
             {"agents", agents},
             {"scripts", {{"start", s.scripts.start}, {"stop", s.scripts.stop}}},
-            {"sandbox", {{"network", s.sandbox.network}}},
+            {"sandbox",
+             {{"network", s.sandbox.network},
+              {"limits",
+               {{"memory_bytes", s.sandbox.limits.memory_bytes},
+                {"processes", s.sandbox.limits.processes},
+                {"cpus", s.sandbox.limits.cpus}}}}},
             {"readme", s.readme}};
   j["default_ttl_ms"] = s.default_ttl ? json(s.default_ttl->count()) : json(nullptr);
   j["daily_cost"] = s.daily_cost;
@@ -173,6 +215,12 @@ Result<TemplateSpec> from_json(std::string_view text) {
     s.scripts.start = j.at("scripts").at("start");
     s.scripts.stop = j.at("scripts").at("stop");
     s.sandbox.network = j.at("sandbox").at("network");
+    // Versions stored before limits existed get the defaults.
+    if (auto l = j.at("sandbox").find("limits"); l != j.at("sandbox").end()) {
+      s.sandbox.limits.memory_bytes = l->at("memory_bytes");
+      s.sandbox.limits.processes = l->at("processes");
+      s.sandbox.limits.cpus = l->at("cpus");
+    }
     s.readme = j.value("readme", "");
     return s;
   } catch (const json::exception& e) {

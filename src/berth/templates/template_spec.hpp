@@ -69,11 +69,22 @@ struct ScriptsSpec {
   std::string stop;
 };
 
+// What one sandboxed workspace may use of the host (all of its processes together).
+struct SandboxLimits {
+  std::int64_t memory_bytes = std::int64_t{2} << 30;  // 2 GiB
+  std::int64_t processes = 512;
+  double cpus = 1.0;  // CPU time as a number of cores
+};
+
 struct SandboxSpec {
   // Always false for new templates: a sandbox has its own network namespace with no route out
   // (versions stored before that may say true; they run without network all the same).
   bool network = false;
+  SandboxLimits limits;
 };
+
+// "512MiB", "2GiB", "1.5G" or a number of bytes -> bytes; nullopt when malformed.
+std::optional<std::int64_t> parse_byte_size(std::string_view text);
 
 struct TemplateSpec {
   std::string name;
