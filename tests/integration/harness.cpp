@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -72,6 +73,33 @@ void kill_tree_under(const fs::path& dir) {
   }
 }
 
+// A killed server leaves its workspaces' control groups (berth-<id>, empty once their
+// processes are gone): remove them, as a delete would have.
+void remove_cgroups_of(const fs::path& workspaces) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(workspaces, ec)) {
+    names.insert("berth-" + e.path().filename().string());
+  }
+  if (names.empty()) return;
+  for (const char* controller : {"memory", "pids", "cpu"}) {
+    std::vector<fs::path> found;
+    fs::recursive_directory_iterator it(fs::path("/sys/fs/cgroup") / controller,
+                                        fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it.depth() > 3) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_directory(ec) && names.count(it->path().filename().string())) {
+        found.push_back(it->path());
+        it.disable_recursion_pending();
+      }
+    }
+    for (const auto& group : found) ::rmdir(group.c_str());
+  }
+}
+
 }  // namespace
 
 std::string read_file(const fs::path& path) {
@@ -93,6 +121,7 @@ TestServer::~TestServer() {
     ::waitpid(pid_, nullptr, 0);
   }
   kill_tree_under(dir_);
+  remove_cgroups_of(dir_ / "workspaces");
   if (!::testing::Test::HasFailure()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);

@@ -254,8 +254,10 @@ class AgentRuntime {
     for (auto& [k, v] : manifest_env.items()) {
       if (v.is_string()) env[k] = v.get<std::string>();
     }
-    auto child =
-        proc::Process::spawn(io_.get_executor(), {.argv = {"/bin/sh", "-c", script}, .env = env});
+    auto child = proc::Process::spawn(io_.get_executor(),
+                                      {.argv = {"/bin/sh", "-c", script},
+                                       .env = env,
+                                       .confine = proc::Confinement{.oom_score_adj = 0}});
     if (!child) {
       send({{"type", proto::kLog}, {"lines", {child.error().message}}});
       set_lifecycle("start_error");

@@ -25,6 +25,10 @@ using nlohmann::json;
 
 namespace {
 
+// Commands run at the normal OOM score: in a sandbox the agent has a lower one, so that the
+// memory limit's OOM killer ends the command that grew rather than the agent.
+const proc::Confinement kCommandConfinement{.oom_score_adj = 0};
+
 constexpr std::size_t kMaxOutput = 32 * 1024;              // exec keeps the last 32 KiB
 constexpr std::uintmax_t kMaxReadBytes = 4 * 1024 * 1024;  // read_file refuses larger files
 constexpr std::int64_t kDefaultExecTimeoutMs = 60'000;
@@ -44,7 +48,8 @@ asio::awaitable<json> exec(asio::any_io_executor ex, const json& params,
   timeout_ms = std::clamp<std::int64_t>(timeout_ms, 1, kMaxExecTimeoutMs);
   proc::SpawnOptions opts{.argv = {"/bin/sh", "-c", params["command"].get<std::string>()},
                           .env = proc::current_environment(),
-                          .cwd = params.value("workdir", "")};
+                          .cwd = params.value("workdir", ""),
+                          .confine = kCommandConfinement};
   auto started = std::chrono::steady_clock::now();
   auto child = proc::Process::spawn(ex, opts);
   if (!child) co_return error("unavailable", child.error().message);
@@ -290,7 +295,8 @@ json RequestHandler::start_background(const json& params) {
   }
   proc::SpawnOptions opts{.argv = {"/bin/sh", "-c", params["command"].get<std::string>()},
                           .env = proc::current_environment(),
-                          .cwd = params.value("workdir", "")};
+                          .cwd = params.value("workdir", ""),
+                          .confine = kCommandConfinement};
   auto child = proc::Process::spawn(executor_, opts);
   if (!child) return error("unavailable", child.error().message);
   auto b = std::make_shared<Background>();

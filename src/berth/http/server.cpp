@@ -2,6 +2,8 @@
 // and the WebSocket channel for agents. Everything it serves comes from the route tables.
 #include "berth/http/server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +197,11 @@ std::string reason(int status) {
 
 struct HttpServer::Impl {
   Impl(App& a, tcp::acceptor acc) : app(a), acceptor(std::move(acc)) {}
+  ~Impl() {
+    for (int fd : reserve_fds) ::close(fd);
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
   App& app;
   tcp::acceptor acceptor;
   // Agents in sandboxes have no network: they reach the server through this socket, which
@@ -204,6 +211,18 @@ struct HttpServer::Impl {
   std::vector<Route> agent_routes;
   bool stopped = false;
   std::size_t connections = 0;  // open now, both listeners
+  // Descriptors held back for the moment the process runs out (accept_loop): released, they
+  // let it log, shed a waiting connection and go on until the pause ends.
+  std::vector<int> reserve_fds = open_reserve();
+
+  static std::vector<int> open_reserve() {
+    std::vector<int> fds;
+    for (int i = 0; i < 4; ++i) {
+      int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) fds.push_back(fd);
+    }
+    return fds;
+  }
   std::unordered_map<std::string, std::size_t> connections_by_client;
 
   template <class Acceptor>
@@ -414,15 +433,26 @@ awaitable<void> HttpServer::Impl::accept_loop(Acceptor& acceptor, bool agents_on
     auto accepted = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (stopped || ec == asio::error::operation_aborted) co_return;
+      const bool exhausted = resource_exhausted(ec);
+      // Out of descriptors: give back the reserve, so that logging (and whatever else the
+      // process needs for a moment) works, and take the waiting connection and close it:
+      // its client learns at once instead of hanging in the backlog.
+      if (exhausted && !reserve_fds.empty()) {
+        for (int fd : reserve_fds) ::close(fd);
+        reserve_fds.clear();
+        int shed = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (shed >= 0) ::close(shed);
+      }
       const auto now = std::chrono::steady_clock::now();
       if (now - last_warning > std::chrono::seconds(5)) {
         spdlog::warn("accept failed error={}{}", ec.message(),
-                     resource_exhausted(ec) ? "; pausing new connections for 100 ms" : "");
+                     exhausted ? "; pausing new connections for 100 ms" : "");
         last_warning = now;
       }
-      if (resource_exhausted(ec)) {
+      if (exhausted) {
         pause.expires_after(std::chrono::milliseconds(100));
         co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        if (reserve_fds.empty()) reserve_fds = open_reserve();
       }
       continue;
     }

@@ -73,6 +73,21 @@ int format_pid(char* buf, long n) {
   for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGCHLD, SIGHUP}) ::signal(sig, SIG_DFL);
   ::setsid();
 
+  if (c.oom_score_adj) {
+    char text[16];
+    int n = 0;
+    long v = *c.oom_score_adj;
+    if (v < 0) {
+      text[n++] = '-';
+      v = -v;
+    }
+    n += format_pid(text + n, v);
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)!::write(fd, text, static_cast<std::size_t>(n));
+      ::close(fd);
+    }
+  }
   char pid_text[24];
   int pid_len = format_pid(pid_text, static_cast<long>(::getpid()));
   for (const auto& file : c.cgroup_procs) {

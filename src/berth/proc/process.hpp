@@ -39,6 +39,9 @@ struct Confinement {
   std::vector<std::pair<int, std::uint64_t>> rlimits;  // RLIMIT_* -> soft and hard limit
   std::vector<std::string> cgroup_procs;               // files the child writes its pid to
   std::vector<int> keep_fds;  // descriptors the child keeps at the same numbers
+  // Written to /proc/self/oom_score_adj first (best effort). Lower values need root; any
+  // process may raise its own.
+  std::optional<int> oom_score_adj;
 };
 
 struct SpawnOptions {

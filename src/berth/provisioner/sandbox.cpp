@@ -265,6 +265,9 @@ Result<PreparedSandbox> prepare_sandbox(const SandboxLaunch& launch,
   c.rlimits.emplace_back(RLIMIT_NOFILE, launch.limits.max_open_files);
   c.rlimits.emplace_back(RLIMIT_CORE, 0);
   if (launch.host_uid) {
+    // The agent must survive its workspace's memory limit: the OOM killer then picks the
+    // command that grew, not the agent (which sets its commands back to 0).
+    c.oom_score_adj = kAgentOomScoreAdj;
     c.uid = *launch.host_uid;
     c.gid = *launch.host_uid;
     // Counted per host uid: with a uid of its own, this is the workspace's process limit.

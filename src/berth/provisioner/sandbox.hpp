@@ -24,6 +24,8 @@ inline constexpr std::string_view kSandboxAgentSocket = "/run/berth/agent.sock";
 inline constexpr std::string_view kSandboxBerth = "/opt/berth/bin/berth";
 inline constexpr std::string_view kSandboxAgent = "/opt/berth/bin/berth-agent";
 inline constexpr unsigned kSandboxInsideUid = 1000;
+// oom_score_adj of a sandbox's bwrap and agent (set as root before the uid drop).
+inline constexpr int kAgentOomScoreAdj = -800;
 
 // Host uids for workspaces of a root server: kSandboxUidBase + the workspace's number.
 inline constexpr unsigned kSandboxUidBase = 200'000;
