@@ -1,6 +1,7 @@
 // Starts a real `berth server` for an end-to-end test and connects the official MCP SDK client.
 import { spawn } from "node:child_process";
-import { mkdtempSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, rmdirSync }
+  from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,6 +25,27 @@ function killProcessesUnder(dir) {
       }
     } catch {}
   }
+}
+
+// A killed server leaves its workspaces' control groups (berth-<id>): remove them, as a
+// delete would have.
+function removeCgroupsOf(workspaces) {
+  let names;
+  try { names = new Set(readdirSync(workspaces).map((id) => `berth-${id}`)); } catch { return; }
+  const walk = (dir, depth) => {
+    let entries = [];
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const path = join(dir, e.name);
+      if (names.has(e.name)) {
+        try { rmdirSync(path); } catch {}
+      } else if (depth < 3) {
+        walk(path, depth + 1);
+      }
+    }
+  };
+  for (const c of ["memory", "pids", "cpu"]) walk(join("/sys/fs/cgroup", c), 0);
 }
 
 export async function startServer(extraArgs = []) {
@@ -52,6 +74,7 @@ export async function startServer(extraArgs = []) {
     async stop() {
       child.kill("SIGKILL");
       killProcessesUnder(dir);
+      removeCgroupsOf(join(dir, "workspaces"));
       rmSync(dir, { recursive: true, force: true });
     },
   };
