@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -64,6 +65,23 @@ BenchServer::~BenchServer() {
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // And the workspaces' control groups (berth-<id>), as deletes would have removed them.
+  std::set<std::string> groups;
+  for (const auto& e : fs::directory_iterator(dir_ / "workspaces", ec)) {
+    groups.insert("berth-" + e.path().filename().string());
+  }
+  for (const char* controller : {"memory", "pids", "cpu"}) {
+    std::vector<fs::path> found;
+    fs::recursive_directory_iterator it(fs::path("/sys/fs/cgroup") / controller,
+                                        fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it.depth() > 3 || groups.count(it->path().filename().string())) {
+        if (it.depth() <= 3) found.push_back(it->path());
+        it.disable_recursion_pending();
+      }
+    }
+    for (const auto& g : found) ::rmdir(g.c_str());
+  }
   fs::remove_all(dir_, ec);
 }
 
