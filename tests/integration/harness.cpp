@@ -319,10 +319,13 @@ std::vector<int> agent_pids_under(const fs::path& dir) {
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
     bool under = !ec && cwd.string().starts_with(dir.string());
     if (!under) {
+      // An agent makes itself non-dumpable, so a server that is not root cannot read its cwd;
+      // its command line (readable by all) names its executable under the data directory.
       std::string cmdline = read_file(entry.path() / "cmdline");
       std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
       under =
-          cmdline.starts_with("bwrap ") && cmdline.find(" " + dir.string()) != std::string::npos;
+          cmdline.starts_with(dir.string() + "/") ||
+          (cmdline.starts_with("bwrap ") && cmdline.find(" " + dir.string()) != std::string::npos);
     }
     if (under) pids.push_back(std::stoi(name));
   }
