@@ -121,11 +121,12 @@ int main(int argc, char** argv) {
     berth::bench::BenchServer server({"--allow-unisolated"});
     berth::cli::ApiClient api(server.url(), server.token());
     for (const char* iso : {"process", "sandbox"}) {
-      auto pushed = api.post(
-          "/api/v1/templates",
-          {{"files",
-            {{"template.yaml",
-              fmt::format("name: bench-{}\nisolation: {}\nagents:\n  - name: main\n", iso, iso)}}}});
+      auto pushed =
+          api.post("/api/v1/templates",
+                   {{"files",
+                     {{"template.yaml",
+                       fmt::format("name: bench-{}\nisolation: {}\nagents:\n  - name: main\n", iso,
+                                   iso)}}}});
       if (!pushed) throw std::runtime_error(pushed.error().message);
     }
     for (const char* iso : {"process", "sandbox"}) {

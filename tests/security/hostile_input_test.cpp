@@ -3,15 +3,8 @@
 // server must still answer afterwards.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/url/parse.hpp>
-
-#include "berth/core/agent_protocol.hpp"
 #include "tests/integration/mcp_client.hpp"
+#include "tests/security/raw_agent.hpp"
 
 namespace berth::testing {
 namespace {
@@ -86,22 +79,11 @@ agents:
   ASSERT_TRUE(minted) << minted.error().message;
   const std::string token = (*minted)["token"];
 
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  auto u = boost::urls::parse_uri(server.url());
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::websocket::stream<asio::ip::tcp::socket> sock(io);
-  asio::connect(sock.next_layer(),
-                resolver.resolve(std::string(u->host()), std::string(u->port())));
-  sock.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& r) {
-    r.set(beast::http::field::authorization, "Bearer " + token);
-  }));
-  sock.handshake(std::string(u->host()), std::string(agent_protocol::kConnectPath));
-  sock.write(asio::buffer(std::string(R"({"type":"hello","lifecycle_state":"created"})")));
-  sock.write(asio::buffer(nested(300'000)));
-  sock.write(asio::buffer("{\"type\":\"log\",\"lines\":" + nested(200'000) + "}"));
-  sock.write(asio::buffer(std::string(R"({"type":"lifecycle","state":"ready"})")));
+  RawAgent sock(server.url(), token);
+  sock.send(std::string(R"({"type":"hello","lifecycle_state":"created"})"));
+  sock.send(nested(300'000));
+  sock.send("{\"type\":\"log\",\"lines\":" + nested(200'000) + "}");
+  sock.send(std::string(R"({"type":"lifecycle","state":"ready"})"));
   // The frames after the refused ones still count: the agent reads ready.
   auto ready = poll_workspace(
       api, ws_id, [](const json& w) { return w["agents"][0]["lifecycle_state"] == "ready"; });

@@ -2,15 +2,8 @@
 // 345 MB of log frames in 5 s, and reading them took 1.27 GB of the server's memory.
 #include <gtest/gtest.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/url/parse.hpp>
-
-#include "berth/core/agent_protocol.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/security/raw_agent.hpp"
 
 namespace berth::testing {
 namespace {
@@ -71,24 +64,13 @@ TEST(LogCaps, AnAgentFloodingLogFramesIsCapped) {
   auto minted = api.post("/api/v1/workspaces/" + ws_id + "/agent-token", json::object());
   ASSERT_TRUE(minted);
 
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  auto u = boost::urls::parse_uri(server.url());
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::websocket::stream<asio::ip::tcp::socket> sock(io);
-  asio::connect(sock.next_layer(),
-                resolver.resolve(std::string(u->host()), std::string(u->port())));
   const std::string token = (*minted)["token"];
-  sock.set_option(beast::websocket::stream_base::decorator([&](beast::websocket::request_type& r) {
-    r.set(beast::http::field::authorization, "Bearer " + token);
-  }));
-  sock.handshake(std::string(u->host()), std::string(agent_protocol::kConnectPath));
+  RawAgent sock(server.url(), token);
   json frame = {{"type", "log"}, {"lines", json::array()}};
   for (int i = 0; i < 1000; ++i) frame["lines"].push_back(std::string(100, 'x'));
   const std::string text = frame.dump();
-  for (int i = 0; i < 120; ++i) sock.write(asio::buffer(text));  // 12 MB of log lines
-  sock.write(asio::buffer(std::string(R"({"type":"lifecycle","state":"ready"})")));
+  for (int i = 0; i < 120; ++i) sock.send(text);  // 12 MB of log lines
+  sock.send(std::string(R"({"type":"lifecycle","state":"ready"})"));
   poll_workspace(api, ws_id,
                  [](const json& w) { return w["agents"][0]["lifecycle_state"] == "ready"; });
   const std::string agent = (*minted)["agent_id"];
