@@ -161,8 +161,8 @@ TEST(ParseTemplate, SandboxNetworkTrueIsRefused) {
   ASSERT_EQ(spec.error().validations.size(), 1u);
   EXPECT_EQ(spec.error().validations[0].field, "template.yaml:3: sandbox.network");
   EXPECT_EQ(spec.error().validations[0].detail,
-            "true is no longer supported: a sandbox has its own network namespace with no route "
-            "out (docs/security.md); remove the field");
+            "true is no longer supported: a sandbox has its own network namespace; give it "
+            "outbound access with egress: internet or a list of host names (docs/templates.md)");
   EXPECT_TRUE(parse_template(
       {{"template.yaml", "name: n\nsandbox:\n  network: false\nagents:\n  - name: main\n"}}));
 }
@@ -230,6 +230,54 @@ agents:
   EXPECT_EQ(parse_byte_size("1.5G"), std::int64_t{3} << 29);
   EXPECT_EQ(parse_byte_size("4096"), 4096);
   EXPECT_EQ(parse_byte_size("12 parsecs"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace berth::templates
+
+namespace berth::templates {
+namespace {
+
+TEST(ParseTemplate, SandboxEgressPolicies) {
+  auto parse = [](std::string egress) {
+    return parse_template({{"template.yaml", "name: e\nsandbox:\n  egress: " + egress +
+                                                 "\nagents:\n  - name: main\n"}});
+  };
+  auto none = parse_template({{"template.yaml", "name: e\nagents:\n  - name: main\n"}});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->sandbox.egress.mode, egress::Mode::none);
+  auto internet = parse("internet");
+  ASSERT_TRUE(internet);
+  EXPECT_EQ(internet->sandbox.egress.mode, egress::Mode::internet);
+  auto list = parse("[GitHub.com, \"*.npmjs.org\", github.com]");
+  ASSERT_TRUE(list) << list.error().message;
+  EXPECT_EQ(list->sandbox.egress.mode, egress::Mode::allowlist);
+  EXPECT_EQ(list->sandbox.egress.allow, (std::vector<std::string>{"github.com", "*.npmjs.org"}));
+  auto back = from_json(to_json(*list));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->sandbox.egress, list->sandbox.egress);
+
+  auto word = parse("everything");
+  ASSERT_FALSE(word);
+  EXPECT_EQ(word.error().validations[0].field, "template.yaml:3: sandbox.egress");
+  EXPECT_EQ(word.error().validations[0].detail,
+            "\"everything\" is not an egress policy; write none, internet, or a list of host "
+            "names such as [github.com, \"*.npmjs.org\"]");
+  auto empty = parse("[]");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().validations[0].detail,
+            "must be none, internet, or a non-empty list of host names such as [github.com, "
+            "\"*.npmjs.org\"]");
+  auto bad = parse("[github.com, \"https://evil.example/\", \"*.com\"]");
+  ASSERT_FALSE(bad);
+  ASSERT_EQ(bad.error().validations.size(), 2u);
+  EXPECT_EQ(bad.error().validations[0].field, "template.yaml:3: sandbox.egress[1]");
+  EXPECT_EQ(bad.error().validations[0].detail,
+            "\"https://evil.example/\" is not a host name: write the name alone, without a "
+            "scheme, port or path");
+  EXPECT_EQ(bad.error().validations[1].detail,
+            "\"*.com\" covers a whole top-level domain; name the domains, or use egress: "
+            "internet");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "berth/core/duration.hpp"
@@ -339,6 +340,54 @@ void read_agents(Reader& r, const YAML::Node& list, TemplateSpec& spec) {
 
 namespace {
 
+// sandbox.egress: `none` (the default), `internet`, or a list of host names and "*.domain"
+// wildcards the workspace may reach through its server's egress proxy.
+void parse_egress(Reader& r, const YAML::Node& n, egress::Policy& out) {
+  constexpr std::size_t kMaxEntries = 256;
+  if (!n.IsDefined() || n.IsNull()) return;
+  if (n.IsScalar()) {
+    auto text = n.as<std::string>();
+    auto mode = egress::mode_from_string(text);
+    if (!mode || *mode == egress::Mode::allowlist) {
+      r.problem(n, "sandbox.egress",
+                fmt::format("\"{}\" is not an egress policy; write none, internet, or a list of "
+                            "host names such as [github.com, \"*.npmjs.org\"]",
+                            text.substr(0, 100)));
+      return;
+    }
+    out = egress::Policy{*mode, {}};
+    return;
+  }
+  if (!n.IsSequence() || n.size() == 0) {
+    r.problem(n, "sandbox.egress",
+              "must be none, internet, or a non-empty list of host names such as "
+              "[github.com, \"*.npmjs.org\"]");
+    return;
+  }
+  if (n.size() > kMaxEntries) {
+    r.problem(n, "sandbox.egress", fmt::format("lists more than {} host names", kMaxEntries));
+    return;
+  }
+  egress::Policy policy{egress::Mode::allowlist, {}};
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    auto path = fmt::format("sandbox.egress[{}]", i);
+    auto entry = r.str(n[i], path);
+    if (!entry) {
+      if (n[i].IsNull()) r.problem(n[i], path, "is empty; write a host name");
+      continue;
+    }
+    auto normal = egress::normalize_allow_entry(*entry);
+    if (!normal) {
+      r.problem(n[i], path, normal.error().message);
+      continue;
+    }
+    if (std::find(policy.allow.begin(), policy.allow.end(), *normal) == policy.allow.end()) {
+      policy.allow.push_back(std::move(*normal));
+    }
+  }
+  out = std::move(policy);
+}
+
 Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::string>& files) {
   auto it = files.find(std::string(kTemplateFile));
   if (it == files.end()) {
@@ -431,7 +480,8 @@ Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::str
     if (!s.IsMap()) {
       r.problem(s, "sandbox", "must be a mapping");
     } else {
-      r.only_keys(s, "sandbox", {"network", "limits"});
+      r.only_keys(s, "sandbox", {"network", "limits", "egress"});
+      parse_egress(r, s["egress"], spec.sandbox.egress);
       if (const auto& l = s["limits"]; l.IsDefined() && !l.IsNull()) {
         if (!l.IsMap()) {
           r.problem(l, "sandbox.limits", "must be a mapping with memory, processes or cpus");
@@ -479,8 +529,9 @@ Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::str
         // It used to share the host's network: the server and every loopback service were
         // in reach of the workspace's code.
         r.problem(s["network"], "sandbox.network",
-                  "true is no longer supported: a sandbox has its own network namespace with no "
-                  "route out (docs/security.md); remove the field");
+                  "true is no longer supported: a sandbox has its own network namespace; give "
+                  "it outbound access with egress: internet or a list of host names "
+                  "(docs/templates.md)");
       }
     }
   }

@@ -132,23 +132,26 @@ std::string to_json(const TemplateSpec& s) {
                       {"connection_timeout_s", a.connection_timeout.count()},
                       {"env", a.env}});
   }
-  json j = {{"name", s.name},
-            {"display_name", s.display_name},
-            {"description", s.description},
-            {"icon", s.icon},
-            {"isolation", to_string(s.isolation)},
-            {"agents_allowed", s.agents_allowed},
-            {"parameters", params},
-            {"presets", presets},
-            {"agents", agents},
-            {"scripts", {{"start", s.scripts.start}, {"stop", s.scripts.stop}}},
-            {"sandbox",
-             {{"network", s.sandbox.network},
-              {"limits",
-               {{"memory_bytes", s.sandbox.limits.memory_bytes},
-                {"processes", s.sandbox.limits.processes},
-                {"cpus", s.sandbox.limits.cpus}}}}},
-            {"readme", s.readme}};
+  json j = {
+      {"name", s.name},
+      {"display_name", s.display_name},
+      {"description", s.description},
+      {"icon", s.icon},
+      {"isolation", to_string(s.isolation)},
+      {"agents_allowed", s.agents_allowed},
+      {"parameters", params},
+      {"presets", presets},
+      {"agents", agents},
+      {"scripts", {{"start", s.scripts.start}, {"stop", s.scripts.stop}}},
+      {"sandbox",
+       {{"network", s.sandbox.network},
+        {"limits",
+         {{"memory_bytes", s.sandbox.limits.memory_bytes},
+          {"processes", s.sandbox.limits.processes},
+          {"cpus", s.sandbox.limits.cpus}}},
+        {"egress",
+         {{"mode", egress::to_string(s.sandbox.egress.mode)}, {"allow", s.sandbox.egress.allow}}}}},
+      {"readme", s.readme}};
   j["default_ttl_ms"] = s.default_ttl ? json(s.default_ttl->count()) : json(nullptr);
   j["daily_cost"] = s.daily_cost;
   return j.dump();
@@ -220,6 +223,13 @@ Result<TemplateSpec> from_json(std::string_view text) {
       s.sandbox.limits.memory_bytes = l->at("memory_bytes");
       s.sandbox.limits.processes = l->at("processes");
       s.sandbox.limits.cpus = l->at("cpus");
+    }
+    // Versions stored before egress policies have none, which is what they got.
+    if (auto e = j.at("sandbox").find("egress"); e != j.at("sandbox").end()) {
+      auto mode = egress::mode_from_string(e->at("mode").get<std::string>());
+      if (!mode) return Error::internal("stored template spec has an unknown egress mode");
+      s.sandbox.egress.mode = *mode;
+      s.sandbox.egress.allow = e->at("allow").get<std::vector<std::string>>();
     }
     s.readme = j.value("readme", "");
     return s;

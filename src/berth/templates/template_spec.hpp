@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "berth/core/result.hpp"
+#include "berth/egress/policy.hpp"
 
 namespace berth::templates {
 
@@ -81,6 +82,8 @@ struct SandboxSpec {
   // (versions stored before that may say true; they run without network all the same).
   bool network = false;
   SandboxLimits limits;
+  // What the workspace may reach through its server's egress proxy (egress/policy.hpp).
+  egress::Policy egress;
 };
 
 // "512MiB", "2GiB", "1.5G" or a number of bytes -> bytes; nullopt when malformed.
