@@ -22,6 +22,7 @@ class BenchServer {
   const std::string& token() const { return token_; }
   std::filesystem::path log_path() const { return dir_ / "server.log"; }
   pid_t pid() const { return pid_; }
+  const std::filesystem::path& data_dir() const { return dir_; }
 
  private:
   std::filesystem::path dir_;

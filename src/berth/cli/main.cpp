@@ -5,11 +5,18 @@
 #include <CLI/CLI.hpp>
 
 #include "berth/agent/agent_command.hpp"
+#include "berth/agent/egress_forward.hpp"
 #include "berth/cli/commands.hpp"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "agent") {
     if (int code = berth::agent::run_agent_fast_path(argc, argv, 2); code >= 0) return code;
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "egress-forward") {
+    // Inside a sandbox, in front of its commands (agent/egress_forward.hpp).
+    if (int code = berth::agent::run_egress_forward(argc, argv, 2); code >= 0) return code;
+    std::cerr << "usage: berth egress-forward SOCKET PORT -- COMMAND...\n";
+    return 2;
   }
   CLI::App app{"Berth: development workspaces for AI agents", "berth"};
   app.require_subcommand(1);

@@ -23,6 +23,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/egress/policy.hpp"
 #include "berth/events/bus.hpp"
 #include "berth/http/host_policy.hpp"
 #include "berth/http/mcp_sessions.hpp"
@@ -57,6 +58,7 @@ struct ServerOptions {
   int prebuild_failure_limit = 3;
   bool allow_unisolated = false;
   std::vector<std::string> allowed_hosts;
+  std::vector<std::string> egress_allow_nets;
   std::size_t max_connections_per_client = 256;
   std::size_t max_connections = 4096;
 };
@@ -147,6 +149,17 @@ int run_server(const ServerOptions& o) {
   if (port < 0 || port > 65535) {
     return report(Error::invalid_argument(fmt::format("invalid port in --listen \"{}\"", o.listen)),
                   false);
+  }
+
+  std::vector<egress::Cidr> egress_nets;
+  for (const auto& text : o.egress_allow_nets) {
+    auto net = egress::Cidr::parse(text);
+    if (!net) {
+      return report(Error::invalid_argument("invalid --egress-allow-net: " + net.error().message,
+                                            "give address ranges such as 10.20.0.0/16"),
+                    false);
+    }
+    egress_nets.push_back(*net);
   }
 
   std::error_code ec;
@@ -272,6 +285,8 @@ int run_server(const ServerOptions& o) {
                                  .berth_binary = layout->berth_binary,
                                  .agent_binary = layout->agent_binary,
                                  .agent_socket_dir = agent_socket_dir,
+                                 .egress_dir = layout->egress,
+                                 .egress_allowed_nets = egress_nets,
                                  .allow_unisolated = o.allow_unisolated,
                                  .worker_id = "embedded:" + instance,
                                  .worker_prefix = "embedded:",
@@ -374,6 +389,12 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
                    "Connections served at once from one client address")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  server
+      ->add_option("--egress-allow-net", server_options->egress_allow_nets,
+                   "Private address ranges sandboxes may reach through the egress proxy when "
+                   "their template's policy allows the name (an internal package mirror); "
+                   "comma-separated, e.g. 10.20.0.0/16")
+      ->delimiter(',');
   server->add_flag("--allow-unisolated", server_options->allow_unisolated,
                    "Let site admins push templates with isolation process or script, which run "
                    "commands on this host as the server's user (single-user development only)");

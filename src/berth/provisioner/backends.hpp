@@ -23,7 +23,10 @@ struct CommandContext {
   std::filesystem::path berth_binary;      // on the host
   std::filesystem::path agent_binary;      // on the host; "" = run `berth agent`
   std::filesystem::path agent_socket_dir;  // on the host: the server's agent socket directory
-  std::optional<unsigned> host_uid;        // a sandbox's own host uid (root servers)
+  // On the host: the workspace's egress proxy directory ("" = no egress). Sandboxed commands
+  // then run behind `egress-forward` (agent/egress_forward.hpp).
+  std::filesystem::path egress_dir;
+  std::optional<unsigned> host_uid;  // a sandbox's own host uid (root servers)
   SandboxLimits limits;
 };
 
@@ -41,6 +44,9 @@ Result<WrappedCommand> wrap_command(const CommandContext& ctx, std::vector<std::
 // The command that starts an agent, as seen by the wrapped command: `berth-agent` when it is
 // installed next to `berth` (it starts faster), else `berth agent`.
 std::vector<std::string> agent_command(const CommandContext& ctx);
+
+// Variables that point a sandbox's HTTP clients at its egress relay.
+void add_egress_env(proc::Environment& env);
 
 // What an agent dials: the server's URL, or inside a sandbox its Unix socket.
 std::string agent_url(const CommandContext& ctx, const std::string& server_url);

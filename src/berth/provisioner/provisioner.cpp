@@ -25,6 +25,7 @@
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/egress/proxy.hpp"
 #include "berth/proc/process.hpp"
 #include "berth/provisioner/backends.hpp"
 #include "berth/provisioner/cgroups.hpp"
@@ -62,6 +63,20 @@ struct StepError {
   std::string code;
 };
 using Step = std::optional<StepError>;  // nullopt = success
+
+// The build log's line on what a sandbox may reach.
+std::string egress_summary(const egress::Policy& policy) {
+  switch (policy.mode) {
+    case egress::Mode::none:
+      return "none: no network (the template's sandbox.egress can open internet or host names)";
+    case egress::Mode::internet:
+      return "internet: public addresses through the egress proxy (never loopback, private or "
+             "link-local addresses, nor this host)";
+    case egress::Mode::allowlist:
+      break;
+  }
+  return egress::describe(policy) + " through the egress proxy";
+}
 
 std::string env_token_name(std::string_view agent_name) {
   std::string out = "BERTH_AGENT_TOKEN_";
@@ -104,12 +119,17 @@ int token_pipe(const std::string& token) {
 
 struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
   State(asio::any_io_executor ex, store::Store& st, events::EventBus& b, ProvisionerOptions o)
-      : executor(ex), store(st), bus(b), options(std::move(o)) {}
+      : executor(ex),
+        store(st),
+        bus(b),
+        options(std::move(o)),
+        egress(ex, {.allowed_nets = options.egress_allowed_nets}) {}
 
   asio::any_io_executor executor;
   store::Store& store;
   events::EventBus& bus;
   ProvisionerOptions options;
+  egress::EgressProxies egress;
   bool stopped = false;
   int active = 0;
 
@@ -118,6 +138,9 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
                                            : options.workspaces_dir) /
            std::string(id);
   }
+
+  // Listens again for the workspaces whose sandboxes outlived a restart of this server.
+  void reopen_egress();
 
   awaitable<void> job_loop();
   awaitable<void> heartbeat_loop();
@@ -193,6 +216,7 @@ class JobRun {
       env["HOME"] = std::string(kSandboxHome);
       env["USER"] = env["LOGNAME"] = "berth";
       env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+      if (!ctx_.egress_dir.empty()) add_egress_env(env);
     }
     return env;
   }
@@ -314,7 +338,7 @@ class JobRun {
           "are limited per sandbox user, memory and CPU are not",
           groups.error().message);
     }
-    if (::geteuid() != 0) return std::nullopt;
+    if (::geteuid() != 0) return open_egress();
     auto n = s_.store.sandbox_number(job_.workspace.id);
     if (!n) return StepError{n.error().message, std::string(error_code::kInternal)};
     const unsigned uid = sandbox_host_uid(*n);
@@ -333,6 +357,18 @@ class JobRun {
       }
     }
     ::chmod(ctx_.workspace_dir.c_str(), 0700);
+    return open_egress();
+  }
+
+  // The workspace's egress proxy, which its sandboxes reach through /run/egress.
+  Step open_egress() {
+    if (s_.options.egress_dir.empty()) return std::nullopt;
+    fs::path dir = s_.options.egress_dir / job_.workspace.id;
+    auto opened =
+        s_.egress.open(job_.workspace.id, spec_.name, dir, spec_.sandbox.egress, ctx_.host_uid);
+    if (!opened) return StepError{opened.error().message, std::string(error_code::kInternal)};
+    ctx_.egress_dir = dir;
+    egress_note_ = fmt::format("egress: {}", egress_summary(spec_.sandbox.egress));
     return std::nullopt;
   }
 
@@ -340,6 +376,7 @@ class JobRun {
     if (auto refused = admit_cost()) co_return refused;
     if (auto failed = prepare_directory()) co_return failed;
     if (!limits_note_.empty()) log("limits", "info", {limits_note_});
+    if (!egress_note_.empty()) log("egress", "info", {egress_note_});
     bool sandboxed = spec_.isolation == Isolation::sandbox;
 
     // Agent rows (and their one-agent tokens) first for `script`, whose start script launches
@@ -486,6 +523,7 @@ class JobRun {
     }
     // Nothing of the workspace runs any more: its control groups go (with any straggler).
     if (spec_.isolation == Isolation::sandbox) remove_workspace_cgroups(job_.workspace.id);
+    s_.egress.close(job_.workspace.id);
     if (remove_directory) {
       fs::remove_all(ctx_.workspace_dir, ec);
       if (ec) {
@@ -505,6 +543,7 @@ class JobRun {
   CommandContext ctx_;
   std::map<std::string, std::string> params_;
   std::string limits_note_;  // what limits this workspace's sandbox gets (for the build log)
+  std::string egress_note_;  // what it may reach
 };
 
 awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
@@ -615,12 +654,50 @@ void Provisioner::start() {
       spdlog::critical("provisioner loop ended error={}", ex.what());
     }
   };
+  state_->reopen_egress();
   asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
   asio::co_spawn(state_->executor, state_->job_loop(), log_errors);
   asio::co_spawn(state_->executor, state_->heartbeat_loop(), log_errors);
 }
 
 void Provisioner::stop() { state_->stopped = true; }
+
+void Provisioner::State::reopen_egress() {
+  if (options.egress_dir.empty()) return;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options.egress_dir, ec)) {
+    const std::string id = entry.path().filename().string();
+    auto forget = [&](std::string_view why) {
+      spdlog::info("egress directory removed workspace_id={} reason={}", id, why);
+      std::error_code ignored;
+      fs::remove_all(entry.path(), ignored);
+    };
+    auto build = store.latest_start_build(id);
+    if (!build || !*build) {
+      forget("no such workspace, or it never started");
+      continue;
+    }
+    auto version = store.template_version_by_id((*build)->template_version_id);
+    auto spec = version ? templates::from_json(version->spec)
+                        : Result<templates::TemplateSpec>(version.error());
+    if (!spec) {
+      forget(spec.error().message);
+      continue;
+    }
+    std::optional<unsigned> uid;
+    if (::geteuid() == 0) {
+      auto n = store.sandbox_number(id);
+      if (!n) {
+        forget(n.error().message);
+        continue;
+      }
+      uid = sandbox_host_uid(*n);
+    }
+    if (auto s = egress.open(id, spec->name, entry.path(), spec->sandbox.egress, uid); !s) {
+      spdlog::error("egress proxy not reopened workspace_id={} error={}", id, s.error().message);
+    }
+  }
+}
 
 fs::path Provisioner::workspace_dir(std::string_view workspace_id) const {
   return state_->workspace_dir(workspace_id);

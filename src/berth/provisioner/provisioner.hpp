@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "berth/egress/policy.hpp"
 #include "berth/events/bus.hpp"
 #include "berth/store/store.hpp"
 
@@ -26,6 +28,11 @@ struct ProvisionerOptions {
   std::filesystem::path agent_binary;  // `berth-agent` if installed; "" = run `berth agent`
   // The directory of the server's agent socket (agent.sock), bound into every sandbox.
   std::filesystem::path agent_socket_dir;
+  // Where each sandboxed workspace's egress proxy socket lives (egress/<workspace id>/);
+  // "" = sandboxes get no egress proxy (and so no network at all).
+  std::filesystem::path egress_dir;
+  // Private ranges the egress proxy may reach all the same (--egress-allow-net).
+  std::vector<egress::Cidr> egress_allowed_nets;
   // Whether templates with isolation process or script may run (their commands run on this
   // host as the server's user). Without it, their builds fail with UNISOLATED_REFUSED.
   bool allow_unisolated = false;

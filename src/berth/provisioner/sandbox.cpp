@@ -251,6 +251,9 @@ Result<PreparedSandbox> prepare_sandbox(const SandboxLaunch& launch,
             std::to_string(*group_fd), "/etc/group", "--ro-bind-data", std::to_string(*hosts_fd),
             "/etc/hosts", "--bind", launch.home.string(), std::string(kSandboxHome), "--ro-bind",
             launch.agent_socket_dir.string(), std::string(kSandboxRun)});
+  if (!launch.egress_dir.empty()) {
+    a.insert(a.end(), {"--ro-bind", launch.egress_dir.string(), std::string(kSandboxEgressDir)});
+  }
   // The agent's executable, published where sandboxes can reach it (sandbox_layout.hpp).
   if (!launch.agent_binary.empty()) {
     a.insert(a.end(), {"--ro-bind", launch.agent_binary.string(), std::string(kSandboxAgent)});

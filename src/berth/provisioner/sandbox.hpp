@@ -24,6 +24,10 @@ inline constexpr std::string_view kSandboxAgentSocket = "/run/berth/agent.sock";
 inline constexpr std::string_view kSandboxBerth = "/opt/berth/bin/berth";
 inline constexpr std::string_view kSandboxAgent = "/opt/berth/bin/berth-agent";
 inline constexpr unsigned kSandboxInsideUid = 1000;
+// The workspace's egress proxy socket (egress/proxy.hpp) and where code reaches it.
+inline constexpr std::string_view kSandboxEgressDir = "/run/egress";
+inline constexpr std::string_view kSandboxEgressSocket = "/run/egress/proxy.sock";
+inline constexpr unsigned kSandboxEgressPort = 3128;
 // oom_score_adj of a sandbox's bwrap and agent (set as root before the uid drop).
 inline constexpr int kAgentOomScoreAdj = -800;
 
@@ -40,6 +44,7 @@ struct SandboxLaunch {
   std::filesystem::path home;              // host directory bound writable at kSandboxHome
   std::string subdirectory;                // where the command starts, relative to home
   std::filesystem::path agent_socket_dir;  // host directory bound read-only at kSandboxRun
+  std::filesystem::path egress_dir;        // host directory bound read-only at kSandboxEgressDir
   std::filesystem::path berth_binary;
   std::filesystem::path agent_binary;  // "" = none
   std::string hostname;

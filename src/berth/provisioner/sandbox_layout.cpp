@@ -68,8 +68,9 @@ Result<SandboxLayout> prepare_sandbox_layout(const fs::path& data_dir, const fs:
   }
   l.workspaces = l.root / "workspaces";
   l.run = l.root / "run";
+  l.egress = l.root / "egress";
   std::error_code ec;
-  for (const auto& dir : {l.root, l.workspaces, l.run, l.run / "bin"}) {
+  for (const auto& dir : {l.root, l.workspaces, l.run, l.run / "bin", l.egress}) {
     fs::create_directories(dir, ec);
     if (ec) {
       return Error::unavailable(fmt::format("cannot create {}: {}", dir.string(), ec.message()),

@@ -16,6 +16,7 @@ struct SandboxLayout {
   std::filesystem::path root;        // the data directory, or the fallback
   std::filesystem::path workspaces;  // root/workspaces (0711): one directory per workspace
   std::filesystem::path run;         // root/run (0711): agent.sock and bin/
+  std::filesystem::path egress;      // root/egress (0711): one proxy directory per workspace
   // The executables agents run, published into run/bin (a hard link, else a copy) so that
   // sandboxes can reach them wherever the build or install lives. `agent_binary` is ""
   // when there is no berth-agent; agents then run `berth agent`.
