@@ -80,8 +80,8 @@ class Target {
 // A shell command that fetches `url` n times with curl and prints each time_total (seconds).
 std::string curl_loop(const std::string& url, int n, const std::string& extra) {
   return fmt::format(
-      "curl -s -o /dev/null {} -H 'Connection: close' -w '%{{time_total}}\\n' $(i=0; while [ "
-      "$i -lt {} ]; do echo {}; i=$((i+1)); done)",
+      "curl -s {} -H 'Connection: close' -w '%{{time_total}}\\n' $(i=0; while [ $i -lt {} ]; "
+      "do echo -o /dev/null {}; i=$((i+1)); done)",
       extra, n, url);
 }
 
