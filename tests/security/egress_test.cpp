@@ -150,6 +150,17 @@ TEST(Egress, AnAllowlistLetsItsHostsThroughAndRefusesTheRest) {
   TargetServer target;
   TestServer server(egress_flags());
   EgressWorkspace ws(server, "listed", "[127.0.0.2, example.com]", "mallory");
+  // The model can read what the workspace may reach before it plans an install.
+  auto listed = content(ws.mcp.call("list_templates"));
+  std::string template_id;
+  for (const auto& t : listed["templates"]) {
+    if (t["name"] == "listed") template_id = t["id"];
+  }
+  auto read = content(ws.mcp.call("read_template", {{"template_id", template_id}}));
+  EXPECT_EQ(read["template"]["network"],
+            "only 127.0.0.2, example.com: HTTP and HTTPS through the workspace's proxy "
+            "(HTTP_PROXY is set); other hosts are refused")
+      << read.dump();
   // Plain http (absolute-form through the proxy) and a CONNECT tunnel (-p) both arrive.
   std::string out = ws.run("curl -sS -m 10 " + target.url("/a?b=1"));
   EXPECT_TRUE(contains(out, "hello from the target")) << out;

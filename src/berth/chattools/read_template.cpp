@@ -58,6 +58,27 @@ json parameter_json(const templates::ParameterSpec& p) {
 
 }  // namespace
 
+namespace {
+
+std::string network_note(const egress::Policy& policy) {
+  switch (policy.mode) {
+    case egress::Mode::none:
+      return "none: commands in the workspace reach no network";
+    case egress::Mode::internet:
+      return "internet: HTTP and HTTPS to public addresses through the workspace's proxy "
+             "(HTTP_PROXY is set); private and loopback addresses are refused";
+    case egress::Mode::allowlist:
+      break;
+  }
+  std::string hosts;
+  for (const auto& h : policy.allow) hosts += (hosts.empty() ? "" : ", ") + h;
+  return "only " + hosts +
+         ": HTTP and HTTPS through the workspace's proxy (HTTP_PROXY is set); other hosts are "
+         "refused";
+}
+
+}  // namespace
+
 Tool make_read_template_tool(TemplateToolsOptions o) {
   Tool t;
   t.name = "read_template";
@@ -109,6 +130,10 @@ Tool make_read_template_tool(TemplateToolsOptions o) {
     if (!tmpl->display_name.empty()) info["display_name"] = tmpl->display_name;
     if (!tmpl->description.empty()) info["description"] = tmpl->description;
     if (!version->readme.empty()) info["readme"] = limit_runes(version->readme, kReadmeRunes);
+    // What commands in such a workspace can download: the model plans installs by it.
+    if (spec->isolation == templates::Isolation::sandbox) {
+      info["network"] = network_note(spec->sandbox.egress);
+    }
     json params = json::array();
     for (const auto& p : spec->parameters) params.push_back(parameter_json(p));
     json result = {
