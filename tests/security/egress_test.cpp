@@ -305,6 +305,23 @@ TEST(Egress, HostileProxyRequestsGetClearErrorsAndTheServerStaysUp) {
   r = exchange("CONNECT 127.0.0.1:" + server.url().substr(server.url().rfind(':') + 1) +
                " HTTP/1.1\r\n\r\n");
   EXPECT_TRUE(contains(r, "403")) << r;  // the name passes only for 127.0.0.2
+  // Connections past the workspace's cap are answered and closed; the first ones stay served.
+  std::vector<int> held;
+  for (int i = 0; i < 256; ++i) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, socket.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    held.push_back(fd);
+  }
+  r = exchange("CONNECT 127.0.0.2:1 HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 503 Too many egress connections")) << r;
+  EXPECT_TRUE(contains(r,
+                       "this workspace has 256 connections open through its egress proxy, the "
+                       "most it may; close some and retry"))
+      << r;
+  for (int fd : held) ::close(fd);
   EXPECT_TRUE(server.admin().get("/healthz"));
 }
 
