@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <mutex>
 
 namespace berth::provisioner {
 
@@ -42,10 +43,11 @@ fs::path own_group(std::string_view controller) {
   return {};
 }
 
-fs::path group_of(std::string_view controller, std::string_view workspace_id) {
-  fs::path own = own_group(controller);
-  if (own.empty()) return {};
-  return own / fmt::format("berth-{}", workspace_id);
+constexpr std::string_view kV2Root = "/sys/fs/cgroup";
+constexpr std::string_view kServerLeaf = "berth-server";
+
+std::string workspace_group_name(std::string_view workspace_id) {
+  return fmt::format("berth-{}", workspace_id);
 }
 
 bool write_file(const fs::path& file, const std::string& value) {
@@ -53,6 +55,13 @@ bool write_file(const fs::path& file, const std::string& value) {
   out << value;
   out.flush();
   return static_cast<bool>(out);
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 std::vector<int> pids_in(const fs::path& group) {
@@ -63,21 +72,76 @@ std::vector<int> pids_in(const fs::path& group) {
   return pids;
 }
 
-}  // namespace
-
-Result<std::vector<std::string>> create_workspace_cgroups(std::string_view workspace_id,
-                                                          const CgroupLimits& limits) {
-  if (::geteuid() != 0) {
-    return Error::failed_precondition(
-        "the server does not run as root, so it cannot give workspaces control groups");
+bool has_word(const std::string& list, std::string_view word) {
+  std::stringstream words(list);
+  std::string w;
+  while (words >> w) {
+    if (w == word) return true;
   }
+  return false;
+}
+
+// Which hierarchy this host gives the server, decided once.
+struct Hierarchy {
+  enum class Kind { none, v1, v2 } kind = Kind::none;
+  fs::path v2_parent;  // v2: where workspace groups go
+  std::string why_not;
+};
+
+const Hierarchy& hierarchy() {
+  static std::once_flag once;
+  static Hierarchy h;
+  std::call_once(once, [] {
+    if (!own_group("memory").empty()) {
+      h.kind = ::geteuid() == 0 ? Hierarchy::Kind::v1 : Hierarchy::Kind::none;
+      h.why_not = "the server does not run as root, so it cannot make cgroup v1 groups";
+      return;
+    }
+    std::string path = unified_cgroup_path(read_text("/proc/self/cgroup"));
+    std::error_code ec;
+    if (path.empty() || !fs::exists(fs::path(kV2Root) / "cgroup.controllers", ec)) {
+      h.why_not = "this host has neither cgroup v1 memory groups nor a cgroup v2 hierarchy";
+      return;
+    }
+    fs::path own = fs::path(kV2Root) / fs::path(path).relative_path();
+    // Already prepared by an earlier server of this process's lineage (a restart in place).
+    if (own.filename() == kServerLeaf) own = own.parent_path();
+    auto ready = prepare_cgroup_v2_parent(own, path == "/");
+    if (!ready) {
+      h.why_not = ready.error().message;
+      return;
+    }
+    h.kind = Hierarchy::Kind::v2;
+    h.v2_parent = own;
+  });
+  return h;
+}
+
+// The workspace's group directories (one per v1 controller, or the one v2 group).
+std::vector<fs::path> groups_of(std::string_view workspace_id) {
+  const auto& h = hierarchy();
+  std::vector<fs::path> out;
+  if (h.kind == Hierarchy::Kind::v2) {
+    out.push_back(h.v2_parent / workspace_group_name(workspace_id));
+  } else if (h.kind == Hierarchy::Kind::v1) {
+    for (const char* controller : kControllers) {
+      fs::path own = own_group(controller);
+      if (!own.empty()) out.push_back(own / workspace_group_name(workspace_id));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> create_v1(std::string_view workspace_id,
+                                           const CgroupLimits& limits) {
   std::vector<std::string> procs;
   for (const char* controller : kControllers) {
-    fs::path group = group_of(controller, workspace_id);
-    if (group.empty()) {
+    fs::path own = own_group(controller);
+    if (own.empty()) {
       return Error::failed_precondition(
           fmt::format("this host has no cgroup v1 {} hierarchy", controller));
     }
+    fs::path group = own / workspace_group_name(workspace_id);
     std::error_code ec;
     fs::create_directories(group, ec);
     if (ec) {
@@ -110,11 +174,123 @@ Result<std::vector<std::string>> create_workspace_cgroups(std::string_view works
   return procs;
 }
 
-void remove_workspace_cgroups(std::string_view workspace_id) {
+Result<std::vector<std::string>> create_v2(const fs::path& parent, std::string_view workspace_id,
+                                           const CgroupLimits& limits) {
+  fs::path group = parent / workspace_group_name(workspace_id);
+  std::error_code ec;
+  fs::create_directories(group, ec);
+  if (ec) {
+    return Error::failed_precondition(
+        fmt::format("cannot create control group {}: {}", group.string(), ec.message()));
+  }
+  for (const auto& [file, value] : cgroup_v2_limit_files(limits)) {
+    // memory.swap.max is absent where swap is not accounted; the others must take.
+    if (file == "memory.swap.max" && !fs::exists(group / file)) continue;
+    if (!write_file(group / file, value)) {
+      return Error::failed_precondition(fmt::format("cannot set {} in {}", file, group.string()));
+    }
+  }
+  return std::vector<std::string>{(group / "cgroup.procs").string()};
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> cgroup_v2_limit_files(const CgroupLimits& limits) {
+  const std::int64_t period = 100'000;
+  const auto quota = static_cast<std::int64_t>(std::llround(limits.cpus * period));
+  return {{"memory.max", std::to_string(limits.memory_bytes)},
+          {"memory.swap.max", "0"},
+          {"pids.max", std::to_string(limits.processes)},
+          {"cpu.max", fmt::format("{} {}", quota, period)}};
+}
+
+std::string unified_cgroup_path(std::string_view proc_self_cgroup) {
+  std::size_t pos = 0;
+  while (pos < proc_self_cgroup.size()) {
+    std::size_t end = proc_self_cgroup.find('\n', pos);
+    if (end == std::string_view::npos) end = proc_self_cgroup.size();
+    std::string_view line = proc_self_cgroup.substr(pos, end - pos);
+    if (line.starts_with("0::")) return std::string(line.substr(3));
+    pos = end + 1;
+  }
+  return "";
+}
+
+Status prepare_cgroup_v2_parent(const fs::path& group, bool is_root) {
+  const std::string available = read_text(group / "cgroup.controllers");
   for (const char* controller : kControllers) {
-    fs::path group = group_of(controller, workspace_id);
-    if (group.empty() || !fs::exists(group)) continue;
+    if (!has_word(available, controller)) {
+      return Error::failed_precondition(fmt::format(
+          "the server's control group {} offers no {} controller (under systemd, run Berth "
+          "as a service with Delegate=yes)",
+          group.string(), controller));
+    }
+  }
+  const std::string enabled = read_text(group / "cgroup.subtree_control");
+  std::string wanted;
+  for (const char* controller : kControllers) {
+    if (!has_word(enabled, controller)) wanted += fmt::format("+{} ", controller);
+  }
+  if (wanted.empty()) return Status{};
+  if (!is_root) {
+    // A v2 group with processes cannot enable controllers for its children: move them all
+    // (the server, and what shares its group) into a leaf first.
+    fs::path leaf = group / std::string(kServerLeaf);
+    std::error_code ec;
+    fs::create_directories(leaf, ec);
+    if (ec) {
+      return Error::failed_precondition(
+          fmt::format("cannot create control group {}: {} (under systemd, run Berth as a "
+                      "service with Delegate=yes)",
+                      leaf.string(), ec.message()));
+    }
+    for (int pid : pids_in(group)) {
+      if (!write_file(leaf / "cgroup.procs", std::to_string(pid))) {
+        return Error::failed_precondition(
+            fmt::format("cannot move process {} into {}", pid, leaf.string()));
+      }
+    }
+  }
+  wanted.pop_back();
+  if (!write_file(group / "cgroup.subtree_control", wanted)) {
+    return Error::failed_precondition(
+        fmt::format("cannot enable {} for the children of {}", wanted, group.string()));
+  }
+  return Status{};
+}
+
+Result<std::vector<std::string>> create_workspace_cgroups(std::string_view workspace_id,
+                                                          const CgroupLimits& limits) {
+  const auto& h = hierarchy();
+  switch (h.kind) {
+    case Hierarchy::Kind::v1:
+      return create_v1(workspace_id, limits);
+    case Hierarchy::Kind::v2:
+      return create_v2(h.v2_parent, workspace_id, limits);
+    case Hierarchy::Kind::none:
+      break;
+  }
+  return Error::failed_precondition(h.why_not);
+}
+
+std::string_view cgroup_version() {
+  switch (hierarchy().kind) {
+    case Hierarchy::Kind::v1:
+      return "v1";
+    case Hierarchy::Kind::v2:
+      return "v2";
+    case Hierarchy::Kind::none:
+      break;
+  }
+  return "";
+}
+
+void remove_workspace_cgroups(std::string_view workspace_id) {
+  for (const fs::path& group : groups_of(workspace_id)) {
+    std::error_code ec;
+    if (!fs::exists(group, ec)) continue;
     // Whatever is left (a process that escaped its session) ends with its workspace.
+    if (fs::exists(group / "cgroup.kill", ec)) (void)write_file(group / "cgroup.kill", "1");
     for (int round = 0; round < 20 && ::rmdir(group.c_str()) != 0; ++round) {
       for (int pid : pids_in(group)) ::kill(pid, SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -123,13 +299,15 @@ void remove_workspace_cgroups(std::string_view workspace_id) {
 }
 
 std::int64_t workspace_oom_kills(std::string_view workspace_id) {
-  fs::path group = group_of("memory", workspace_id);
-  if (group.empty()) return 0;
-  std::ifstream in(group / "memory.oom_control");
-  std::string key;
-  std::int64_t value = 0;
-  while (in >> key >> value) {
-    if (key == "oom_kill") return value;
+  for (const fs::path& group : groups_of(workspace_id)) {
+    for (const char* file : {"memory.oom_control", "memory.events"}) {
+      std::ifstream in(group / file);
+      std::string key;
+      std::int64_t value = 0;
+      while (in >> key >> value) {
+        if (key == "oom_kill") return value;
+      }
+    }
   }
   return 0;
 }

@@ -330,8 +330,8 @@ class JobRun {
     if (groups) {
       ctx_.limits.cgroup_procs = *groups;
       limits_note_ =
-          fmt::format("limits: {} MiB of memory, {} processes, {:g} CPUs (control groups)",
-                      limits.memory_bytes >> 20, limits.processes, limits.cpus);
+          fmt::format("limits: {} MiB of memory, {} processes, {:g} CPUs (control groups {})",
+                      limits.memory_bytes >> 20, limits.processes, limits.cpus, cgroup_version());
     } else {
       limits_note_ = fmt::format(
           "limits: no control groups here ({}); processes and open files "
