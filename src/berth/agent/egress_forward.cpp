@@ -37,7 +37,7 @@ using error_code = boost::system::error_code;
 
 namespace {
 
-constexpr std::size_t kPumpBuffer = 64 * 1024;
+constexpr std::size_t kPumpBuffer = std::size_t{64} * 1024;
 
 struct Pair {
   explicit Pair(asio::io_context& io) : inside(io), proxy(io) {}

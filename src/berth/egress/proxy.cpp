@@ -41,7 +41,7 @@ namespace {
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // Per direction of a tunnel: with the 256 connections a workspace may hold, at most 8 MiB.
-constexpr std::size_t kPumpBuffer = 16 * 1024;
+constexpr std::size_t kPumpBuffer = std::size_t{16} * 1024;
 // How long the host's own addresses are trusted before they are read again.
 constexpr auto kOwnAddressesTtl = std::chrono::seconds(5);
 
