@@ -6,7 +6,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libre2-dev libseccomp-dev
+  libre2-dev libseccomp-dev libpq-dev postgresql
   bubblewrap procps curl ca-certificates
 )
 # The end-to-end MCP tests use Node.js (the image's node 20, or Debian's nodejs 18).
