@@ -1,5 +1,6 @@
-// The PostgreSQL driver against a real PostgreSQL (scripts/test-postgres.sh): the same calls
-// the SQLite driver answers, with the same results and error codes.
+// The PostgreSQL driver of sql::Connection against a real PostgreSQL
+// (scripts/test-postgres.sh): the calls the SQLite driver answers, with the same results and
+// error codes.
 #include "berth/store/pg/pg_database.hpp"
 
 #include <gtest/gtest.h>
@@ -67,12 +68,12 @@ TEST_F(PgDatabase, ConstraintViolationsAreAlreadyExists) {
 
 TEST_F(PgDatabase, TransactionsRollBackUnlessCommitted) {
   {
-    auto tx = Transaction::begin(*db);
+    auto tx = sql::Transaction::begin(*db);
     ASSERT_TRUE(tx);
     ASSERT_TRUE(db->prepare("INSERT INTO t (id) VALUES ($1)")->with("gone").run());
   }
   {
-    auto tx = Transaction::begin(*db);
+    auto tx = sql::Transaction::begin(*db);
     ASSERT_TRUE(db->prepare("INSERT INTO t (id) VALUES ($1)")->with("kept").run());
     ASSERT_TRUE(tx->commit());
   }

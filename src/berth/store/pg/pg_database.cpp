@@ -3,6 +3,9 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstring>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,6 +33,80 @@ std::optional<Error> result_error(PGresult* r, PGconn* conn) {
   return error_from_state(state ? state : "", message);
 }
 
+// A prepared statement in use: its parameters, then its result.
+class Cursor final : public sql::Cursor {
+ public:
+  Cursor(Database* db, const std::string* name) : db_(db), name_(name) {}
+  ~Cursor() override {
+    if (result_) PQclear(result_);
+  }
+
+  void bind_null(int index) override { slot(index).reset(); }
+  void bind_text(int index, std::string_view v) override { slot(index) = std::string(v); }
+  void bind_int64(int index, std::int64_t v) override { slot(index) = std::to_string(v); }
+
+  Result<bool> step() override {
+    if (!executed_) {
+      if (auto s = execute(); !s) return s.error();
+    }
+    if (row_ + 1 >= rows_) {
+      row_ = rows_;
+      return false;
+    }
+    ++row_;
+    return true;
+  }
+
+  bool is_null(int col) const override { return PQgetisnull(result_, row_, col) != 0; }
+  std::string text(int col) const override {
+    if (is_null(col)) return {};
+    return std::string(PQgetvalue(result_, row_, col),
+                       static_cast<std::size_t>(PQgetlength(result_, row_, col)));
+  }
+  std::int64_t int64(int col) const override {
+    if (is_null(col)) return 0;
+    const char* v = PQgetvalue(result_, row_, col);
+    std::string_view text(v, static_cast<std::size_t>(PQgetlength(result_, row_, col)));
+    if (text == "t") return 1;  // a boolean column reads as 1/0, as in SQLite
+    if (text == "f") return 0;
+    std::int64_t n = 0;
+    std::from_chars(text.data(), text.data() + text.size(), n);
+    return n;
+  }
+
+ private:
+  std::optional<std::string>& slot(int index) {
+    static std::optional<std::string> ignored;
+    if (index < 1) return ignored;
+    if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
+    return params_[index - 1];
+  }
+
+  Status execute() {
+    executed_ = true;
+    std::vector<const char*> values;
+    values.reserve(params_.size());
+    for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
+    result_ = PQexecPrepared(db_->connection(), name_->c_str(), static_cast<int>(values.size()),
+                             values.data(), nullptr, nullptr, 0);
+    if (auto e = result_error(result_, db_->connection())) return *e;
+    rows_ = PQntuples(result_);
+    const char* affected = PQcmdTuples(result_);
+    int n = 0;
+    if (affected && *affected) std::from_chars(affected, affected + std::strlen(affected), n);
+    db_->set_changes(n);
+    return {};
+  }
+
+  Database* db_;
+  const std::string* name_;  // the prepared statement's name on the connection
+  std::vector<std::optional<std::string>> params_;
+  PGresult* result_ = nullptr;
+  int row_ = -1;
+  int rows_ = 0;
+  bool executed_ = false;
+};
+
 }  // namespace
 
 Error error_from_state(std::string_view sqlstate, std::string_view message) {
@@ -41,102 +118,6 @@ Error error_from_state(std::string_view sqlstate, std::string_view message) {
                               "check that PostgreSQL is running and reachable");
   }
   return Error::internal(fmt::format("postgres: {} (SQLSTATE {})", message, sqlstate));
-}
-
-Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_),
-      name_(other.name_),
-      params_(std::move(other.params_)),
-      result_(other.result_),
-      row_(other.row_),
-      rows_(other.rows_),
-      executed_(other.executed_) {
-  other.result_ = nullptr;
-}
-
-Statement::~Statement() {
-  if (result_) PQclear(result_);
-}
-
-void Statement::bind(int index, std::nullptr_t) {
-  if (index < 1) return;
-  if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
-  params_[index - 1].reset();
-}
-
-void Statement::bind(int index, std::string_view v) {
-  if (index < 1) return;
-  if (params_.size() < static_cast<std::size_t>(index)) params_.resize(index);
-  params_[index - 1] = std::string(v);
-}
-
-void Statement::bind(int index, std::int64_t v) {
-  bind(index, std::string_view(std::to_string(v)));
-}
-
-Status Statement::execute() {
-  executed_ = true;
-  std::vector<const char*> values;
-  values.reserve(params_.size());
-  for (const auto& p : params_) values.push_back(p ? p->c_str() : nullptr);
-  result_ = PQexecPrepared(db_->conn_, name_->c_str(), static_cast<int>(values.size()),
-                           values.data(), nullptr, nullptr, 0);
-  if (auto e = result_error(result_, db_->conn_)) return *e;
-  rows_ = PQntuples(result_);
-  const char* affected = PQcmdTuples(result_);
-  int n = 0;
-  if (affected && *affected) std::from_chars(affected, affected + std::strlen(affected), n);
-  db_->changes_ = n;
-  return {};
-}
-
-Result<bool> Statement::step() {
-  if (!executed_) {
-    if (auto s = execute(); !s) return s.error();
-  }
-  if (row_ + 1 >= rows_) {
-    row_ = rows_;
-    return false;
-  }
-  ++row_;
-  return true;
-}
-
-Status Statement::run() {
-  if (!executed_) return execute();
-  return {};
-}
-
-bool Statement::is_null(int col) const { return PQgetisnull(result_, row_, col) != 0; }
-
-std::string Statement::text(int col) const {
-  if (is_null(col)) return {};
-  return std::string(PQgetvalue(result_, row_, col),
-                     static_cast<std::size_t>(PQgetlength(result_, row_, col)));
-}
-
-std::int64_t Statement::int64(int col) const {
-  if (is_null(col)) return 0;
-  const char* v = PQgetvalue(result_, row_, col);
-  std::int64_t n = 0;
-  std::from_chars(v, v + PQgetlength(result_, row_, col), n);
-  return n;
-}
-
-bool Statement::boolean(int col) const {
-  if (is_null(col)) return false;
-  std::string_view v(PQgetvalue(result_, row_, col));
-  return v == "t" || v == "true" || (v != "0" && v != "f" && v != "false" && !v.empty());
-}
-
-std::optional<std::string> Statement::opt_text(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return text(col);
-}
-
-std::optional<std::int64_t> Statement::opt_int64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return int64(col);
 }
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& url) {
@@ -168,7 +149,7 @@ Status Database::exec(std::string_view sql) {
   return {};
 }
 
-Result<Statement> Database::prepare(std::string_view sql) {
+Result<sql::Statement> Database::prepare(std::string_view sql) {
   auto it = names_.find(sql);
   if (it == names_.end()) {
     std::string name = fmt::format("berth_{}", names_.size() + 1);
@@ -182,24 +163,7 @@ Result<Statement> Database::prepare(std::string_view sql) {
     }
     it = names_.emplace(std::move(text), std::move(name)).first;
   }
-  return Statement(this, &it->second);
-}
-
-std::string Database::last_error() const { return trimmed_error(PQerrorMessage(conn_)); }
-
-Result<Transaction> Transaction::begin(Database& db) {
-  if (auto s = db.exec("BEGIN"); !s) return s.error();
-  return Transaction(&db);
-}
-
-Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
-}
-
-Status Transaction::commit() {
-  auto s = db_->exec("COMMIT");
-  if (s) db_ = nullptr;
-  return s;
+  return sql::Statement(std::make_unique<Cursor>(this, &it->second));
 }
 
 }  // namespace berth::store::pg

@@ -3,76 +3,68 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cstdio>
+
 namespace berth::store::sqlite {
 
 namespace {
+
 // How long a writer waits for another connection's lock (tools like the sqlite3 shell).
 constexpr int kBusyTimeoutMs = 5000;
-}  // namespace
 
-Statement::~Statement() {
-  if (stmt_) {
+// A cached statement in use: reset (and its bindings cleared) when the use ends.
+class Cursor final : public sql::Cursor {
+ public:
+  Cursor(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  ~Cursor() override {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
-}
 
-int Statement::parameter_index(int n) const {
-  char name[16];
-  std::snprintf(name, sizeof name, "$%d", n);
-  return sqlite3_bind_parameter_index(stmt_, name);
-}
-
-void Statement::bind(int index, std::nullptr_t) {
-  if (index > 0) sqlite3_bind_null(stmt_, index);
-}
-void Statement::bind(int index, std::string_view v) {
-  if (index > 0) {
-    sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  void bind_null(int index) override {
+    if (int i = slot(index); i > 0) sqlite3_bind_null(stmt_, i);
   }
-}
-void Statement::bind(int index, std::int64_t v) {
-  if (index > 0) sqlite3_bind_int64(stmt_, index, v);
-}
-
-Result<bool> Statement::step() {
-  int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
-  if (rc == SQLITE_CONSTRAINT) {
-    return Error::already_exists(fmt::format("constraint failed: {}", sqlite3_errmsg(db_)));
+  void bind_text(int index, std::string_view v) override {
+    if (int i = slot(index); i > 0) {
+      sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
   }
-  return Error::internal(fmt::format("sqlite step: {}", sqlite3_errmsg(db_)));
-}
-
-Status Statement::run() {
-  while (true) {
-    auto r = step();
-    if (!r) return r.error();
-    if (!*r) return {};
+  void bind_int64(int index, std::int64_t v) override {
+    if (int i = slot(index); i > 0) sqlite3_bind_int64(stmt_, i, v);
   }
-}
 
-bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  Result<bool> step() override {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_CONSTRAINT) {
+      return Error::already_exists(fmt::format("constraint failed: {}", sqlite3_errmsg(db_)));
+    }
+    return Error::internal(fmt::format("sqlite step: {}", sqlite3_errmsg(db_)));
+  }
 
-std::string Statement::text(int col) const {
-  const auto* p = sqlite3_column_text(stmt_, col);
-  if (!p) return {};
-  return std::string(reinterpret_cast<const char*>(p),
-                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
-}
+  bool is_null(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string text(int col) const override {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    if (!p) return {};
+    return std::string(reinterpret_cast<const char*>(p),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+  }
+  std::int64_t int64(int col) const override { return sqlite3_column_int64(stmt_, col); }
 
-std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+ private:
+  // `$n` is a named parameter to SQLite: its slot is looked up by name.
+  int slot(int n) const {
+    char name[16];
+    std::snprintf(name, sizeof name, "$%d", n);
+    return sqlite3_bind_parameter_index(stmt_, name);
+  }
 
-std::optional<std::string> Statement::opt_text(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return text(col);
-}
+  sqlite3_stmt* stmt_;
+  sqlite3* db_;
+};
 
-std::optional<std::int64_t> Statement::opt_int64(int col) const {
-  if (is_null(col)) return std::nullopt;
-  return int64(col);
-}
+}  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3* raw = nullptr;
@@ -111,7 +103,7 @@ Status Database::exec(std::string_view sql) {
   return {};
 }
 
-Result<Statement> Database::prepare(std::string_view sql) {
+Result<sql::Statement> Database::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
@@ -121,26 +113,9 @@ Result<Statement> Database::prepare(std::string_view sql) {
     }
     it = cache_.emplace(std::string(sql), stmt).first;
   }
-  return Statement(it->second, db_);
+  return sql::Statement(std::make_unique<Cursor>(it->second, db_));
 }
 
 int Database::changes() const { return sqlite3_changes(db_); }
-
-std::string Database::last_error() const { return sqlite3_errmsg(db_); }
-
-Result<Transaction> Transaction::begin(Database& db) {
-  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
-  return Transaction(&db);
-}
-
-Transaction::~Transaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
-}
-
-Status Transaction::commit() {
-  auto s = db_->exec("COMMIT");
-  if (s) db_ = nullptr;
-  return s;
-}
 
 }  // namespace berth::store::sqlite

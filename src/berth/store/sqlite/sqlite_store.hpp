@@ -124,7 +124,7 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> config(std::string_view key) override;
 
  private:
-  explicit SqliteStore(std::unique_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+  explicit SqliteStore(std::unique_ptr<sql::Connection> db) : db_(std::move(db)) {}
   Status migrate();
   // Helpers used with mu_ held.
   Result<Workspace> workspace_locked(std::string_view id);
@@ -140,7 +140,7 @@ class SqliteStore final : public Store {
                                         std::string_view except_workspace_id);
 
   std::mutex mu_;
-  std::unique_ptr<sqlite::Database> db_;  // guarded by mu_
+  std::unique_ptr<sql::Connection> db_;  // guarded by mu_
 };
 
 }  // namespace berth::store
