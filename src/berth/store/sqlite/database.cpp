@@ -64,6 +64,25 @@ class Cursor final : public sql::Cursor {
   sqlite3* db_;
 };
 
+// GREATEST(a, b, ...) as PostgreSQL has it (the largest argument, NULLs ignored), so that
+// queries spell it one way on both drivers. Whole numbers only: that is what the store
+// compares.
+void greatest(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  bool any = false;
+  sqlite3_int64 best = 0;
+  for (int i = 0; i < argc; ++i) {
+    if (sqlite3_value_type(argv[i]) == SQLITE_NULL) continue;
+    sqlite3_int64 v = sqlite3_value_int64(argv[i]);
+    if (!any || v > best) best = v;
+    any = true;
+  }
+  if (any) {
+    sqlite3_result_int64(ctx, best);
+  } else {
+    sqlite3_result_null(ctx);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
@@ -79,6 +98,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   }
   std::unique_ptr<Database> db(new Database(raw));
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  sqlite3_create_function_v2(raw, "greatest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                             greatest, nullptr, nullptr, nullptr);
   if (auto s = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                         "PRAGMA foreign_keys=ON;");
       !s) {

@@ -26,7 +26,11 @@ Result<T> one(Result<sqlite::Statement> q, Read read, std::string what) {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   auto db = sqlite::Database::open(path);
   if (!db) return std::move(db).error();
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
+  return open(std::unique_ptr<sql::Connection>(std::move(*db)));
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(std::unique_ptr<sql::Connection> db) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db)));
   if (auto s = store->migrate(); !s) return s.error();
   return store;
 }

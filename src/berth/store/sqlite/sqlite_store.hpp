@@ -15,6 +15,8 @@ class SqliteStore final : public Store {
  public:
   // Opens the database at `path`, applying pending migrations in order.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  // The same store on another connection (a PostgreSQL database), migrated.
+  static Result<std::unique_ptr<SqliteStore>> open(std::unique_ptr<sql::Connection> db);
 
   int schema_version_for_testing();
 

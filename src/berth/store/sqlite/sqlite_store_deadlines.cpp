@@ -30,9 +30,9 @@ Result<std::int64_t> SqliteStore::sandbox_number(std::string_view workspace_id) 
 
 Result<bool> SqliteStore::extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) {
   std::lock_guard lock(mu_);
-  // MAX() never moves a deadline earlier: a workspace started with a long TTL keeps it.
+  // GREATEST() never moves a deadline earlier: a workspace started with a long TTL keeps it.
   auto q = db_->prepare(
-      "UPDATE workspaces SET deadline_at = MAX(deadline_at, $2 + ttl_ms) "
+      "UPDATE workspaces SET deadline_at = GREATEST(deadline_at, $2 + ttl_ms) "
       "WHERE id = $1 AND deadline_at IS NOT NULL AND ttl_ms IS NOT NULL");
   if (!q) return q.error();
   if (auto s = q->with(workspace_id, now).run(); !s) return s.error();

@@ -135,7 +135,8 @@ Result<std::optional<Workspace>> SqliteStore::claim_prebuild(const PrebuildClaim
   {
     auto q = db_->prepare(
         "UPDATE workspaces SET owner_id = $2, name = $3, ttl_ms = $4, "
-        "deadline_at = CASE WHEN $4 IS NULL THEN NULL ELSE $5 + $4 END, "
+        "deadline_at = CASE WHEN CAST($4 AS BIGINT) IS NULL THEN NULL ELSE CAST($5 AS BIGINT) + "
+        "CAST($4 AS BIGINT) END, "
         "prebuild_preset_id = NULL, updated_at = $5 WHERE id = $1 AND prebuild_preset_id IS NOT "
         "NULL");
     if (!q) return q.error();

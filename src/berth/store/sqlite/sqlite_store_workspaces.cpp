@@ -192,9 +192,10 @@ Result<Workspace> SqliteStore::workspace_by_name(std::string_view owner_id, std:
 
 Result<std::vector<Workspace>> SqliteStore::list_workspaces(std::optional<std::string> owner_id) {
   std::lock_guard lock(mu_);
-  static const std::string kSql = sqlite::sql(
-      "SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom,
-      "WHERE NOT w.deleted AND ($1 IS NULL OR w.owner_id = $1) ORDER BY u.username, w.name");
+  static const std::string kSql =
+      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom,
+                  "WHERE NOT w.deleted AND (CAST($1 AS TEXT) IS NULL OR w.owner_id = $1) ORDER BY "
+                  "u.username, w.name");
   auto q = db_->prepare(kSql);
   if (q) q->with(owner_id);
   return all<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); });

@@ -9,18 +9,26 @@
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/store/migrations.hpp"
+#include "berth/store/pg/pg_database.hpp"
+#include "tests/support/pg_test_database.hpp"
 
 namespace berth::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A real SQLite file in a fresh temporary directory.
-class SqliteStoreTest : public ::testing::Test {
+// The store on each driver: a real SQLite file in a fresh temporary directory, or a fresh
+// database in the test PostgreSQL (scripts/test-postgres.sh).
+class SqliteStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
+  bool postgres() const { return GetParam() == "postgres"; }
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("berth-store-" + random_hex(6));
     fs::create_directories(dir_);
+    if (postgres()) {
+      url_ = testing::create_test_database();
+      ASSERT_FALSE(url_.empty());
+    }
     reopen();
     auto org = store_->create_organization("default", "Default");
     ASSERT_TRUE(org);
@@ -44,7 +52,14 @@ class SqliteStoreTest : public ::testing::Test {
   }
   void reopen() {
     store_.reset();
-    auto s = SqliteStore::open((dir_ / "berth.db").string());
+    Result<std::unique_ptr<SqliteStore>> s = Error::internal("not opened");
+    if (postgres()) {
+      auto db = pg::Database::open(url_);
+      ASSERT_TRUE(db) << db.error().message;
+      s = SqliteStore::open(std::unique_ptr<sql::Connection>(std::move(*db)));
+    } else {
+      s = SqliteStore::open((dir_ / "berth.db").string());
+    }
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
   }
@@ -55,13 +70,14 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::string url_;
   std::unique_ptr<SqliteStore> store_;
   Organization org_;
   User user_;
   Template tmpl_;
 };
 
-TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
+TEST_P(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
   const int latest = embedded_migrations().back().version;
   EXPECT_GE(latest, 4);
   EXPECT_EQ(store_->schema_version_for_testing(), latest);
@@ -70,7 +86,7 @@ TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndSurviveReopen) {
   EXPECT_TRUE(store_->organization_by_name("default"));
 }
 
-TEST_F(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
+TEST_P(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
   auto org = store_->create_organization("default", "");
   ASSERT_FALSE(org);
   EXPECT_EQ(org.error().code, ErrorCode::already_exists);
@@ -79,7 +95,7 @@ TEST_F(SqliteStoreTest, DuplicateNamesAreAlreadyExists) {
   EXPECT_EQ(user.error().message, "user \"alice\" already exists");
 }
 
-TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
+TEST_P(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
   ASSERT_TRUE(
       store_->create_api_token(user_.id, "cli", "tok1", sha256_hex("secret"), std::nullopt, {}));
   auto u = store_->user_for_token("tok1", sha256_hex("secret"), now_ms());
@@ -101,7 +117,7 @@ TEST_F(SqliteStoreTest, TokensAreCheckedByHashAndExpiry) {
   EXPECT_TRUE(narrow->scope.read_only);
 }
 
-TEST_F(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {
+TEST_P(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {
   NewTemplateVersion v{.organization_id = org_.id,
                        .name = "shell",
                        .description = "v2",
@@ -118,7 +134,7 @@ TEST_F(SqliteStoreTest, PushingAgainAddsAVersionAndActivatesIt) {
   EXPECT_EQ(pushed->tmpl.isolation, "sandbox");
 }
 
-TEST_F(SqliteStoreTest, CreateWorkspaceWritesWorkspaceBuildAndPendingJob) {
+TEST_P(SqliteStoreTest, CreateWorkspaceWritesWorkspaceBuildAndPendingJob) {
   auto c = create("dev");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->workspace.owner_name, "alice");
@@ -133,7 +149,7 @@ TEST_F(SqliteStoreTest, CreateWorkspaceWritesWorkspaceBuildAndPendingJob) {
   EXPECT_EQ(dup.error().message, "a workspace named \"dev\" already exists");
 }
 
-TEST_F(SqliteStoreTest, OnlyOneBuildInProgress) {
+TEST_P(SqliteStoreTest, OnlyOneBuildInProgress) {
   auto c = create("dev");
   ASSERT_TRUE(c);
   auto second =
@@ -151,7 +167,7 @@ TEST_F(SqliteStoreTest, OnlyOneBuildInProgress) {
   EXPECT_EQ(third->build.build_number, 2);
 }
 
-TEST_F(SqliteStoreTest, AcquireClaimsEachJobExactlyOnce) {
+TEST_P(SqliteStoreTest, AcquireClaimsEachJobExactlyOnce) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(create("ws" + std::to_string(i)));
   std::vector<std::string> claimed[4];
   std::vector<std::thread> workers;
@@ -172,7 +188,7 @@ TEST_F(SqliteStoreTest, AcquireClaimsEachJobExactlyOnce) {
   EXPECT_EQ(claimed[0].size() + claimed[1].size() + claimed[2].size() + claimed[3].size(), 20u);
 }
 
-TEST_F(SqliteStoreTest, FailedJobKeepsItsErrorAndCode) {
+TEST_P(SqliteStoreTest, FailedJobKeepsItsErrorAndCode) {
   auto c = create("dev");
   ASSERT_TRUE(c);
   auto j = store_->acquire_job("w", now_ms(), now_ms() + 1000);
@@ -186,7 +202,7 @@ TEST_F(SqliteStoreTest, FailedJobKeepsItsErrorAndCode) {
             ErrorCode::failed_precondition);
 }
 
-TEST_F(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
+TEST_P(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
   auto a = create("a");
   auto b = create("b");
   ASSERT_TRUE(a && b);
@@ -208,7 +224,7 @@ TEST_F(SqliteStoreTest, StaleJobsAreFailedWithAReason) {
   EXPECT_NE(jb->error->find("start the workspace again"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
+TEST_P(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
   auto c = create("dev");
   ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()));
   auto d = store_->create_build(c->workspace.id, {.template_version_id = tmpl_.active_version_id,
@@ -221,7 +237,7 @@ TEST_F(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
   EXPECT_TRUE(create("dev")) << "the name is free again";
 }
 
-TEST_F(SqliteStoreTest, DeadlinesFollowTheTtlAndOnlyMoveLaterWithActivity) {
+TEST_P(SqliteStoreTest, DeadlinesFollowTheTtlAndOnlyMoveLaterWithActivity) {
   auto c = store_->create_workspace(
       {.organization_id = org_.id,
        .owner_id = user_.id,
@@ -255,7 +271,7 @@ TEST_F(SqliteStoreTest, DeadlinesFollowTheTtlAndOnlyMoveLaterWithActivity) {
   EXPECT_TRUE(store_->stop_expired_workspaces(200'000)->empty()) << "stopped once";
 }
 
-TEST_F(SqliteStoreTest, NoDeadlineWithoutTtlOrAfterAFailedStart) {
+TEST_P(SqliteStoreTest, NoDeadlineWithoutTtlOrAfterAFailedStart) {
   auto plain = create("plain");
   ASSERT_TRUE(store_->complete_job(plain->job.id, std::nullopt, std::nullopt, 10'000));
   EXPECT_EQ(store_->workspace_by_id(plain->workspace.id)->deadline_at, std::nullopt);
@@ -272,7 +288,7 @@ TEST_F(SqliteStoreTest, NoDeadlineWithoutTtlOrAfterAFailedStart) {
   EXPECT_TRUE(store_->stop_expired_workspaces(1'000'000)->empty());
 }
 
-TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
+TEST_P(SqliteStoreTest, AgentConnectionAndLifecycle) {
   auto c = create("dev");
   auto agents = store_->insert_agents(c->build.id,
                                       {{.name = "main",
@@ -305,7 +321,7 @@ TEST_F(SqliteStoreTest, AgentConnectionAndLifecycle) {
   EXPECT_EQ(a->ready_at, t + 5);
 }
 
-TEST_F(SqliteStoreTest, LogsAreOrderedAndPaged) {
+TEST_P(SqliteStoreTest, LogsAreOrderedAndPaged) {
   auto c = create("dev");
   ASSERT_TRUE(
       store_->append_job_logs(c->job.id, {{"start", "info", "one"}, {"start", "info", "two"}}, 1));
@@ -319,7 +335,7 @@ TEST_F(SqliteStoreTest, LogsAreOrderedAndPaged) {
   ASSERT_EQ(after->size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, PresetsHaveIdsInTemplateOrder) {
+TEST_P(SqliteStoreTest, PresetsHaveIdsInTemplateOrder) {
   NewTemplateVersion v{.organization_id = org_.id,
                        .name = "withpresets",
                        .isolation = "process",
@@ -345,7 +361,7 @@ TEST_F(SqliteStoreTest, PresetsHaveIdsInTemplateOrder) {
   EXPECT_EQ(store_->preset_by_id(new_uuid()).error().code, ErrorCode::not_found);
 }
 
-TEST_F(SqliteStoreTest, ChatsByKeyAreCreatedOnceAndBindWorkspaces) {
+TEST_P(SqliteStoreTest, ChatsByKeyAreCreatedOnceAndBindWorkspaces) {
   auto a = store_->chat_for_key(org_.id, user_.id, "support");
   ASSERT_TRUE(a) << a.error().message;
   auto b = store_->chat_for_key(org_.id, user_.id, "support");
@@ -380,7 +396,7 @@ TEST_F(SqliteStoreTest, ChatsByKeyAreCreatedOnceAndBindWorkspaces) {
   EXPECT_EQ(store_->chat_by_id(new_uuid()).error().code, ErrorCode::not_found);
 }
 
-TEST_F(SqliteStoreTest, ConcurrentCreatesForOneChatMakeExactlyOneWorkspace) {
+TEST_P(SqliteStoreTest, ConcurrentCreatesForOneChatMakeExactlyOneWorkspace) {
   auto chat = store_->chat_for_key(org_.id, user_.id, "race");
   ASSERT_TRUE(chat);
   std::atomic<int> created{0};
@@ -400,12 +416,15 @@ TEST_F(SqliteStoreTest, ConcurrentCreatesForOneChatMakeExactlyOneWorkspace) {
   EXPECT_EQ(store_->list_workspaces(std::nullopt)->size(), 1u);
 }
 
-TEST_F(SqliteStoreTest, SiteConfig) {
+TEST_P(SqliteStoreTest, SiteConfig) {
   EXPECT_FALSE(store_->config("agents_workspace_ttl")->has_value());
   ASSERT_TRUE(store_->set_config("agents_workspace_ttl", "2h"));
   ASSERT_TRUE(store_->set_config("agents_workspace_ttl", "3h"));
   EXPECT_EQ(store_->config("agents_workspace_ttl")->value(), "3h");
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, SqliteStoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace berth::store
