@@ -1,5 +1,7 @@
 #include "tests/integration/harness.hpp"
 
+#include "tests/support/pg_test_database.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -112,6 +114,11 @@ std::string read_file(const fs::path& path) {
 TestServer::TestServer(ServerFlags flags) : flags_(std::move(flags)) {
   dir_ = fs::temp_directory_path() / ("berth-it-" + random_hex(6));
   fs::create_directories(dir_);
+  if (const char* store = std::getenv("BERTH_TEST_STORE");
+      store && std::string_view(store) == "postgres") {
+    database_url_ = create_test_database();
+    EXPECT_FALSE(database_url_.empty()) << "no test database";
+  }
   start();
 }
 
@@ -148,6 +155,7 @@ void TestServer::start() {
                                    flags_.tool_wait_budget,
                                    "--prebuild-backoff",
                                    flags_.prebuild_backoff};
+  if (!database_url_.empty()) args.insert(args.end(), {"--database", database_url_});
   if (flags_.allow_unisolated) args.push_back("--allow-unisolated");
   if (flags_.example_templates) {
     args.insert(args.end(),

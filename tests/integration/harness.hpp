@@ -1,7 +1,8 @@
 #pragma once
 // A real `berth server` process for integration tests: its own data directory and port, real
-// HTTP, real agent processes. Every process it started (server, agents, sandboxes) is killed
-// when the test ends.
+// HTTP, real agent processes. Its store is SQLite in the data directory, or with
+// BERTH_TEST_STORE=postgres a fresh database in the test PostgreSQL (the same tests on both). Every
+// process it started (server, agents, sandboxes) is killed when the test ends.
 
 #include <chrono>
 #include <filesystem>
@@ -77,6 +78,8 @@ class TestServer {
   int pid_ = -1;
   std::string url_;
   std::string admin_token_;
+  // With BERTH_TEST_STORE=postgres: the server's own database in the test PostgreSQL.
+  std::string database_url_;
 };
 
 // Waits for a child to exit: its exit code, or nullopt after `timeout`.

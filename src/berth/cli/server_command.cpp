@@ -30,6 +30,7 @@
 #include "berth/http/server.hpp"
 #include "berth/provisioner/provisioner.hpp"
 #include "berth/provisioner/sandbox_layout.hpp"
+#include "berth/store/pg/pg_database.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
 #include "berth/templates/parse.hpp"
 #include "berth/workspaces/admin_service.hpp"
@@ -46,6 +47,7 @@ namespace {
 
 struct ServerOptions {
   std::string data_dir = ".berth";
+  std::string database;  // "" = SQLite in the data directory; postgres://... = PostgreSQL
   std::string listen = "127.0.0.1:7080";
   std::string access_url;
   bool no_example_templates = false;
@@ -80,6 +82,21 @@ Result<int> lock_data_dir(const fs::path& dir) {
   (void)::ftruncate(fd, 0);
   (void)::pwrite(fd, pid.data(), pid.size(), 0);
   return fd;
+}
+
+// The store: SQLite in the data directory, or the PostgreSQL database `database` names.
+Result<std::unique_ptr<store::SqliteStore>> open_store(const std::string& database,
+                                                       const fs::path& data) {
+  if (database.empty()) return store::SqliteStore::open((data / "berth.db").string());
+  if (!database.starts_with("postgres://") && !database.starts_with("postgresql://")) {
+    return Error::invalid_argument(
+        "--database takes a PostgreSQL URL",
+        "write postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it out for SQLite in the "
+        "data directory");
+  }
+  auto db = store::pg::Database::open(database);
+  if (!db) return db.error();
+  return store::SqliteStore::open(std::unique_ptr<store::sql::Connection>(std::move(*db)));
 }
 
 std::map<std::string, std::string> read_template_dir(const fs::path& dir) {
@@ -186,7 +203,7 @@ int run_server(const ServerOptions& o) {
   }
   fs::create_directories(data / "logs", ec);
   fs::permissions(data / "logs", fs::perms::owner_all, ec);
-  auto store = store::SqliteStore::open((data / "berth.db").string());
+  auto store = open_store(o.database, data);
   if (!store) return report(store.error(), false);
 
   // The bus outlives the io_context: coroutine frames still queued when it is destroyed hold
@@ -342,6 +359,11 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--data-dir", server_options->data_dir, "Where the database and workspaces live")
       ->capture_default_str();
+  server
+      ->add_option("--database", server_options->database,
+                   "A PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE) instead of "
+                   "SQLite in the data directory")
+      ->envname("BERTH_DATABASE_URL");
   server->add_option("--listen", server_options->listen, "HOST:PORT to serve HTTP on")
       ->capture_default_str();
   server->add_option("--access-url", server_options->access_url,
