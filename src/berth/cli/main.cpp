@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   berth::cli::add_admin_commands(app, global, exit_code);
   berth::cli::add_workspace_commands(app, global, exit_code);
   berth::cli::add_mcp_command(app, global, exit_code);
+  berth::cli::add_db_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -195,7 +195,7 @@ int run_server(const ServerOptions& o) {
   fs::permissions(data, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   for (const char* name : {"berth.db", "berth.db-wal", "berth.db-shm", "admin.token"}) {
     const fs::path file = data / name;
-    if (std::string_view(name) == "berth.db") {
+    if (std::string_view(name) == "berth.db" && o.database.empty()) {
       int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
       if (fd >= 0) ::close(fd);
     }
