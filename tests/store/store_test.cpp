@@ -416,6 +416,64 @@ TEST_P(SqliteStoreTest, ConcurrentCreatesForOneChatMakeExactlyOneWorkspace) {
   EXPECT_EQ(store_->list_workspaces(std::nullopt)->size(), 1u);
 }
 
+// Replicas: each store has its own connection to the same database.
+TEST_P(SqliteStoreTest, StoresOnSeparateConnectionsCreateOneWorkspacePerChatAndClaimJobsOnce) {
+  auto chat = store_->chat_for_key(org_.id, user_.id, "replicas");
+  ASSERT_TRUE(chat);
+  std::vector<std::unique_ptr<SqliteStore>> replicas;
+  for (int i = 0; i < 4; ++i) {
+    Result<std::unique_ptr<SqliteStore>> s = Error::internal("not opened");
+    if (postgres()) {
+      auto db = pg::Database::open(url_);
+      ASSERT_TRUE(db);
+      s = SqliteStore::open(std::unique_ptr<sql::Connection>(std::move(*db)));
+    } else {
+      s = SqliteStore::open((dir_ / "berth.db").string());
+    }
+    ASSERT_TRUE(s) << s.error().message;
+    replicas.push_back(std::move(*s));
+  }
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      NewWorkspace ws{.organization_id = org_.id,
+                      .owner_id = user_.id,
+                      .template_id = tmpl_.id,
+                      .name = "replica-" + std::to_string(i)};
+      NewBuild build{.template_version_id = tmpl_.active_version_id, .initiator_id = user_.id};
+      if (replicas[i % replicas.size()]->create_workspace_for_chat(chat->id, std::nullopt, ws,
+                                                                   build)) {
+        ++created;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  threads.clear();
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(store_->list_workspaces(std::nullopt)->size(), 1u);
+
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(create("job-" + std::to_string(i)));
+  std::mutex mu;
+  std::vector<std::string> claimed;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      while (true) {
+        auto job = replicas[i % replicas.size()]->acquire_job("worker-" + std::to_string(i),
+                                                              now_ms(), now_ms() + 60'000);
+        ASSERT_TRUE(job) << job.error().message;
+        if (!*job) return;
+        std::lock_guard lock(mu);
+        claimed.push_back((*job)->job.id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());
+  EXPECT_EQ(claimed.size(), 7u);  // the chat's workspace's job and the six
+}
+
 TEST_P(SqliteStoreTest, SiteConfig) {
   EXPECT_FALSE(store_->config("agents_workspace_ttl")->has_value());
   ASSERT_TRUE(store_->set_config("agents_workspace_ttl", "2h"));

@@ -149,6 +149,11 @@ Status Database::exec(std::string_view sql) {
   return {};
 }
 
+Status Database::begin() {
+  // The key is Berth's own ("berth" in ASCII): no other application's locks are taken.
+  return exec("BEGIN; SELECT pg_advisory_xact_lock(426574727468)");
+}
+
 Result<sql::Statement> Database::prepare(std::string_view sql) {
   auto it = names_.find(sql);
   if (it == names_.end()) {

@@ -3,7 +3,8 @@
 // connection, statements prepared once per connection and cached by their text, `$1..$n`
 // parameters sent as text, typed column reads, and errors mapped as the SQLite driver maps
 // them (a unique or foreign-key violation is already_exists; a lost connection unavailable).
-// Not thread-safe; a store serialises access to a connection.
+// Not thread-safe; a store serialises access to a connection. Several connections (replicas)
+// may share a database: see begin().
 
 #include <map>
 #include <memory>
@@ -29,7 +30,11 @@ class Database final : public sql::Connection {
   Status exec(std::string_view sql) override;
   Result<sql::Statement> prepare(std::string_view sql) override;
   int changes() const override { return changes_; }
-  Status begin() override { return exec("BEGIN"); }
+  // A transaction that writes one at a time with every other Berth transaction on the
+  // database (an advisory lock held to its end), as SQLite's BEGIN IMMEDIATE does: the store's
+  // read-then-write steps (one workspace per chat, a prebuild claimed once, quota admission)
+  // then hold across replicas. Statements outside transactions run concurrently.
+  Status begin() override;
 
   // For the driver's statements.
   pg_conn* connection() { return conn_; }
