@@ -176,7 +176,8 @@ Status SqliteStore::record_prebuild_outcome(std::string_view preset_id,
   }
   auto q = db_->prepare(
       "INSERT INTO prebuild_failures (preset_id, consecutive, last_failed_at, last_error) "
-      "VALUES ($1, 1, $2, $3) ON CONFLICT (preset_id) DO UPDATE SET consecutive = consecutive + "
+      "VALUES ($1, 1, $2, $3) ON CONFLICT (preset_id) DO UPDATE SET consecutive = "
+      "prebuild_failures.consecutive + "
       "1, last_failed_at = excluded.last_failed_at, last_error = excluded.last_error");
   if (!q) return q.error();
   return q->with(preset_id, now, *error).run();
