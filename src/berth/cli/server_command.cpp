@@ -25,6 +25,7 @@
 #include "berth/core/ids.hpp"
 #include "berth/egress/policy.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/events/pg_relay.hpp"
 #include "berth/http/host_policy.hpp"
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/server.hpp"
@@ -210,6 +211,13 @@ int run_server(const ServerOptions& o) {
   // subscriptions that unsubscribe from the bus.
   events::EventBus bus;
   asio::io_context io(1);
+  // On PostgreSQL, other processes may share the database: events travel between them.
+  std::unique_ptr<events::PgRelay> relay;
+  if (!o.database.empty()) {
+    auto started = events::PgRelay::start(io.get_executor(), o.database, bus);
+    if (!started) return report(started.error(), false);
+    relay = std::move(*started);
+  }
   workspaces::WorkspaceService workspace_service(**store, bus);
   workspaces::AdminService admin(**store, o.allow_unisolated);
   agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});

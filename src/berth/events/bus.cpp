@@ -76,13 +76,41 @@ std::unique_ptr<Subscription> EventBus::subscribe(const asio::any_io_executor& e
 }
 
 void EventBus::publish(std::string_view topic) {
+  deliver(topic);
+  std::function<void(std::string_view)> forward;
+  {
+    std::lock_guard lock(mu_);
+    forward = forwarder_;
+  }
+  if (forward) forward(topic);
+}
+
+void EventBus::deliver(std::string_view topic) {
   std::vector<std::shared_ptr<Subscription::State>> targets;
   {
     std::lock_guard lock(mu_);
     auto [begin, end] = subs_.equal_range(topic);
     for (auto it = begin; it != end; ++it) targets.push_back(it->second);
   }
-  for (auto& state : targets) {
+  wake(targets);
+}
+
+void EventBus::wake_all() {
+  std::vector<std::shared_ptr<Subscription::State>> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [topic, state] : subs_) targets.push_back(state);
+  }
+  wake(targets);
+}
+
+void EventBus::set_forwarder(std::function<void(std::string_view)> forwarder) {
+  std::lock_guard lock(mu_);
+  forwarder_ = std::move(forwarder);
+}
+
+void EventBus::wake(const std::vector<std::shared_ptr<Subscription::State>>& targets) {
+  for (const auto& state : targets) {
     // The state is kept alive by the posted handler even if the subscriber leaves meanwhile.
     asio::post(state->executor, [state] {
       ++state->published;

@@ -5,6 +5,7 @@
 // wrong answer. Waiting is a coroutine on an Asio timer, never a blocked thread.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,15 +74,26 @@ class EventBus {
 
   std::unique_ptr<Subscription> subscribe(const boost::asio::any_io_executor& executor,
                                           std::string topic);
+  // Wakes this process's subscribers of `topic` and hands the event to the forwarder (other
+  // replicas), if one is set.
   void publish(std::string_view topic);
+  // Wakes this process's subscribers only: an event that came from another replica.
+  void deliver(std::string_view topic);
+  // Wakes every subscriber: events may have been lost (a relay reconnected); each waiter
+  // re-reads the store.
+  void wake_all();
+  // Called with every published topic, from the publishing thread (events/pg_relay.hpp).
+  void set_forwarder(std::function<void(std::string_view)> forwarder);
   std::size_t subscriber_count_for_testing();
 
  private:
   friend class Subscription;
   void unsubscribe(const std::string& topic, const Subscription::State* state);
+  static void wake(const std::vector<std::shared_ptr<Subscription::State>>& targets);
 
   std::mutex mu_;
   std::multimap<std::string, std::shared_ptr<Subscription::State>, std::less<>> subs_;
+  std::function<void(std::string_view)> forwarder_;  // guarded by mu_
 };
 
 }  // namespace berth::events
