@@ -37,10 +37,12 @@ case "$cmd" in
       cat "$dir/url"  # already running (another test process started it)
       exit 0
     fi
-    # Durability is not what these tests measure: fsync off keeps a 2-core machine quick.
+    # Durability is not what tests measure: fsync off keeps a 2-core machine quick. A
+    # benchmark sets BERTH_PG_DURABLE=1 to get PostgreSQL's defaults.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${BERTH_PG_DURABLE:-0}" = 1 ] && durability=""
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off \
-          -c full_page_writes=off -c max_connections=300" start >/dev/null ||
+      -o "-c listen_addresses='' -k $dir $durability -c max_connections=300" start >/dev/null ||
       { cat "$dir/server.log" >&2; exit 1; }
     chmod 0777 "$dir"  # every test user may reach the socket
     url="postgresql://berth@/postgres?host=$dir"
