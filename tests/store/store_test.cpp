@@ -50,16 +50,16 @@ class SqliteStoreTest : public ::testing::TestWithParam<std::string> {
     store_.reset();
     fs::remove_all(dir_);
   }
+  // A store on a connection of its own to the test's database.
+  Result<std::unique_ptr<SqliteStore>> open_store() {
+    if (!postgres()) return SqliteStore::open((dir_ / "berth.db").string());
+    auto db = pg::Database::open(url_);
+    if (!db) return db.error();
+    return SqliteStore::open(std::unique_ptr<sql::Connection>(std::move(*db)));
+  }
   void reopen() {
     store_.reset();
-    Result<std::unique_ptr<SqliteStore>> s = Error::internal("not opened");
-    if (postgres()) {
-      auto db = pg::Database::open(url_);
-      ASSERT_TRUE(db) << db.error().message;
-      s = SqliteStore::open(std::unique_ptr<sql::Connection>(std::move(*db)));
-    } else {
-      s = SqliteStore::open((dir_ / "berth.db").string());
-    }
+    auto s = open_store();
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(*s);
   }
@@ -422,14 +422,7 @@ TEST_P(SqliteStoreTest, StoresOnSeparateConnectionsCreateOneWorkspacePerChatAndC
   ASSERT_TRUE(chat);
   std::vector<std::unique_ptr<SqliteStore>> replicas;
   for (int i = 0; i < 4; ++i) {
-    Result<std::unique_ptr<SqliteStore>> s = Error::internal("not opened");
-    if (postgres()) {
-      auto db = pg::Database::open(url_);
-      ASSERT_TRUE(db);
-      s = SqliteStore::open(std::unique_ptr<sql::Connection>(std::move(*db)));
-    } else {
-      s = SqliteStore::open((dir_ / "berth.db").string());
-    }
+    auto s = open_store();
     ASSERT_TRUE(s) << s.error().message;
     replicas.push_back(std::move(*s));
   }
