@@ -127,6 +127,13 @@ TestServer::~TestServer() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+  for (int pid : spawned_) {
+    // Only a child not yet reaped (waitpid says 0) is still ours to kill.
+    if (::waitpid(pid, nullptr, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
   kill_tree_under(dir_);
   remove_cgroups_of(dir_ / "workspaces");
   if (!::testing::Test::HasFailure()) {
@@ -232,7 +239,9 @@ int TestServer::spawn_berth(const std::vector<std::string>& args, const fs::path
   std::vector<std::string> argv = {BERTH_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   fs::create_directories(cwd);
-  return spawn(argv, cwd / "berth.out", cwd / "berth.log", {}, cwd);
+  int pid = spawn(argv, cwd / "berth.out", cwd / "berth.log", {}, cwd);
+  if (pid > 0) spawned_.push_back(pid);
+  return pid;
 }
 
 std::optional<int> wait_exit(int pid, std::chrono::milliseconds timeout) {

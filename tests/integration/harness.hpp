@@ -80,6 +80,9 @@ class TestServer {
   std::string admin_token_;
   // With BERTH_TEST_STORE=postgres: the server's own database in the test PostgreSQL.
   std::string database_url_;
+  // What spawn_berth started: killed with the server (an external agent is non-dumpable, so
+  // an unprivileged test cannot find it by its working directory).
+  mutable std::vector<int> spawned_;
 };
 
 // Waits for a child to exit: its exit code, or nullopt after `timeout`.
