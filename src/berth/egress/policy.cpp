@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -108,9 +109,22 @@ Address v4_address(const std::uint8_t* four) {
   return a;
 }
 
+// IPv6 ranges checked by name in reserved_range().
+constexpr std::string_view kV6Special[] = {"::1/128",   "::/128",   "fc00::/7",
+                                           "fe80::/10", "ff00::/8", "2000::/3"};
+
+// Whether `a` is in `cidr`, one of the range texts above, each parsed once (the proxy asks
+// for every address of every request).
 bool in_range(const Address& a, std::string_view cidr) {
-  auto c = Cidr::parse(cidr);
-  return c && c->contains(a);
+  static const std::map<std::string_view, Cidr> parsed = [] {
+    std::map<std::string_view, Cidr> m;
+    auto add = [&](std::string_view text) { m.emplace(text, *Cidr::parse(text)); };
+    for (const auto& r : kV4Reserved) add(r.cidr);
+    for (const auto& r : kV6Reserved) add(r.cidr);
+    for (auto text : kV6Special) add(text);
+    return m;
+  }();
+  return parsed.at(cidr).contains(a);
 }
 
 }  // namespace
