@@ -113,8 +113,8 @@ TEST_F(WorkspaceWait, ExternalAgentThatNeverConnectedGetsTheUserGuidance) {
 
 TEST_F(WorkspaceWait, ExternalAgentThatWentOfflineGetsTheReconnectGuidance) {
   auto agent = built_workspace("  - name: main\n    external: true\n");
-  ASSERT_TRUE(store_->agent_connected(agent.id, now_ms() - 1000));
-  ASSERT_TRUE(store_->agent_disconnected(agent.id, now_ms() - 500));
+  ASSERT_TRUE(store_->agent_connected(agent.id, now_ms() - 1000, "r1"));
+  ASSERT_TRUE(store_->agent_disconnected(agent.id, now_ms() - 500, "r1"));
   options_.limits.agent_connect = 50ms;
   ToolContext ctx{.actor = actor_};
   auto r = wait_agent(agent, ctx);
@@ -166,7 +166,7 @@ TEST_F(WorkspaceWait, CancellationWakesTheWaitAtOnce) {
 TEST_F(WorkspaceWait, StartupScriptOutcomes) {
   auto agent = built_workspace("  - name: main\n");
   ToolContext ctx{.actor = actor_};
-  ASSERT_TRUE(store_->agent_connected(agent.id, now_ms()));
+  ASSERT_TRUE(store_->agent_connected(agent.id, now_ms(), "r1"));
   ASSERT_TRUE(store_->set_agent_lifecycle(agent.id, AgentLifecycle::start_error, now_ms()));
   CallWaiter waiter(options_, ctx);
   auto failed = run(waiter.agent(agent, /*dial=*/false));
@@ -174,7 +174,7 @@ TEST_F(WorkspaceWait, StartupScriptOutcomes) {
   EXPECT_EQ(failed.keys[key::kLifecycleState], "start_error");
 
   auto other = built_workspace("  - name: main\n");
-  ASSERT_TRUE(store_->agent_connected(other.id, now_ms()));
+  ASSERT_TRUE(store_->agent_connected(other.id, now_ms(), "r1"));
   ASSERT_TRUE(store_->set_agent_lifecycle(other.id, AgentLifecycle::starting, now_ms()));
   options_.limits.startup_scripts = 50ms;
   CallWaiter slow(options_, ctx);

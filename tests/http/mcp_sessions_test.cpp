@@ -1,79 +1,128 @@
-// MCP sessions on /mcp: owned by one user, kept alive by use and by calls in flight, ended when
-// idle or deleted (which cancels their calls).
+// MCP sessions on /mcp: kept in the database so every replica answers them, owned by one token,
+// kept alive by use, ended when idle or deleted (which cancels their calls on this replica).
 #include "berth/http/mcp_sessions.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <thread>
+
+#include "berth/core/clock.hpp"
+#include "berth/core/ids.hpp"
+#include "berth/store/sqlite/sqlite_store.hpp"
 
 namespace berth::http {
 namespace {
 
+namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-TEST(McpSessions, BelongToOneUserAndEndWhenIdle) {
-  McpSessions sessions;
-  store::Chat chat;
-  chat.id = "chat-1";
-  chat.organization_id = "org-1";
-  auto created = sessions.create("alice", chat);
-  ASSERT_TRUE(created);
+class McpSessionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("berth-mcp-sessions-" + random_hex(6));
+    fs::create_directories(dir_);
+    auto s = store::SqliteStore::open((dir_ / "berth.db").string());
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(*s);
+    auto org = store_->create_organization("default", "Default");
+    ASSERT_TRUE(org);
+    auto user = store_->create_user("alice", "", false, false);
+    ASSERT_TRUE(user);
+    for (const char* token : {"token-a", "token-b"}) {
+      ASSERT_TRUE(store_->create_api_token(user->id, token, token, "hash", std::nullopt, {}));
+    }
+    auto chat = store_->create_chat(org->id, user->id, std::nullopt, "");
+    ASSERT_TRUE(chat);
+    chat_ = *chat;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::shared_ptr<McpHttpSession> find(McpSessions& sessions, const std::string& id,
+                                       const std::string& token) {
+    auto found = sessions.find(id, token);
+    EXPECT_TRUE(found) << found.error().message;
+    return found ? *found : nullptr;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::SqliteStore> store_;
+  store::Chat chat_;
+};
+
+TEST_F(McpSessionsTest, AnyReplicaAnswersASessionOfItsToken) {
+  McpSessions a(*store_), b(*store_);  // two servers on one database
+  auto created = a.create("token-a", chat_);
+  ASSERT_TRUE(created) << created.error().message;
   const std::string id = *created;
   EXPECT_EQ(id.size(), 32u);
-  auto s = sessions.find(id, "alice");
-  ASSERT_TRUE(s);
-  EXPECT_EQ(s->chat_id, "chat-1");
-  EXPECT_FALSE(sessions.find(id, "mallory")) << "another token's session reads as missing";
+  auto on_b = find(b, id, "token-a");
+  ASSERT_TRUE(on_b);
+  EXPECT_EQ(on_b->chat_id, chat_.id);
+  EXPECT_EQ(on_b->organization_id, chat_.organization_id);
+  EXPECT_FALSE(find(b, id, "token-b")) << "another token's session reads as missing";
+  EXPECT_FALSE(find(b, "0123456789abcdef0123456789abcdef", "token-a"));
 
-  const auto now = std::chrono::steady_clock::now();
-  EXPECT_EQ(sessions.expire_idle(now, 1h), 0u) << "just used";
-  // A call in flight keeps an idle session.
-  auto control = std::make_shared<chattools::CallControl>(nullptr);
-  s->protocol.in_flight["7"] = control;
-  EXPECT_EQ(sessions.expire_idle(now + 2h, 1h), 0u);
-  s->protocol.in_flight.clear();
-  EXPECT_EQ(sessions.expire_idle(now + 2h, 1h), 1u);
-  EXPECT_FALSE(sessions.find(id, "alice"));
+  // What initialize and notifications/initialized taught one replica, the other reads.
+  auto on_a = find(a, id, "token-a");
+  on_a->protocol.protocol_version = "2025-11-25";
+  on_a->protocol.client_info = {{"name", "claude"}};
+  on_a->protocol.initialized = true;
+  ASSERT_TRUE(a.save(*on_a));
+  on_b = find(b, id, "token-a");
+  EXPECT_EQ(on_b->protocol.protocol_version, "2025-11-25");
+  EXPECT_EQ(on_b->protocol.client_info["name"], "claude");
+  EXPECT_TRUE(on_b->protocol.initialized);
 }
 
-TEST(McpSessions, DeleteCancelsCallsInFlight) {
-  McpSessions sessions;
-  const std::string id = sessions.create("alice", store::Chat{}).value();
-  auto control = std::make_shared<chattools::CallControl>(nullptr);
-  sessions.find(id, "alice")->protocol.in_flight["1"] = control;
-  EXPECT_FALSE(sessions.remove(id, "mallory"));
-  EXPECT_FALSE(control->cancelled());
-  EXPECT_TRUE(sessions.remove(id, "alice"));
-  EXPECT_TRUE(control->cancelled());
-  EXPECT_EQ(sessions.size(), 0u);
+TEST_F(McpSessionsTest, DeleteEndsItEverywhereAndCancelsCallsInFlight) {
+  McpSessions a(*store_), b(*store_);
+  const std::string id = a.create("token-a", chat_).value();
+  auto control_a = std::make_shared<chattools::CallControl>(nullptr);
+  auto control_b = std::make_shared<chattools::CallControl>(nullptr);
+  find(a, id, "token-a")->protocol.in_flight["1"] = control_a;
+  find(b, id, "token-a")->protocol.in_flight["2"] = control_b;
+  EXPECT_FALSE(a.remove(id, "token-b").value());
+  EXPECT_FALSE(control_a->cancelled());
+  EXPECT_TRUE(a.remove(id, "token-a").value());
+  EXPECT_TRUE(control_a->cancelled());
+  EXPECT_FALSE(find(b, id, "token-a")) << "ended for every replica";
+  EXPECT_TRUE(control_b->cancelled()) << "the other replica's call ends at its next look";
+  EXPECT_FALSE(a.remove(id, "token-a").value());
+}
+
+TEST_F(McpSessionsTest, IdleSessionsEnd) {
+  McpSessions sessions(*store_);
+  const std::string id = sessions.create("token-a", chat_).value();
+  EXPECT_EQ(sessions.expire_idle(1h), 0u) << "just used";
+  std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(sessions.expire_idle(1ms), 1u);
+  EXPECT_FALSE(find(sessions, id, "token-a"));
 }
 
 // Finding 13 of the hardening issue: sessions were unlimited per token.
-TEST(McpSessions, ATokenHasAtMostItsShareOfSessions) {
-  McpSessions sessions;
+TEST_F(McpSessionsTest, ATokenHasAtMostItsShareOfSessions) {
+  McpSessions sessions(*store_);
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < McpSessions::kMaxPerToken; ++i) {
-    ids.push_back(sessions.create("token-a", store::Chat{}).value());
+    ids.push_back(sessions.create("token-a", chat_).value());
     std::this_thread::sleep_for(1ms);
   }
-  // Past the cap, the least recently used idle session makes room.
-  sessions.find(ids[0], "token-a");
-  auto extra = sessions.create("token-a", store::Chat{});
+  // Past the cap, the least recently used session makes room.
+  ASSERT_TRUE(store_->touch_mcp_session(ids[0], now_ms() + 1000));
+  auto extra = sessions.create("token-a", chat_);
   ASSERT_TRUE(extra);
-  EXPECT_EQ(sessions.size(), McpSessions::kMaxPerToken);
-  EXPECT_TRUE(sessions.find(ids[0], "token-a")) << "used recently";
-  EXPECT_FALSE(sessions.find(ids[1], "token-a")) << "the least recently used ends";
+  EXPECT_TRUE(find(sessions, ids[0], "token-a")) << "used recently";
+  EXPECT_FALSE(find(sessions, ids[1], "token-a")) << "the least recently used ends";
+  EXPECT_TRUE(find(sessions, ids[2], "token-a"));
+  EXPECT_TRUE(find(sessions, *extra, "token-a"));
   // Another token is not affected.
-  EXPECT_TRUE(sessions.create("token-b", store::Chat{}));
-  // When every session of the token has a call in flight, a new one is refused.
-  for (const auto& id : ids) {
-    if (auto s = sessions.find(id, "token-a")) {
-      s->protocol.in_flight["1"] = std::make_shared<chattools::CallControl>(nullptr);
-    }
-  }
-  sessions.find(*extra, "token-a")->protocol.in_flight["1"] =
-      std::make_shared<chattools::CallControl>(nullptr);
-  EXPECT_FALSE(sessions.create("token-a", store::Chat{}));
+  EXPECT_TRUE(sessions.create("token-b", chat_));
+  EXPECT_TRUE(find(sessions, ids[2], "token-a"));
 }
 
 }  // namespace

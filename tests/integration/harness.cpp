@@ -114,12 +114,18 @@ std::string read_file(const fs::path& path) {
 TestServer::TestServer(ServerFlags flags) : flags_(std::move(flags)) {
   dir_ = fs::temp_directory_path() / ("berth-it-" + random_hex(6));
   fs::create_directories(dir_);
-  if (const char* store = std::getenv("BERTH_TEST_STORE");
-      store && std::string_view(store) == "postgres") {
+  if (!flags_.database_url.empty()) {
+    database_url_ = flags_.database_url;
+  } else if (postgres_store()) {
     database_url_ = create_test_database();
     EXPECT_FALSE(database_url_.empty()) << "no test database";
   }
   start();
+}
+
+bool postgres_store() {
+  const char* store = std::getenv("BERTH_TEST_STORE");
+  return store && std::string_view(store) == "postgres";
 }
 
 TestServer::~TestServer() {
@@ -188,7 +194,8 @@ void TestServer::start() {
   }
   url_ = read_file(dir_ / "server.url");
   while (!url_.empty() && url_.back() == '\n') url_.pop_back();
-  admin_token_ = read_file(dir_ / "admin.token");
+  // A replica joining a database made by another server has no admin.token of its own.
+  if (fs::exists(dir_ / "admin.token")) admin_token_ = read_file(dir_ / "admin.token");
   while (!admin_token_.empty() && admin_token_.back() == '\n') admin_token_.pop_back();
 }
 
@@ -199,7 +206,10 @@ void TestServer::kill_hard() {
   pid_ = -1;
 }
 
-std::string TestServer::server_log() const { return read_file(dir_ / "server.log"); }
+std::string TestServer::server_log() const {
+  // spdlog writes to stdout (server.out); start-up errors go to stderr (server.log).
+  return read_file(dir_ / "server.log") + read_file(dir_ / "server.out");
+}
 
 json TestServer::push_template(const std::string& yaml) {
   auto r = admin().post("/api/v1/templates", {{"files", {{"template.yaml", yaml}}}});

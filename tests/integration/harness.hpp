@@ -30,7 +30,13 @@ struct ServerFlags {
   int max_open_files = 0;         // > 0: the server runs under this RLIMIT_NOFILE (soft and hard)
   std::vector<std::string> extra_args;  // more `berth server` flags
   std::vector<std::string> extra_env;   // more NAME=VALUE for the server's environment
+  // A database to share with other servers (a replica); "" = its own, as BERTH_TEST_STORE says.
+  std::string database_url;
 };
+
+// True when the suite runs on PostgreSQL (BERTH_TEST_STORE=postgres), where servers can share
+// one database.
+bool postgres_store();
 
 struct CliResult {
   int exit_code = -1;
@@ -57,6 +63,10 @@ class TestServer {
   ServerFlags& flags() { return flags_; }
   const std::string& url() const { return url_; }
   const std::string& admin_token() const { return admin_token_; }
+  // The server's PostgreSQL database ("" on SQLite): pass it to replicas in ServerFlags.
+  const std::string& database_url() const { return database_url_; }
+  // The server's pid (-1 when not running).
+  int pid() const { return pid_; }
   cli::ApiClient admin() const { return cli::ApiClient(url_, admin_token_); }
   cli::ApiClient client(const std::string& token) const { return cli::ApiClient(url_, token); }
   std::string server_log() const;

@@ -30,6 +30,9 @@ class McpClient {
   int notify(const std::string& method, const json& params);
 
   const std::string& session_id() const { return session_; }
+  // Sends the session's next messages to another server (a replica on the same database), as
+  // a load balancer may.
+  void use_server(const TestServer& server) { url_ = server.url(); }
 
  private:
   HttpReply post(const json& message, bool stream) const;

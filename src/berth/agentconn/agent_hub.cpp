@@ -87,7 +87,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
     old->second->channel->close();
   connections_[agent.id] = conn;
 
-  if (auto s = store_.agent_connected(agent.id, now_ms()); !s) {
+  if (auto s = store_.agent_connected(agent.id, now_ms(), options_.replica_id); !s) {
     spdlog::error("agent connect not recorded agent_id={} error={}", agent.id, s.error().message);
   }
   publish(agent);
@@ -130,7 +130,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   for (auto& [id, call] : conn->pending) call->timer.cancel();
   if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
     connections_.erase(it);
-    if (auto s = store_.agent_disconnected(agent.id, now_ms()); !s) {
+    if (auto s = store_.agent_disconnected(agent.id, now_ms(), options_.replica_id); !s) {
       spdlog::error("agent disconnect not recorded agent_id={} error={}", agent.id,
                     s.error().message);
     }
@@ -230,7 +230,7 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
       bus_.publish(events::topic::agent(agent.id));
       break;
     case Kind::heartbeat:
-      if (auto s = store_.agent_connected(agent.id, now); !s) {
+      if (auto s = store_.agent_connected(agent.id, now, options_.replica_id); !s) {
         spdlog::error("agent heartbeat not recorded agent_id={} error={}", agent.id,
                       s.error().message);
       }
@@ -256,6 +256,19 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
 asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,
                                              std::chrono::milliseconds timeout,
                                              std::function<void(std::string)> on_output) {
+  if (!connections_.contains(agent_id) && relay_) {
+    if (auto replica = remote_replica(agent_id)) {
+      co_return co_await relay_->call(std::move(*replica), std::move(agent_id), std::move(method),
+                                      std::move(params), timeout, std::move(on_output));
+    }
+  }
+  co_return co_await call_local(std::move(agent_id), std::move(method), std::move(params), timeout,
+                                std::move(on_output));
+}
+
+asio::awaitable<Result<json>> AgentHub::call_local(std::string agent_id, std::string method,
+                                                   json params, std::chrono::milliseconds timeout,
+                                                   std::function<void(std::string)> on_output) {
   auto it = connections_.find(agent_id);
   if (it == connections_.end()) {
     co_return Error::unavailable(fmt::format("agent {} is not connected", agent_id),
@@ -299,7 +312,18 @@ asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string m
 }
 
 bool AgentHub::connected(std::string_view agent_id) const {
-  return connections_.find(agent_id) != connections_.end();
+  return connections_.find(agent_id) != connections_.end() ||
+         (relay_ && remote_replica(agent_id).has_value());
+}
+
+std::optional<store::Replica> AgentHub::remote_replica(std::string_view agent_id) const {
+  auto agent = store_.agent_by_id(agent_id);
+  if (!agent || !agent->replica_id || *agent->replica_id == options_.replica_id) return {};
+  const UnixMillis now = now_ms();
+  if (agent->status(now, options_.inactive_timeout) != AgentStatus::connected) return {};
+  auto replica = store_.replica_by_id(*agent->replica_id);
+  if (!replica || now - replica->heartbeat_at > options_.replica_stale.count()) return {};
+  return *replica;
 }
 
 }  // namespace berth::agentconn

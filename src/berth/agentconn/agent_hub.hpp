@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "berth/agentconn/agent_relay.hpp"
 #include "berth/agentconn/message_channel.hpp"
 #include "berth/core/result.hpp"
 #include "berth/events/bus.hpp"
@@ -24,6 +25,11 @@ namespace berth::agentconn {
 struct AgentHubOptions {
   // An agent that has not been heard from for this long reads as disconnected.
   std::chrono::milliseconds inactive_timeout{30'000};
+  // This server's replica id: recorded on the agents connected here.
+  std::string replica_id = "local";
+  // A replica that has not heartbeaten for this long is taken for dead (its agents'
+  // connections with it).
+  std::chrono::milliseconds replica_stale{15'000};
 };
 
 class AgentHub {
@@ -49,7 +55,15 @@ class AgentHub {
       std::string agent_id, std::string method, nlohmann::json params,
       std::chrono::milliseconds timeout, std::function<void(std::string)> on_output = {});
 
+  // The same, on this replica's connection only (what a relayed call runs).
+  boost::asio::awaitable<Result<nlohmann::json>> call_local(
+      std::string agent_id, std::string method, nlohmann::json params,
+      std::chrono::milliseconds timeout, std::function<void(std::string)> on_output = {});
+
+  // Connected here, or to a live replica this one can relay to.
   bool connected(std::string_view agent_id) const;
+  // Calls for agents connected to other replicas go through `relay` (null: they are refused).
+  void set_relay(AgentRelay* relay) { relay_ = relay; }
   std::chrono::milliseconds inactive_timeout() const { return options_.inactive_timeout; }
 
   struct Connection;
@@ -69,7 +83,11 @@ class AgentHub {
   store::Store& store_;
   events::EventBus& bus_;
   AgentHubOptions options_;
+  // The live replica holding the agent's connection, when that is another one.
+  std::optional<store::Replica> remote_replica(std::string_view agent_id) const;
+
   std::map<std::string, std::shared_ptr<Connection>, std::less<>> connections_;
+  AgentRelay* relay_ = nullptr;
   std::uint64_t next_request_id_ = 1;
 };
 

@@ -28,6 +28,7 @@
 #include "berth/events/pg_relay.hpp"
 #include "berth/http/host_policy.hpp"
 #include "berth/http/mcp_sessions.hpp"
+#include "berth/http/relay_client.hpp"
 #include "berth/http/server.hpp"
 #include "berth/provisioner/provisioner.hpp"
 #include "berth/provisioner/sandbox_layout.hpp"
@@ -37,6 +38,7 @@
 #include "berth/workspaces/admin_service.hpp"
 #include "berth/workspaces/deadline_scheduler.hpp"
 #include "berth/workspaces/prebuild_reconciler.hpp"
+#include "berth/workspaces/replica_registry.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
 namespace berth::cli {
@@ -51,10 +53,12 @@ struct ServerOptions {
   std::string database;  // "" = SQLite in the data directory; postgres://... = PostgreSQL
   std::string listen = "127.0.0.1:7080";
   std::string access_url;
+  std::string relay_url;
   bool no_example_templates = false;
   std::string example_templates;
   std::string agent_inactive_timeout = "30s";
   std::string build_timeout = "10m";
+  std::string hung_job_timeout = "30s";
   std::string tool_wait_budget = "50s";
   std::string mcp_session_idle = "1h";
   std::string prebuild_backoff = "30s";
@@ -64,7 +68,27 @@ struct ServerOptions {
   std::vector<std::string> egress_allow_nets;
   std::size_t max_connections_per_client = 256;
   std::size_t max_connections = 4096;
+  int provisioners = 1;
 };
+
+// The stable identity of this data directory's provisioner (the host its workspaces live on):
+// made once, kept in `file`.
+Result<std::string> host_identity(const fs::path& file) {
+  std::string id;
+  std::ifstream(file) >> id;
+  if (looks_like_uuid(id)) return id;
+  id = new_uuid();
+  std::ofstream out(file.string() + ".tmp");
+  out << id << "\n";
+  out.close();
+  std::error_code ec;
+  fs::rename(file.string() + ".tmp", file, ec);
+  if (!out || ec) {
+    return Error::unavailable(fmt::format("cannot write {}", file.string()),
+                              "check that the data directory is writable");
+  }
+  return id;
+}
 
 // Only one server may use a data directory: SQLite is embedded, not shared.
 Result<int> lock_data_dir(const fs::path& dir) {
@@ -127,6 +151,9 @@ fs::path find_examples(const std::string& explicit_dir) {
 int run_server(const ServerOptions& o) {
   // Microseconds: the benchmarks time tool calls against agent reports from this log.
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ %v");
+  // Every line is written at once: a log redirected to a file would otherwise lose its last
+  // lines (the ones that explain a crash) in the C library's buffer.
+  spdlog::flush_on(spdlog::level::trace);
   // One descriptor per client and agent connection: take the whole allowance.
   if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
@@ -136,6 +163,13 @@ int run_server(const ServerOptions& o) {
   auto build_timeout = parse_duration(o.build_timeout);
   if (!inactive) return report(inactive.error(), false);
   if (!build_timeout) return report(build_timeout.error(), false);
+  auto hung_job_timeout = parse_duration(o.hung_job_timeout);
+  if (!hung_job_timeout) return report(hung_job_timeout.error(), false);
+  if (*hung_job_timeout < std::chrono::seconds(1)) {
+    return report(Error::invalid_argument("--hung-job-timeout must be at least 1s",
+                                          "e.g. 30s; provisioners heartbeat a third as often"),
+                  false);
+  }
   auto mcp_session_idle = parse_duration(o.mcp_session_idle);
   if (!mcp_session_idle) return report(mcp_session_idle.error(), false);
   if (mcp_session_idle->count() <= 0) {
@@ -220,7 +254,12 @@ int run_server(const ServerOptions& o) {
   }
   workspaces::WorkspaceService workspace_service(**store, bus);
   workspaces::AdminService admin(**store, o.allow_unisolated);
-  agentconn::AgentHub hub(io.get_executor(), **store, bus, {.inactive_timeout = *inactive});
+  // This process's id among the replicas sharing the database (one per start).
+  const std::string instance = new_uuid();
+  agentconn::AgentHub hub(io.get_executor(), **store, bus,
+                          {.inactive_timeout = *inactive, .replica_id = instance});
+  http::RelayClient relay_client(io.get_executor());
+  hub.set_relay(&relay_client);
   chattools::TemplateToolsOptions tool_options{.store = store->get(), .admin = &admin};
   chattools::WorkspaceToolsOptions workspace_tools{.store = store->get(),
                                                    .workspaces = &workspace_service,
@@ -241,7 +280,7 @@ int run_server(const ServerOptions& o) {
                              chattools::make_write_file_tool(workspace_tools),
                              chattools::make_edit_file_tool(workspace_tools)},
                             &bus);
-  http::McpSessions mcp_sessions;
+  http::McpSessions mcp_sessions(**store);
   workspaces::ChatService chats(**store);
   const bool loopback = host == "localhost" || http::is_loopback_name(host) || host == "::1";
   http::App app{io.get_executor(), **store,      bus, workspace_service, admin, hub, {}, &chats,
@@ -250,6 +289,7 @@ int run_server(const ServerOptions& o) {
   app.options.bootstrap_token_file = data / "admin.token";
   app.options.max_connections = o.max_connections;
   app.options.max_connections_per_client = o.max_connections_per_client;
+  app.options.relay_secret = random_hex(32);
   for (const auto& h : o.allowed_hosts) app.options.hosts.allowed.push_back(http::host_name(h));
   // A server reachable from other machines, told no names: any Host, same-origin browsers.
   if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
@@ -273,11 +313,21 @@ int run_server(const ServerOptions& o) {
           ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
           : o.access_url;
   app.options.access_url = url;  // before io.run(): no request has been read yet
-  if (auto u = url.find("://"); u != std::string::npos) {
-    app.options.hosts.allowed.push_back(http::host_name(url.substr(u + 3, url.find('/', u + 3))));
+  // Other replicas relay agent calls to this address: this process, not a load balancer.
+  std::string relay_url =
+      o.relay_url.empty()
+          ? fmt::format("http://{}:{}", host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host,
+                        (*server)->port())
+          : o.relay_url;
+  for (const auto& u : {url, relay_url}) {
+    if (auto at = u.find("://"); at != std::string::npos) {
+      app.options.hosts.allowed.push_back(
+          http::host_name(u.substr(at + 3, u.find('/', at + 3) - at - 3)));
+    }
   }
 
-  bool first_start = !fs::exists(data / "admin.token");
+  // Examples are loaded into a new database only (not by each replica joining one).
+  const bool first_start = !(*store)->user_by_username(workspaces::kAdminUser).has_value();
   auto actor = admin.bootstrap(data / "admin.token");
   if (!actor) return report(actor.error(), false);
   if (first_start && !o.no_example_templates) {
@@ -302,7 +352,10 @@ int run_server(const ServerOptions& o) {
     }
   }
 
-  std::string instance = new_uuid();
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  auto provisioner_id = host_identity(data / "provisioner.id");
+  if (!provisioner_id) return report(provisioner_id.error(), false);
   provisioner::Provisioner prov(io.get_executor(), **store, bus,
                                 {.data_dir = data,
                                  .workspaces_dir = layout->workspaces,
@@ -313,12 +366,28 @@ int run_server(const ServerOptions& o) {
                                  .egress_dir = layout->egress,
                                  .egress_allowed_nets = egress_nets,
                                  .allow_unisolated = o.allow_unisolated,
-                                 .worker_id = "embedded:" + instance,
-                                 .worker_prefix = "embedded:",
-                                 .build_timeout = *build_timeout});
+                                 .provisioner_id = *provisioner_id,
+                                 .name = fmt::format("{} {}", hostname, data.string()),
+                                 .kind = "embedded",
+                                 .worker_id = *provisioner_id + "/" + instance,
+                                 .worker_prefix = *provisioner_id + "/",
+                                 .claim_jobs = o.provisioners > 0,
+                                 .build_timeout = *build_timeout,
+                                 .heartbeat_interval = std::min<std::chrono::milliseconds>(
+                                     std::chrono::seconds(5), *hung_job_timeout / 3),
+                                 .stale_after = *hung_job_timeout});
   workspaces::DeadlineScheduler deadlines(io.get_executor(), **store, bus);
   app.options.prebuilds = {.backoff = *prebuild_backoff, .failure_limit = o.prebuild_failure_limit};
-  workspaces::PrebuildReconciler prebuilds(io.get_executor(), **store, bus, app.options.prebuilds);
+  workspaces::PrebuildOptions reconciler_options = app.options.prebuilds;
+  reconciler_options.lease_holder = instance;  // one replica at a time builds prebuilds
+  workspaces::PrebuildReconciler prebuilds(io.get_executor(), **store, bus, reconciler_options);
+  workspaces::ReplicaRegistry replica(io.get_executor(), **store,
+                                      {.id = instance,
+                                       .hostname = hostname,
+                                       .data_dir = data.string(),
+                                       .relay_url = relay_url,
+                                       .relay_secret = app.options.relay_secret});
+  if (auto s = replica.start(); !s) return report(s.error(), false);
   (*server)->start();
   prov.start();
   deadlines.start();
@@ -330,7 +399,7 @@ int run_server(const ServerOptions& o) {
         std::min<std::chrono::milliseconds>(*mcp_session_idle, std::chrono::minutes(1)));
     session_sweep.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      if (auto n = mcp_sessions.expire_idle(std::chrono::steady_clock::now(), *mcp_session_idle))
+      if (auto n = mcp_sessions.expire_idle(*mcp_session_idle))
         spdlog::info("idle MCP sessions ended count={}", n);
       sweep();
     });
@@ -343,6 +412,7 @@ int run_server(const ServerOptions& o) {
     prov.stop();
     deadlines.stop();
     prebuilds.stop();
+    replica.stop();
     session_sweep.cancel();
     (*server)->stop();
     io.stop();
@@ -376,6 +446,9 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   server->add_option("--access-url", server_options->access_url,
                      "URL agents use to reach this server (default: from --listen)");
+  server->add_option("--relay-url", server_options->relay_url,
+                     "URL other replicas on the same database reach this server at, to relay "
+                     "calls for agents connected here (default: from --listen)");
   server->add_flag("--no-example-templates", server_options->no_example_templates,
                    "Do not load examples/templates on first start");
   server->add_option("--example-templates", server_options->example_templates,
@@ -387,6 +460,11 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--build-timeout", server_options->build_timeout,
                    "A build running longer is failed")
+      ->capture_default_str();
+  server
+      ->add_option("--hung-job-timeout", server_options->hung_job_timeout,
+                   "A build whose provisioner has not been heard from for this long is failed; "
+                   "so is a waiting build of a workspace whose provisioner host is offline")
       ->capture_default_str();
   server
       ->add_option("--tool-wait-budget", server_options->tool_wait_budget,
@@ -425,6 +503,13 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
                    "their template's policy allows the name (an internal package mirror); "
                    "comma-separated, e.g. 10.20.0.0/16")
       ->delimiter(',');
+  server
+      ->add_option("--provisioners", server_options->provisioners,
+                   "Embedded provisioners: 1 runs builds and workspaces on this host, 0 runs "
+                   "none (a replica that only serves, with `berth provisioner` hosts or other "
+                   "replicas doing the builds)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1));
   server->add_flag("--allow-unisolated", server_options->allow_unisolated,
                    "Let site admins push templates with isolation process or script, which run "
                    "commands on this host as the server's user (single-user development only)");

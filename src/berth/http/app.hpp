@@ -35,6 +35,9 @@ struct AppOptions {
   std::size_t max_connections = 4096;
   std::string access_url;  // how agents reach this server (--access-url or the listen address)
   workspaces::PrebuildOptions prebuilds;  // to show a pool's state (backing off, stopped)
+  // The bearer other replicas present on the relay endpoint (random per start, published in
+  // this replica's row of the shared database).
+  std::string relay_secret;
 };
 
 class McpSessions;

@@ -3,8 +3,6 @@
 // that accepts text/event-stream: that one is answered with an SSE stream carrying its
 // notifications/progress and then its response. Notifications and client responses get 202.
 // GET (a server-initiated stream) is not offered (405); DELETE ends the session.
-#include <deque>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -17,6 +15,7 @@
 #include "berth/core/untrusted.hpp"
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/router.hpp"
+#include "berth/http/sse_outbox.hpp"
 
 namespace berth::http {
 
@@ -29,59 +28,6 @@ constexpr const char* kMissingSession =
 constexpr const char* kUnknownSession = "Session not found; send initialize to start a new session";
 constexpr const char* kNoStream = "This server does not offer a server-initiated SSE stream";
 }  // namespace msg
-
-std::optional<std::string> McpSessions::create(std::string token_id, const store::Chat& chat) {
-  // The token's sessions: past the cap, its least recently used idle one makes room.
-  std::size_t count = 0;
-  auto oldest_idle = sessions_.end();
-  for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-    if (it->second->token_id != token_id) continue;
-    ++count;
-    if (it->second->protocol.in_flight.empty() &&
-        (oldest_idle == sessions_.end() ||
-         it->second->last_used < oldest_idle->second->last_used)) {
-      oldest_idle = it;
-    }
-  }
-  if (count >= kMaxPerToken) {
-    if (oldest_idle == sessions_.end()) return std::nullopt;
-    sessions_.erase(oldest_idle);
-  }
-  std::string id = random_hex(16);
-  // Fields set one by one: GCC 12 at -O3 warns (falsely) about a json member moved through an
-  // aggregate initializer.
-  auto session = std::make_shared<McpHttpSession>();
-  session->token_id = std::move(token_id);
-  session->chat_id = chat.id;
-  session->organization_id = chat.organization_id;
-  session->last_used = std::chrono::steady_clock::now();
-  sessions_[id] = std::move(session);
-  return id;
-}
-
-std::shared_ptr<McpHttpSession> McpSessions::find(const std::string& id,
-                                                  const std::string& token_id) {
-  auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second->token_id != token_id) return nullptr;
-  it->second->last_used = std::chrono::steady_clock::now();
-  return it->second;
-}
-
-std::size_t McpSessions::expire_idle(std::chrono::steady_clock::time_point now,
-                                     std::chrono::milliseconds idle) {
-  return std::erase_if(sessions_, [&](const auto& entry) {
-    const auto& s = *entry.second;
-    return s.protocol.in_flight.empty() && now - s.last_used > idle;
-  });
-}
-
-bool McpSessions::remove(const std::string& id, const std::string& token_id) {
-  auto it = sessions_.find(id);
-  if (it == sessions_.end() || it->second->token_id != token_id) return false;
-  for (auto& [request, control] : it->second->protocol.in_flight) control->cancel();
-  sessions_.erase(it);
-  return true;
-}
 
 namespace {
 
@@ -97,25 +43,10 @@ bool accepts_event_stream(const Request& r) {
   return r.header("accept").find("text/event-stream") != std::string::npos;
 }
 
-// The messages of one SSE response, written in order by the stream; the call that produces
-// them runs on its own, so a client that goes away cancels the call instead of leaving it
-// writing into nothing.
-struct SseOutbox {
-  explicit SseOutbox(const boost::asio::any_io_executor& ex) : signal(ex) {}
-  std::deque<json> queue;
-  bool done = false;
-  boost::asio::steady_timer signal;
-
-  void push(json message) {
-    queue.push_back(std::move(message));
-    signal.cancel();
-  }
-};
-
 // Runs the call and queues its notifications and response. Free functions, not lambda
 // coroutines: their parameters live in the coroutine frame (GCC 12 mishandles captures).
 awaitable<void> run_call(App& app, std::shared_ptr<McpHttpSession> session, json message,
-                         chattools::ToolContext context, std::shared_ptr<SseOutbox> outbox) {
+                         chattools::ToolContext context, std::shared_ptr<SseOutbox<json>> outbox) {
   // The sink is a named local: GCC 12 destroys a temporary std::function inside a co_await
   // expression twice, which released `outbox` one time too many.
   mcp::NotificationSink sink = [outbox](json notification) {
@@ -124,14 +55,13 @@ awaitable<void> run_call(App& app, std::shared_ptr<McpHttpSession> session, json
   auto response = co_await app.mcp->handle(std::move(message), session->protocol,
                                            std::move(context), std::move(sink));
   if (response) outbox->push(std::move(*response));
-  outbox->done = true;
-  outbox->signal.cancel();
+  outbox->finish();
 }
 
 // Writes the queued messages as SSE events until the response has gone out.
 awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, json message,
                             chattools::ToolContext context, EventStream& events) {
-  auto outbox = std::make_shared<SseOutbox>(app.executor);
+  auto outbox = std::make_shared<SseOutbox<json>>(app.executor);
   const std::string key = message["id"].dump();
   boost::asio::co_spawn(app.executor,
                         run_call(app, session, std::move(message), std::move(context), outbox),
@@ -150,9 +80,7 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
       }
     }
     if (outbox->done) co_return;
-    outbox->signal.expires_at(boost::asio::steady_timer::time_point::max());
-    boost::system::error_code ec;
-    co_await outbox->signal.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    co_await outbox->wait();
   }
 }
 
@@ -183,21 +111,17 @@ awaitable<Response> mcp_post(Context& c) {
     auto chat = c.app.chats->open(c.caller(), key, "", "");
     if (!chat) co_return error_response(chat.error());
     auto created = c.app.mcp_sessions->create(c.caller().token_id, *chat);
-    if (!created) {
-      co_return rpc_error(
-          429, mcp::rpc::kInvalidRequest,
-          fmt::format("this token has {} MCP sessions, each with a call in flight; end one "
-                      "(DELETE /mcp) or wait for a call to finish",
-                      McpSessions::kMaxPerToken));
-    }
+    if (!created) co_return error_response(created.error());
     session_id = *created;
-    session = c.app.mcp_sessions->find(session_id, c.caller().token_id);
-  } else {
-    if (session_id.empty())
-      co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
-    session = c.app.mcp_sessions->find(session_id, c.caller().token_id);
-    if (!session) co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
+  } else if (session_id.empty()) {
+    co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
   }
+  {
+    auto found = c.app.mcp_sessions->find(session_id, c.caller().token_id);
+    if (!found) co_return error_response(found.error());
+    session = std::move(*found);
+  }
+  if (!session) co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
   chattools::ToolContext context{.actor = c.caller(),
                                  .organization_id = session->organization_id,
                                  .chat_id = session->chat_id};
@@ -207,6 +131,11 @@ awaitable<Response> mcp_post(Context& c) {
   }
   auto response =
       co_await c.app.mcp->handle(std::move(message), session->protocol, std::move(context));
+  // initialize and notifications/initialized change what the session remembers; any replica
+  // may answer its next request.
+  if (auto saved = c.app.mcp_sessions->save(*session); !saved) {
+    co_return error_response(saved.error());
+  }
   if (!response) {
     Response accepted = Response::json(202, "");
     accepted.headers.emplace_back("Mcp-Session-Id", session_id);
@@ -227,9 +156,9 @@ awaitable<Response> mcp_get(Context&) {
 awaitable<Response> mcp_delete(Context& c) {
   std::string id = c.request.header("mcp-session-id");
   if (id.empty()) co_return rpc_error(400, mcp::rpc::kInvalidRequest, msg::kMissingSession);
-  if (!c.app.mcp_sessions->remove(id, c.caller().token_id)) {
-    co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
-  }
+  auto removed = c.app.mcp_sessions->remove(id, c.caller().token_id);
+  if (!removed) co_return error_response(removed.error());
+  if (!*removed) co_return rpc_error(404, mcp::rpc::kInvalidRequest, msg::kUnknownSession);
   co_return Response::json(200, "{}");
 }
 

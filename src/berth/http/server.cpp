@@ -317,7 +317,9 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
       if (!agents_only) {
         std::string_view auth = parser.get()[bhttp::field::authorization];
         if (auth.starts_with("Bearer ")) {
-          verified = app.admin.authenticate(auth.substr(7)).has_value();
+          std::string_view bearer = auth.substr(7);
+          verified = (!app.options.relay_secret.empty() && bearer == app.options.relay_secret) ||
+                     app.admin.authenticate(bearer).has_value();
         }
       }
       if (!verified) limit = std::min(limit, app.options.unauthenticated_body_limit);
@@ -524,8 +526,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
                               "choose another --listen address or stop what uses it");
   }
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
-  for (auto table :
-       {workspace_routes(), admin_routes(), account_routes(), mcp_routes(), chat_watch_routes()})
+  for (auto table : {workspace_routes(), admin_routes(), account_routes(), mcp_routes(),
+                     chat_watch_routes(), replica_routes()})
     impl->routes.insert(impl->routes.end(), table.begin(), table.end());
   for (const auto& route : impl->routes) {
     if (route.upgrade) impl->agent_routes.push_back(route);

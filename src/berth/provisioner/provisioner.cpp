@@ -141,6 +141,8 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
 
   // Listens again for the workspaces whose sandboxes outlived a restart of this server.
   void reopen_egress();
+  // Writes this host's row (at start, and again if it was removed).
+  void register_host();
 
   awaitable<void> job_loop();
   awaitable<void> heartbeat_loop();
@@ -584,7 +586,10 @@ awaitable<void> Provisioner::State::job_loop() {
   while (!stopped) {
     while (active < options.max_concurrent_jobs && !stopped) {
       UnixMillis now = now_ms();
-      auto job = store.acquire_job(options.worker_id, now, now + options.build_timeout.count());
+      auto job = store.acquire_job({.worker_id = options.worker_id,
+                                    .provisioner_id = options.provisioner_id,
+                                    .now = now,
+                                    .deadline_at = now + options.build_timeout.count()});
       if (!job) {
         spdlog::error("acquire job failed error={}", job.error().message);
         break;
@@ -615,6 +620,12 @@ awaitable<void> Provisioner::State::heartbeat_loop() {
     timer.expires_after(options.heartbeat_interval);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (auto s = store.provisioner_seen(options.provisioner_id, now_ms()); !s) {
+      if (s.error().code == ErrorCode::not_found)
+        register_host();
+      else
+        spdlog::error("provisioner heartbeat failed error={}", s.error().message);
+    }
     if (active > 0) {
       if (auto s = store.heartbeat_jobs(options.worker_id, now_ms()); !s) {
         spdlog::error("job heartbeat failed error={}", s.error().message);
@@ -654,10 +665,25 @@ void Provisioner::start() {
       spdlog::critical("provisioner loop ended error={}", ex.what());
     }
   };
-  state_->reopen_egress();
   asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
+  if (!state_->options.claim_jobs) return;
+  state_->register_host();
+  state_->reopen_egress();
   asio::co_spawn(state_->executor, state_->job_loop(), log_errors);
   asio::co_spawn(state_->executor, state_->heartbeat_loop(), log_errors);
+}
+
+void Provisioner::State::register_host() {
+  const UnixMillis now = now_ms();
+  if (auto s = store.register_provisioner({.id = options.provisioner_id,
+                                           .name = options.name,
+                                           .kind = options.kind,
+                                           .worker_id = options.worker_id,
+                                           .started_at = now,
+                                           .last_seen_at = now});
+      !s) {
+    spdlog::error("provisioner not registered error={}", s.error().message);
+  }
 }
 
 void Provisioner::stop() { state_->stopped = true; }

@@ -36,8 +36,15 @@ struct ProvisionerOptions {
   // Whether templates with isolation process or script may run (their commands run on this
   // host as the server's user). Without it, their builds fail with UNISOLATED_REFUSED.
   bool allow_unisolated = false;
-  std::string worker_id;      // unique per provisioner process, e.g. "embedded:<uuid>"
-  std::string worker_prefix;  // jobs of other workers under this prefix are orphans
+  // This host (its data directory): stable across restarts. Workspaces whose first build it
+  // claimed live here, and only it runs their later builds.
+  std::string provisioner_id;
+  std::string name;               // shown to operators, e.g. the host name
+  std::string kind = "embedded";  // embedded | daemon
+  std::string worker_id;          // unique per process: "<provisioner_id>/<uuid>"
+  std::string worker_prefix;      // "<provisioner_id>/": other workers' jobs are orphans
+  // false: run only the stale-job reaper (`berth server --provisioners 0`).
+  bool claim_jobs = true;
   int max_concurrent_jobs = 32;
   std::chrono::milliseconds build_timeout{std::chrono::minutes(10)};
   // The provisioner marks its running jobs alive this often; a job not marked for

@@ -165,6 +165,8 @@ struct WorkspaceAgent {
   std::optional<UnixMillis> started_at;
   std::optional<UnixMillis> ready_at;
   std::optional<int> pid;
+  // The replica (server) holding the agent's connection, while it is connected.
+  std::optional<std::string> replica_id;
 
   AgentStatus status(UnixMillis now, std::chrono::milliseconds inactive_timeout) const;
 };
@@ -189,6 +191,50 @@ struct Chat {
   std::optional<std::string> agent_id;
   UnixMillis created_at = 0;
   UnixMillis updated_at = 0;
+};
+
+// A running server on the shared database, and where other replicas reach it.
+struct Replica {
+  std::string id;
+  std::string hostname;
+  std::string data_dir;
+  std::string relay_url;
+  std::string relay_secret;
+  UnixMillis started_at = 0;
+  UnixMillis heartbeat_at = 0;
+};
+
+// A host that runs builds and workspaces: the embedded provisioner of a server's data
+// directory, or a `berth provisioner` daemon. `id` is stable across restarts (kept in its
+// data directory); `worker_id` names the current process.
+struct ProvisionerHost {
+  std::string id;
+  std::string name;
+  std::string kind;  // embedded | daemon
+  std::string worker_id;
+  UnixMillis started_at = 0;
+  UnixMillis last_seen_at = 0;
+};
+
+// What a provisioner claims a job with.
+struct JobClaim {
+  std::string worker_id;       // the claiming process
+  std::string provisioner_id;  // its host: only jobs of workspaces living there, or new ones
+  UnixMillis now = 0;
+  UnixMillis deadline_at = 0;  // the build's deadline
+};
+
+// An MCP session on /mcp as the database keeps it (any replica answers it).
+struct McpSessionRecord {
+  std::string id;
+  std::string token_id;
+  std::string chat_id;
+  std::string organization_id;
+  std::string protocol_version;
+  std::string client_info = "{}";  // JSON object
+  bool initialized = false;
+  UnixMillis created_at = 0;
+  UnixMillis last_used_at = 0;
 };
 
 // --- Inputs

@@ -99,9 +99,15 @@ class Store {
       std::string_view workspace_id) = 0;
 
   // --- Provisioner jobs
-  // Atomically claims the oldest pending job for `worker_id`. nullopt when none is pending.
-  virtual Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id, UnixMillis now,
-                                                         UnixMillis deadline_at) = 0;
+  // Atomically claims the oldest pending job the claimer may run: of a workspace living on its
+  // host, or of one that lives nowhere yet. nullopt when none. A start build that succeeds
+  // makes a workspace that lived nowhere live on the host that ran it.
+  virtual Result<std::optional<AcquiredJob>> acquire_job(const JobClaim& claim) = 0;
+  // Inserts or replaces the provisioner's row (a new process of the same host).
+  virtual Status register_provisioner(const ProvisionerHost& host) = 0;
+  // Marks the provisioner seen at `now`.
+  virtual Status provisioner_seen(std::string_view id, UnixMillis now) = 0;
+  virtual Result<std::vector<ProvisionerHost>> list_provisioners() = 0;
   virtual Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) = 0;
   // Marks the job completed; with an error it is failed. A delete build that succeeds also
   // soft-deletes its workspace. Returns failed_precondition if it was already completed.
@@ -109,7 +115,9 @@ class Store {
                               std::optional<std::string> error_code, UnixMillis now) = 0;
   // Fails every running job whose deadline passed, or whose worker stopped heartbeating
   // before `stale_before`, or (when set) that belongs to a worker other than `live_worker`
-  // under the same `worker_prefix`. Returns the failed jobs' workspace ids.
+  // under the same `worker_prefix`; and every pending job of a workspace living on a
+  // provisioner not seen since `stale_before` (nobody else may run it). Returns the failed
+  // jobs' workspace ids.
   struct StaleJobPolicy {
     UnixMillis now = 0;
     UnixMillis heartbeat_stale_before = 0;
@@ -170,8 +178,13 @@ class Store {
   virtual Result<WorkspaceAgent> agent_by_token_hash(std::string_view token_hash) = 0;
   // Replaces the agent's token hash: the old token stops authenticating new connections.
   virtual Status set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) = 0;
-  virtual Status agent_connected(std::string_view agent_id, UnixMillis now) = 0;
-  virtual Status agent_disconnected(std::string_view agent_id, UnixMillis now) = 0;
+  // The agent's connection (or heartbeat) reached replica `replica_id`.
+  virtual Status agent_connected(std::string_view agent_id, UnixMillis now,
+                                 std::string_view replica_id) = 0;
+  // The connection on `replica_id` closed. Ignored when the agent has meanwhile connected to
+  // another replica (a reconnect that lands elsewhere before the old socket is noticed).
+  virtual Status agent_disconnected(std::string_view agent_id, UnixMillis now,
+                                    std::string_view replica_id) = 0;
   // Moves the lifecycle; sets started_at on `starting` and ready_at when the start phase ends.
   virtual Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,
                                      UnixMillis now) = 0;
@@ -200,6 +213,37 @@ class Store {
   virtual Result<CreatedWorkspace> create_workspace_for_chat(
       std::string_view chat_id, std::optional<std::string> expected_workspace_id,
       const NewWorkspace& ws, const NewBuild& build) = 0;
+
+  // --- Replicas (servers sharing one database)
+  // Inserts or replaces the replica's row (and the row of an earlier server on the same host
+  // and data directory, which is gone); heartbeat_at = started_at.
+  virtual Status register_replica(const Replica& replica) = 0;
+  // Moves heartbeat_at; not_found when the row is gone (removed as dead by another replica).
+  virtual Status heartbeat_replica(std::string_view id, UnixMillis now) = 0;
+  virtual Status remove_replica(std::string_view id) = 0;
+  virtual Result<Replica> replica_by_id(std::string_view id) = 0;
+  virtual Result<std::vector<Replica>> list_replicas() = 0;
+  // Deletes replicas whose heartbeat is older than `stale_before`; returns how many.
+  virtual Result<std::int64_t> remove_stale_replicas(UnixMillis stale_before) = 0;
+  // Takes or renews the lease `name` for `holder` until `until`: succeeds (true) when nobody
+  // holds it, `holder` does, or the holder's lease expired before `now`.
+  virtual Result<bool> acquire_lease(std::string_view name, std::string_view holder, UnixMillis now,
+                                     UnixMillis until) = 0;
+  virtual Status release_lease(std::string_view name, std::string_view holder) = 0;
+
+  // --- MCP sessions
+  // Inserts the session; when its token then has more than `max_per_token` sessions, the least
+  // recently used others end in the same transaction.
+  virtual Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token) = 0;
+  // not_found when the session does not exist (ended, expired, or never made).
+  virtual Result<McpSessionRecord> mcp_session(std::string_view id) = 0;
+  // Writes the protocol fields and last_used_at.
+  virtual Status update_mcp_session(const McpSessionRecord& session) = 0;
+  virtual Status touch_mcp_session(std::string_view id, UnixMillis now) = 0;
+  // Ends the session if `token_id` opened it; false when there was no such session.
+  virtual Result<bool> delete_mcp_session(std::string_view id, std::string_view token_id) = 0;
+  // Ends sessions last used before `idle_before`; returns how many.
+  virtual Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) = 0;
 
   // --- Site configuration
   virtual Status set_config(std::string_view key, std::string_view value) = 0;

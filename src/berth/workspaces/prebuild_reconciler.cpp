@@ -54,7 +54,8 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
     auto self = shared_from_this();
     auto sub = bus.subscribe(executor, std::string(events::topic::kPrebuilds));
     while (!stopped) {
-      auto next = reconcile(now_ms());
+      std::optional<UnixMillis> next;
+      if (holds_lease()) next = reconcile(now_ms());
       auto sleep = options.fallback;
       if (next) {
         sleep = std::clamp(std::chrono::milliseconds(*next - now_ms()),
@@ -69,6 +70,25 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
         co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
     }
+  }
+
+  // Whether this replica is the one reconciling now (renewing its lease if so).
+  bool holds_lease() {
+    if (options.lease_holder.empty()) return true;
+    const UnixMillis now = now_ms();
+    auto held = store.acquire_lease(kPrebuildLease, options.lease_holder, now,
+                                    now + options.lease_ttl.count());
+    if (!held) {
+      spdlog::error("prebuild lease not read error={}", held.error().message);
+      return false;
+    }
+    if (!decided || *held != holding) {
+      spdlog::info("prebuild reconciler {} replica_id={}", *held ? "active" : "standing by",
+                   options.lease_holder);
+    }
+    holding = *held;
+    decided = true;
+    return *held;
   }
 
   Result<std::string> system_user() {
@@ -239,6 +259,8 @@ struct PrebuildReconciler::State : std::enable_shared_from_this<State> {
   std::string system_user_id;
   std::set<std::string> stopped_presets;  // logged once
   bool stopped = false;
+  bool holding = false;  // this replica held the lease at the last pass
+  bool decided = false;  // a pass has read the lease (its first outcome is logged)
 };
 
 PrebuildReconciler::PrebuildReconciler(asio::any_io_executor executor, store::Store& store,
@@ -252,6 +274,13 @@ void PrebuildReconciler::start() {
 }
 
 void PrebuildReconciler::stop() {
+  if (!state_->stopped && state_->holding) {
+    // Hand over at once instead of after the lease's time to live.
+    if (auto s = state_->store.release_lease(kPrebuildLease, state_->options.lease_holder); !s) {
+      spdlog::warn("prebuild lease not released error={}", s.error().message);
+    }
+    state_->holding = false;
+  }
   state_->stopped = true;
   state_->bus.publish(events::topic::kPrebuilds);
 }

@@ -8,7 +8,9 @@
 // presets no longer wanted (a new version, fewer instances) are deleted once unclaimed.
 //
 // Wakes on `prebuilds` events (template pushed, prebuild claimed, build finished) and at
-// least every `fallback`. Safe to run on several servers: the worst case is one extra build.
+// least every `fallback`. On several replicas sharing a database, one of them at a time
+// reconciles: the holder of the "prebuild-reconciler" lease (renewed every pass, taken over
+// by another replica once it lapses).
 
 #include <chrono>
 #include <memory>
@@ -31,7 +33,14 @@ struct PrebuildOptions {
   std::chrono::milliseconds fallback{std::chrono::seconds(10)};
   // After an event, wait this long before the pass (coalesces bursts; a claim answers first).
   std::chrono::milliseconds settle{std::chrono::milliseconds(20)};
+  // This replica's id: passes run only while it holds the lease. "" = no lease (one server,
+  // tests).
+  std::string lease_holder;
+  // A holder that stops renewing loses the lease after this long.
+  std::chrono::milliseconds lease_ttl{std::chrono::seconds(30)};
 };
+
+inline constexpr std::string_view kPrebuildLease = "prebuild-reconciler";
 
 // A preset's pool, as read_template and the template API show it.
 struct PrebuildStatus {

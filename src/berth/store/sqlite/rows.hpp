@@ -83,7 +83,7 @@ inline constexpr std::string_view kAgentColumns =
     "a.id, a.build_id, a.workspace_id, a.name, a.display_order, a.is_chat, a.external, "
     "a.directory, a.startup_script, a.startup_script_timeout_ms, a.connection_timeout_s, "
     "a.created_at, a.first_connected_at, a.last_connected_at, a.disconnected_at, "
-    "a.lifecycle_state, a.started_at, a.ready_at, a.pid, a.env";
+    "a.lifecycle_state, a.started_at, a.ready_at, a.pid, a.env, a.replica_id";
 
 inline WorkspaceAgent read_agent(const Statement& s, int c = 0) {
   WorkspaceAgent a;
@@ -107,6 +107,7 @@ inline WorkspaceAgent read_agent(const Statement& s, int c = 0) {
   a.ready_at = s.opt_int64(c + 17);
   if (auto pid = s.opt_int64(c + 18)) a.pid = static_cast<int>(*pid);
   a.env = s.text(c + 19);
+  a.replica_id = s.opt_text(c + 20);
   return a;
 }
 

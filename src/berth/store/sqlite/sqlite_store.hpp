@@ -66,8 +66,10 @@ class SqliteStore final : public Store {
   Result<BuildWithJob> build_by_id(std::string_view build_id) override;
   Result<std::optional<WorkspaceBuild>> latest_start_build(std::string_view workspace_id) override;
 
-  Result<std::optional<AcquiredJob>> acquire_job(std::string_view worker_id, UnixMillis now,
-                                                 UnixMillis deadline_at) override;
+  Result<std::optional<AcquiredJob>> acquire_job(const JobClaim& claim) override;
+  Status register_provisioner(const ProvisionerHost& host) override;
+  Status provisioner_seen(std::string_view id, UnixMillis now) override;
+  Result<std::vector<ProvisionerHost>> list_provisioners() override;
   Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) override;
   Status complete_job(std::string_view job_id, std::optional<std::string> error,
                       std::optional<std::string> error_code, UnixMillis now) override;
@@ -100,8 +102,10 @@ class SqliteStore final : public Store {
   Result<QuotaDecision> admit_build_cost(std::string_view build_id,
                                          std::int64_t daily_cost) override;
   Status set_agent_token_hash(std::string_view agent_id, std::string_view token_hash) override;
-  Status agent_connected(std::string_view agent_id, UnixMillis now) override;
-  Status agent_disconnected(std::string_view agent_id, UnixMillis now) override;
+  Status agent_connected(std::string_view agent_id, UnixMillis now,
+                         std::string_view replica_id) override;
+  Status agent_disconnected(std::string_view agent_id, UnixMillis now,
+                            std::string_view replica_id) override;
   Status set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,
                              UnixMillis now) override;
   Status append_agent_logs(std::string_view agent_id, const std::vector<std::string>& lines,
@@ -121,6 +125,23 @@ class SqliteStore final : public Store {
   Result<CreatedWorkspace> create_workspace_for_chat(
       std::string_view chat_id, std::optional<std::string> expected_workspace_id,
       const NewWorkspace& ws, const NewBuild& build) override;
+
+  Status register_replica(const Replica& replica) override;
+  Status heartbeat_replica(std::string_view id, UnixMillis now) override;
+  Status remove_replica(std::string_view id) override;
+  Result<Replica> replica_by_id(std::string_view id) override;
+  Result<std::vector<Replica>> list_replicas() override;
+  Result<std::int64_t> remove_stale_replicas(UnixMillis stale_before) override;
+  Result<bool> acquire_lease(std::string_view name, std::string_view holder, UnixMillis now,
+                             UnixMillis until) override;
+  Status release_lease(std::string_view name, std::string_view holder) override;
+
+  Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token) override;
+  Result<McpSessionRecord> mcp_session(std::string_view id) override;
+  Status update_mcp_session(const McpSessionRecord& session) override;
+  Status touch_mcp_session(std::string_view id, UnixMillis now) override;
+  Result<bool> delete_mcp_session(std::string_view id, std::string_view token_id) override;
+  Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) override;
 
   Status set_config(std::string_view key, std::string_view value) override;
   Result<std::optional<std::string>> config(std::string_view key) override;

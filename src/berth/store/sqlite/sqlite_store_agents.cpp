@@ -103,25 +103,28 @@ Status SqliteStore::set_agent_token_hash(std::string_view agent_id, std::string_
   return q->with(agent_id, token_hash).run();
 }
 
-Status SqliteStore::agent_connected(std::string_view agent_id, UnixMillis now) {
+Status SqliteStore::agent_connected(std::string_view agent_id, UnixMillis now,
+                                    std::string_view replica_id) {
   std::lock_guard lock(mu_);
   // last_connected_at must be strictly after disconnected_at for the agent to read as
   // connected, even when both happen within one millisecond.
   auto q = db_->prepare(
       "UPDATE workspace_agents SET first_connected_at = COALESCE(first_connected_at, $2), "
       "last_connected_at = CASE WHEN $2 > COALESCE(disconnected_at, 0) THEN $2 "
-      "ELSE COALESCE(disconnected_at, 0) + 1 END WHERE id = $1");
+      "ELSE COALESCE(disconnected_at, 0) + 1 END, replica_id = $3 WHERE id = $1");
   if (!q) return q.error();
-  return q->with(agent_id, now).run();
+  return q->with(agent_id, now, replica_id).run();
 }
 
-Status SqliteStore::agent_disconnected(std::string_view agent_id, UnixMillis now) {
+Status SqliteStore::agent_disconnected(std::string_view agent_id, UnixMillis now,
+                                       std::string_view replica_id) {
   std::lock_guard lock(mu_);
   auto q = db_->prepare(
       "UPDATE workspace_agents SET disconnected_at = CASE WHEN $2 > COALESCE(last_connected_at, 0) "
-      "THEN $2 ELSE COALESCE(last_connected_at, 0) END WHERE id = $1");
+      "THEN $2 ELSE COALESCE(last_connected_at, 0) END, replica_id = NULL "
+      "WHERE id = $1 AND (replica_id IS NULL OR replica_id = $3)");
   if (!q) return q.error();
-  return q->with(agent_id, now).run();
+  return q->with(agent_id, now, replica_id).run();
 }
 
 Status SqliteStore::set_agent_lifecycle(std::string_view agent_id, AgentLifecycle state,

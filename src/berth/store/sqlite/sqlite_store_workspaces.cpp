@@ -240,27 +240,33 @@ Result<std::string> SqliteStore::workspace_of_build_locked(std::string_view buil
 
 // --- Provisioner jobs
 
-Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(std::string_view worker_id,
-                                                            UnixMillis now,
-                                                            UnixMillis deadline_at) {
+Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(const JobClaim& c) {
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
   std::string job_id;
   {
-    // The subquery and the update run under one write lock, so two workers never claim
-    // the same job (PostgreSQL: FOR UPDATE SKIP LOCKED in the subquery).
+    // Under the transaction's write lock, so two claimers never take the same job.
     auto q = db_->prepare(
-        "UPDATE provisioner_jobs SET started_at = $1, updated_at = $1, heartbeat_at = $1, "
-        "worker_id = $2, deadline_at = $3 WHERE id = (SELECT id FROM provisioner_jobs "
-        "WHERE started_at IS NULL AND canceled_at IS NULL ORDER BY created_at, id LIMIT 1) "
-        "RETURNING id");
+        "SELECT j.id FROM provisioner_jobs j JOIN workspace_builds b ON b.job_id = j.id "
+        "JOIN workspaces w ON w.id = b.workspace_id WHERE j.started_at IS NULL AND "
+        "j.canceled_at IS NULL AND j.completed_at IS NULL AND "
+        "(w.provisioner_id IS NULL OR w.provisioner_id = $1) ORDER BY j.created_at, j.id LIMIT 1");
     if (!q) return q.error();
-    auto row = q->with(now, worker_id, deadline_at).step();
+    auto row = q->with(c.provisioner_id).step();
     if (!row) return row.error();
     if (!*row) return std::optional<AcquiredJob>();
     job_id = q->text(0);
-    if (auto s = q->run(); !s) return s.error();
+  }
+  {
+    auto q = db_->prepare(
+        "UPDATE provisioner_jobs SET started_at = $2, updated_at = $2, heartbeat_at = $2, "
+        "worker_id = $3, deadline_at = $4, provisioner_id = $5 WHERE id = $1 AND "
+        "started_at IS NULL");
+    if (!q) return q.error();
+    if (auto s = q->with(job_id, c.now, c.worker_id, c.deadline_at, c.provisioner_id).run(); !s) {
+      return s.error();
+    }
   }
   AcquiredJob out;
   auto job = job_locked(job_id);
@@ -288,6 +294,43 @@ Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(std::string_view wor
   }
   if (auto s = tx->commit(); !s) return s.error();
   return std::optional<AcquiredJob>(std::move(out));
+}
+
+Status SqliteStore::register_provisioner(const ProvisionerHost& h) {
+  std::lock_guard lock(mu_);
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return tx.error();
+  auto del = db_->prepare("DELETE FROM provisioners WHERE id = $1");
+  if (!del) return del.error();
+  if (auto s = del->with(h.id).run(); !s) return s;
+  auto q = db_->prepare(
+      "INSERT INTO provisioners (id, name, kind, worker_id, started_at, last_seen_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6)");
+  if (!q) return q.error();
+  if (auto s = q->with(h.id, h.name, h.kind, h.worker_id, h.started_at, h.last_seen_at).run(); !s) {
+    return s;
+  }
+  return tx->commit();
+}
+
+Status SqliteStore::provisioner_seen(std::string_view id, UnixMillis now) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "UPDATE provisioners SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1");
+  if (!q) return q.error();
+  if (auto s = q->with(id, now).run(); !s) return s;
+  if (db_->changes() == 0) return Error::not_found(fmt::format("provisioner {} not found", id));
+  return {};
+}
+
+Result<std::vector<ProvisionerHost>> SqliteStore::list_provisioners() {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "SELECT id, name, kind, worker_id, started_at, last_seen_at FROM provisioners ORDER BY name, "
+      "id");
+  return all<ProvisionerHost>(q, [](const Statement& r) {
+    return ProvisionerHost{r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5)};
+  });
 }
 
 Status SqliteStore::heartbeat_jobs(std::string_view worker_id, UnixMillis now) {
@@ -325,6 +368,13 @@ Status SqliteStore::complete_job(std::string_view job_id, std::optional<std::str
         "(SELECT workspace_id FROM workspace_builds WHERE job_id = $1 AND transition = 'start')");
     if (!d) return d.error();
     if (auto s = d->with(job_id, now).run(); !s) return s;
+    // A workspace lives where its first start succeeded: its files and processes are there.
+    auto pin = db_->prepare(
+        "UPDATE workspaces SET provisioner_id = (SELECT provisioner_id FROM provisioner_jobs "
+        "WHERE id = $1) WHERE provisioner_id IS NULL AND id = (SELECT workspace_id FROM "
+        "workspace_builds WHERE job_id = $1 AND transition = 'start')");
+    if (!pin) return pin.error();
+    if (auto s = pin->with(job_id).run(); !s) return s;
   }
   return tx->commit();
 }
@@ -365,11 +415,35 @@ Result<std::vector<std::string>> SqliteStore::fail_stale_jobs(const StaleJobPoli
       }
     }
   }
+  {
+    // Pending jobs only their workspace's provisioner may run, while it is gone.
+    auto q = db_->prepare(
+        "SELECT j.id, w.id, w.provisioner_id, p.name FROM provisioner_jobs j "
+        "JOIN workspace_builds b ON b.job_id = j.id JOIN workspaces w ON w.id = b.workspace_id "
+        "LEFT JOIN provisioners p ON p.id = w.provisioner_id "
+        "WHERE j.started_at IS NULL AND j.canceled_at IS NULL AND j.completed_at IS NULL AND "
+        "j.created_at < $1 AND w.provisioner_id IS NOT NULL AND "
+        "(p.id IS NULL OR p.last_seen_at < $1)");
+    if (!q) return q.error();
+    q->with(p.heartbeat_stale_before);
+    while (true) {
+      auto row = q->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      const std::string host = q->opt_text(3).value_or(q->text(2));
+      stale.push_back({q->text(0), q->text(1),
+                       fmt::format("the workspace lives on provisioner {}, which is offline, and "
+                                   "only it can run this build; bring that host back, or delete "
+                                   "the workspace and create a new one",
+                                   host),
+                       "PROVISIONER_OFFLINE"});
+    }
+  }
   std::vector<std::string> workspaces;
   for (const auto& s : stale) {
     auto q = db_->prepare(
-        "UPDATE provisioner_jobs SET completed_at = $2, updated_at = $2, error = $3, "
-        "error_code = $4 WHERE id = $1 AND completed_at IS NULL");
+        "UPDATE provisioner_jobs SET started_at = COALESCE(started_at, $2), completed_at = $2, "
+        "updated_at = $2, error = $3, error_code = $4 WHERE id = $1 AND completed_at IS NULL");
     if (!q) return q.error();
     if (auto r = q->with(s.job_id, p.now, s.reason, s.code).run(); !r) return r.error();
     workspaces.push_back(s.workspace_id);

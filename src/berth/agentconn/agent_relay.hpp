@@ -1,0 +1,29 @@
+#pragma once
+// Agent calls across replicas: an agent holds one connection, to the replica it dialled. A
+// call that lands on another replica goes through AgentRelay to that replica, which makes it
+// on its connection. The transport (http/relay_client, Beast) implements this interface so
+// the hub stays free of HTTP.
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "berth/core/result.hpp"
+#include "berth/store/model.hpp"
+
+namespace berth::agentconn {
+
+class AgentRelay {
+ public:
+  virtual ~AgentRelay() = default;
+  // Calls `method` on agent `agent_id`, connected to `replica`. The same results as
+  // AgentHub::call, plus unavailable when the replica cannot be reached.
+  virtual boost::asio::awaitable<Result<nlohmann::json>> call(
+      store::Replica replica, std::string agent_id, std::string method, nlohmann::json params,
+      std::chrono::milliseconds timeout, std::function<void(std::string)> on_output) = 0;
+};
+
+}  // namespace berth::agentconn

@@ -1,0 +1,23 @@
+#pragma once
+// The client side of the relay between replicas (see replica_handlers.cpp): one HTTP
+// connection per relayed agent call to the replica holding the agent's connection.
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "berth/agentconn/agent_relay.hpp"
+
+namespace berth::http {
+
+class RelayClient final : public agentconn::AgentRelay {
+ public:
+  explicit RelayClient(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  boost::asio::awaitable<Result<nlohmann::json>> call(
+      store::Replica replica, std::string agent_id, std::string method, nlohmann::json params,
+      std::chrono::milliseconds timeout, std::function<void(std::string)> on_output) override;
+
+ private:
+  boost::asio::any_io_executor executor_;
+};
+
+}  // namespace berth::http
