@@ -20,6 +20,8 @@ class BenchServer {
 
   const std::string& url() const { return url_; }
   const std::string& token() const { return token_; }
+  // A replica joining another server's database has no admin token of its own: use that one's.
+  void use_token(std::string token) { token_ = std::move(token); }
   std::filesystem::path log_path() const { return dir_ / "server.log"; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& data_dir() const { return dir_; }

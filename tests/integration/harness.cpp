@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -121,6 +122,23 @@ TestServer::TestServer(ServerFlags flags) : flags_(std::move(flags)) {
     EXPECT_FALSE(database_url_.empty()) << "no test database";
   }
   start();
+}
+
+TestCertificates make_test_certificates(const fs::path& dir) {
+  fs::create_directories(dir);
+  const std::string d = dir.string();
+  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string script = fmt::format(
+      "cd '{0}' && openssl req -x509 {1} -keyout ca.key -out ca.pem -days 2 "
+      "-subj '/CN=Berth Test CA' && "
+      "openssl req -x509 {1} -keyout other.key -out other-ca.pem -days 2 -subj '/CN=Other CA' && "
+      "openssl req {1} -keyout server.key -out server.csr -subj '/CN=127.0.0.1' && "
+      "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > ext.cnf && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "-out server.pem -days 2 -extfile ext.cnf",
+      d, key);
+  EXPECT_EQ(std::system((script + " >certs.log 2>&1").c_str()), 0) << read_file(dir / "certs.log");
+  return {dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "other-ca.pem"};
 }
 
 bool postgres_store() {

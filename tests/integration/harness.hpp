@@ -95,6 +95,16 @@ class TestServer {
   mutable std::vector<int> spawned_;
 };
 
+// A test CA, a server certificate it signed for 127.0.0.1 and localhost, and an unrelated CA
+// (made with the openssl command in `dir`).
+struct TestCertificates {
+  std::filesystem::path ca;        // PEM CA certificate
+  std::filesystem::path cert;      // server certificate (127.0.0.1, localhost)
+  std::filesystem::path key;       // its key
+  std::filesystem::path other_ca;  // a CA that signed nothing here
+};
+TestCertificates make_test_certificates(const std::filesystem::path& dir);
+
 // Waits for a child to exit: its exit code, or nullopt after `timeout`.
 std::optional<int> wait_exit(int pid, std::chrono::milliseconds timeout);
 

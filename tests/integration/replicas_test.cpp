@@ -4,7 +4,11 @@
 // pass of the suite (BERTH_TEST_STORE=postgres); skipped on SQLite, which is one server's.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -16,6 +20,10 @@ namespace {
 constexpr const char* kShell = "name: shell\nagents:\n  - name: main\n";
 
 json content(const json& call_result) { return call_result["structuredContent"]; }
+
+std::string random_suffix() {
+  return std::to_string(::getpid()) + "-" + std::to_string(std::rand());
+}
 
 // A replica of `first`: same database, its own data directory and provisioner (unless
 // `provisioners` is 0).
@@ -140,6 +148,36 @@ TEST_F(Replicas, AReplicaKilledMidBuildLosesNothing) {
   EXPECT_FALSE(next.contains("status")) << next.dump();
   auto ran = content(again.call("execute", {{"command", "echo alive"}}));
   EXPECT_EQ(ran["exit_code"], 0) << ran.dump();
+}
+
+// Replicas with TLS relay over https and verify each other (their CA in BERTH_CA_FILE).
+TEST_F(Replicas, RelayBetweenTlsReplicasVerifiesTheirCertificates) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("berth-tls-replicas-" + random_suffix());
+  const TestCertificates certs = make_test_certificates(dir);
+  ::setenv("BERTH_CA_FILE", certs.ca.c_str(), 1);  // this test's own API client
+  ServerFlags fa;
+  fa.extra_args = {"--tls-cert", certs.cert.string(), "--tls-key", certs.key.string()};
+  fa.extra_env = {"BERTH_CA_FILE=" + certs.ca.string()};
+  TestServer a(fa);
+  ServerFlags fb = replica_of(a, 0, fa.extra_args);
+  fb.extra_env = fa.extra_env;
+  TestServer b(fb);
+  ASSERT_TRUE(b.url().starts_with("https://")) << b.url();
+  a.push_template(kShell);
+  auto api_a = a.admin();
+  auto created = api_a.post("/api/v1/workspaces", {{"template", "shell"}});
+  ASSERT_TRUE(created) << created.error().message;
+  auto ws = wait_settled(api_a, (*created)["id"]);
+  ASSERT_EQ(ws["readiness"]["phase"], "ready") << ws.dump();
+  const std::string agent = ws["agents"][0]["id"];
+  auto api_b = b.client(a.admin_token());
+  auto exec = api_b.post("/api/v1/agents/" + agent + "/exec", {{"command", "echo over-tls"}});
+  ASSERT_TRUE(exec) << exec.error().message;
+  EXPECT_NE(exec->dump().find("over-tls"), std::string::npos) << exec->dump();
+  ::unsetenv("BERTH_CA_FILE");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 // The prebuild reconciler runs on one replica at a time (the lease holder): three replicas

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <deque>
 #include <iostream>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -19,13 +20,16 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
 #include "berth/agent/agent_rpc.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/net/tls.hpp"
 #include "berth/proc/process.hpp"
 
 namespace berth::agent {
@@ -42,10 +46,37 @@ using tcp = asio::ip::tcp;
 // TCP to the server's address, or the Unix socket a sandbox binds in (unix:/run/berth/agent.sock).
 using Stream = beast::basic_stream<asio::generic::stream_protocol>;
 using WebSocket = websocket::stream<Stream>;
+// To an https:// server: TLS, verified against the system's CAs and $BERTH_CA_FILE.
+using TlsWebSocket = websocket::stream<beast::ssl_stream<Stream>>;
 
 namespace {
 
 constexpr std::size_t kMaxQueuedMessages = 10'000;
+
+// The live connection, whichever stream it runs on.
+class Wire {
+ public:
+  virtual ~Wire() = default;
+  virtual awaitable<void> write(const std::string& text, boost::system::error_code& ec) = 0;
+  virtual awaitable<void> close(boost::system::error_code& ec) = 0;
+};
+
+template <class WS>
+class WireOf final : public Wire {
+ public:
+  explicit WireOf(WS& ws) : ws_(ws) {}
+  awaitable<void> write(const std::string& text, boost::system::error_code& ec) override {
+    co_await ws_.async_write(asio::buffer(text), asio::redirect_error(use_awaitable, ec));
+  }
+  awaitable<void> close(boost::system::error_code& ec) override {
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::milliseconds(200));
+    co_await ws_.async_close(websocket::close_code::normal,
+                             asio::redirect_error(use_awaitable, ec));
+  }
+
+ private:
+  WS& ws_;
+};
 constexpr auto kShutdownFlushTime = std::chrono::milliseconds(500);
 
 class AgentRuntime {
@@ -57,12 +88,22 @@ class AgentRuntime {
     if (url && url->scheme() == "unix" && !url->path().empty()) {
       socket_path_ = url->path();
       host_ = "berth-agent";
-    } else if (!url || (url->scheme() != "http" && url->scheme() != "ws")) {
-      spdlog::error("invalid --url \"{}\": use http://HOST:PORT or unix:/PATH", options_.url);
+    } else if (!url || (url->scheme() != "http" && url->scheme() != "ws" &&
+                        url->scheme() != "https" && url->scheme() != "wss")) {
+      spdlog::error("invalid --url \"{}\": use http(s)://HOST:PORT or unix:/PATH", options_.url);
       return 2;
     } else {
+      tls_ = url->scheme() == "https" || url->scheme() == "wss";
       host_ = url->host();
-      port_ = url->has_port() ? std::string(url->port()) : "80";
+      port_ = url->has_port() ? std::string(url->port()) : (tls_ ? "443" : "80");
+      if (tls_) {
+        auto ctx = net::client_tls_context(net::ca_file_from_environment());
+        if (!ctx) {
+          spdlog::error("{} ({})", ctx.error().message, ctx.error().detail);
+          return 2;
+        }
+        tls_context_ = std::move(*ctx);
+      }
     }
     asio::signal_set signals(io_, SIGTERM, SIGINT);
     signals.async_wait([this](const boost::system::error_code& ec, int) {
@@ -86,8 +127,7 @@ class AgentRuntime {
     while (ws_ && !outbox_.empty()) {
       auto* ws = ws_;
       boost::system::error_code ec;
-      co_await ws->async_write(asio::buffer(outbox_.front()),
-                               asio::redirect_error(use_awaitable, ec));
+      co_await ws->write(outbox_.front(), ec);
       if (ec) break;  // the read loop notices the broken connection and reconnects
       outbox_.pop_front();
     }
@@ -115,7 +155,16 @@ class AgentRuntime {
 
   // One connection, from dial to drop. Returns true if the handshake succeeded.
   awaitable<bool> session(boost::system::error_code& ec) {
+    if (tls_) {
+      TlsWebSocket ws(io_, *tls_context_);
+      co_return co_await session_on(ws, ec);
+    }
     WebSocket ws(io_);
+    co_return co_await session_on(ws, ec);
+  }
+
+  template <class WS>
+  awaitable<bool> session_on(WS& ws, boost::system::error_code& ec) {
     auto& lowest = beast::get_lowest_layer(ws);
     lowest.expires_after(std::chrono::seconds(10));
     if (!socket_path_.empty()) {
@@ -137,6 +186,21 @@ class AgentRuntime {
       if (ec) co_return false;
       lowest.socket().set_option(tcp::no_delay(true), ec);
       ec = {};
+    }
+    if constexpr (std::is_same_v<WS, TlsWebSocket>) {
+      if (!net::verify_host_name(ws.next_layer().native_handle(), host_)) {
+        spdlog::error("invalid TLS server name {}", host_);
+        co_return false;
+      }
+      co_await ws.next_layer().async_handshake(asio::ssl::stream_base::client,
+                                               asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        spdlog::error(
+            "TLS with the server failed: {} (a private CA's certificate goes in "
+            "BERTH_CA_FILE)",
+            ec.message());
+        co_return false;
+      }
     }
     ws.set_option(websocket::stream_base::decorator([this](websocket::request_type& req) {
       req.set(http::field::authorization, "Bearer " + options_.token);
@@ -166,7 +230,8 @@ class AgentRuntime {
     co_await ws.async_write(asio::buffer(dump_json(hello)),
                             asio::redirect_error(use_awaitable, ec));
     if (ec) co_return true;
-    ws_ = &ws;
+    WireOf<WS> wire(ws);
+    ws_ = &wire;
     if (!outbox_.empty() && !writing_) asio::co_spawn(io_, flush(), asio::detached);
 
     beast::flat_buffer buffer;
@@ -317,9 +382,7 @@ class AgentRuntime {
     stopping_ = true;
     if (ws_) {
       boost::system::error_code ec;
-      beast::get_lowest_layer(*ws_).expires_after(std::chrono::milliseconds(200));
-      co_await ws_->async_close(websocket::close_code::normal,
-                                asio::redirect_error(use_awaitable, ec));
+      co_await ws_->close(ec);
     }
     io_.stop();
   }
@@ -328,7 +391,9 @@ class AgentRuntime {
   asio::io_context io_;
   std::string host_, port_;
   std::string socket_path_;  // set for unix: URLs
-  WebSocket* ws_ = nullptr;  // the live connection, if any
+  bool tls_ = false;         // https:// or wss://
+  net::TlsContext tls_context_;
+  Wire* ws_ = nullptr;  // the live connection, if any
   std::deque<std::string> outbox_;
   bool writing_ = false;
   bool stopping_ = false;

@@ -6,7 +6,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+
+#include "berth/net/tls.hpp"
 
 namespace berth::cli {
 
@@ -74,11 +77,78 @@ ApiClient::ApiClient(std::string url, std::string token)
     : url_(std::move(url)), token_(std::move(token)) {
   while (!url_.empty() && url_.back() == '/') url_.pop_back();
   auto u = boost::urls::parse_uri(url_);
-  if (u) {
+  if (u && (u->scheme() == "http" || u->scheme() == "https")) {
+    tls_ = u->scheme() == "https";
     host_ = u->host();
-    port_ = u->has_port() ? std::string(u->port()) : "80";
+    port_ = u->has_port() ? std::string(u->port()) : (tls_ ? "443" : "80");
   }
 }
+
+namespace {
+
+// One request and its answer on a connected stream (plain or TLS).
+template <class S>
+Result<ApiClient::Reply> exchange_on(S& stream, const std::string& url,
+                                     bhttp::request<bhttp::string_body>& req,
+                                     const ApiClient::EventHandler& on_event) {
+  boost::system::error_code ec;
+  bhttp::write(stream, req, ec);
+  if (ec) return unreachable(url, ec.message());
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::buffer_body> parser;
+  parser.body_limit(256 * 1024 * 1024);
+  bhttp::read_header(stream, buffer, parser, ec);
+  if (ec) return unreachable(url, ec.message());
+  ApiClient::Reply reply;
+  reply.status = parser.get().result_int();
+  for (const auto& f : parser.get()) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers[name] = std::string(f.value());
+  }
+  // An event stream goes to `on_event` frame by frame as it arrives; any other body (and
+  // an error status's body) is collected.
+  const bool events = on_event && reply.status < 300 &&
+                      reply.headers["content-type"].starts_with("text/event-stream");
+  std::string pending;
+  auto deliver = [&]() -> bool {
+    std::size_t sep;
+    while ((sep = pending.find("\n\n")) != std::string::npos) {
+      std::string frame = pending.substr(0, sep);
+      pending.erase(0, sep + 2);
+      std::string event = "message", data;
+      std::size_t start = 0;
+      while (start < frame.size()) {
+        auto nl = frame.find('\n', start);
+        std::string line =
+            frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+        if (line.starts_with("event: ")) event = line.substr(7);
+        if (line.starts_with("data: ")) data += (data.empty() ? "" : "\n") + line.substr(6);
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+      }
+      if (!on_event(event, data)) return false;
+    }
+    return true;
+  };
+  char chunk[8192];
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk;
+    parser.get().body().size = sizeof chunk;
+    bhttp::read_some(stream, buffer, parser, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+        ec != asio::ssl::error::stream_truncated) {
+      return unreachable(url, ec.message());
+    }
+    (events ? pending : reply.body).append(chunk, sizeof chunk - parser.get().body().size);
+    if (events && !deliver()) return reply;
+    if (ec) break;
+  }
+  return reply;
+}
+
+}  // namespace
 
 Result<json> ApiClient::request(const std::string& method, const std::string& path,
                                 const std::optional<json>& body) {
@@ -98,7 +168,7 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
                                              std::string body, const EventHandler& on_event) {
   if (host_.empty()) {
     return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
-                                   "use http://HOST:PORT, e.g. http://127.0.0.1:7080");
+                                   "use http(s)://HOST:PORT, e.g. http://127.0.0.1:7080");
   }
   try {
     asio::io_context io;
@@ -110,60 +180,22 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
     for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = std::move(body);
     req.prepare_payload();
+    if (!tls_) return exchange_on(stream, url_, req, on_event);
+    auto ctx = net::client_tls_context(net::ca_file_from_environment());
+    if (!ctx) return ctx.error();
+    beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), **ctx);
+    if (!net::verify_host_name(secure.native_handle(), host_)) {
+      return unreachable(url_, "invalid TLS server name " + host_);
+    }
     boost::system::error_code ec;
-    bhttp::write(stream, req, ec);
-    if (ec) return unreachable(url_, ec.message());
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    bhttp::read_header(stream, buffer, parser, ec);
-    if (ec) return unreachable(url_, ec.message());
-    Reply reply;
-    reply.status = parser.get().result_int();
-    for (const auto& f : parser.get()) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = std::string(f.value());
+    secure.handshake(asio::ssl::stream_base::client, ec);
+    if (ec) {
+      return Error::unavailable(
+          fmt::format("TLS with the Berth server at {} failed: {}", url_, ec.message()),
+          "if the server's certificate comes from a private CA, pass its CA certificate with "
+          "--ca-file or BERTH_CA_FILE");
     }
-    // An event stream goes to `on_event` frame by frame as it arrives; any other body (and
-    // an error status's body) is collected.
-    const bool events = on_event && reply.status < 300 &&
-                        reply.headers["content-type"].starts_with("text/event-stream");
-    std::string pending;
-    auto deliver = [&]() -> bool {
-      std::size_t sep;
-      while ((sep = pending.find("\n\n")) != std::string::npos) {
-        std::string frame = pending.substr(0, sep);
-        pending.erase(0, sep + 2);
-        std::string event = "message", data;
-        std::size_t start = 0;
-        while (start < frame.size()) {
-          auto nl = frame.find('\n', start);
-          std::string line =
-              frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-          if (line.starts_with("event: ")) event = line.substr(7);
-          if (line.starts_with("data: ")) data += (data.empty() ? "" : "\n") + line.substr(6);
-          if (nl == std::string::npos) break;
-          start = nl + 1;
-        }
-        if (!on_event(event, data)) return false;
-      }
-      return true;
-    };
-    char chunk[8192];
-    while (!parser.is_done()) {
-      parser.get().body().data = chunk;
-      parser.get().body().size = sizeof chunk;
-      bhttp::read_some(stream, buffer, parser, ec);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec && ec != bhttp::error::end_of_stream && ec != asio::error::eof) {
-        return unreachable(url_, ec.message());
-      }
-      (events ? pending : reply.body).append(chunk, sizeof chunk - parser.get().body().size);
-      if (events && !deliver()) return reply;
-      if (ec) break;
-    }
-    return reply;
+    return exchange_on(secure, url_, req, on_event);
   } catch (const std::exception& e) {
     return unreachable(url_, e.what());
   }

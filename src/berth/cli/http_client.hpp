@@ -50,6 +50,7 @@ class ApiClient {
   std::string token_;
   std::string host_;
   std::string port_;
+  bool tls_ = false;  // https://: verified against the system's CAs and $BERTH_CA_FILE
 };
 
 // Percent-encodes one path segment (so "alice/dev" stays one segment).

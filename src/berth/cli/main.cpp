@@ -1,4 +1,5 @@
 // `berth`: one binary for the server, the agent, and the admin CLI.
+#include <cstdlib>
 #include <iostream>
 #include <string_view>
 
@@ -26,6 +27,12 @@ int main(int argc, char** argv) {
                  "Berth server URL (default: $BERTH_URL or http://127.0.0.1:7080)");
   app.add_option("--token", global.token, "API token (default: $BERTH_TOKEN)");
   app.add_flag("--json", global.json, "Print JSON instead of text");
+  // Read by every TLS client of this process (the CLI, `berth mcp`, `berth agent`) and the
+  // processes it starts, so it goes into the environment as soon as it is parsed.
+  app.add_option_function<std::string>(
+      "--ca-file", [](const std::string& path) { ::setenv("BERTH_CA_FILE", path.c_str(), 1); },
+      "PEM CA certificates to verify an https:// server with, besides the system's "
+      "(default: $BERTH_CA_FILE)");
   int exit_code = 0;
   berth::cli::add_server_commands(app, global, exit_code);
   berth::cli::add_admin_commands(app, global, exit_code);

@@ -30,6 +30,7 @@
 #include "berth/http/mcp_sessions.hpp"
 #include "berth/http/relay_client.hpp"
 #include "berth/http/server.hpp"
+#include "berth/net/tls.hpp"
 #include "berth/provisioner/provisioner.hpp"
 #include "berth/provisioner/sandbox_layout.hpp"
 #include "berth/store/pg/pg_database.hpp"
@@ -54,6 +55,8 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7080";
   std::string access_url;
   std::string relay_url;
+  std::string tls_cert;
+  std::string tls_key;
   bool no_example_templates = false;
   std::string example_templates;
   std::string agent_inactive_timeout = "30s";
@@ -295,6 +298,19 @@ int run_server(const ServerOptions& o) {
   if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return report(Error::invalid_argument("--tls-cert and --tls-key go together",
+                                          "pass both PEM files, or neither to serve plain HTTP"),
+                  false);
+  }
+  const bool tls = !o.tls_cert.empty();
+  if (tls) {
+    if (auto s = (*server)->enable_tls(o.tls_cert, o.tls_key); !s) return report(s.error(), false);
+  }
+  // Replicas relay over https to a TLS replica: its certificate is checked like any client.
+  auto relay_tls = net::client_tls_context(net::ca_file_from_environment());
+  if (!relay_tls) return report(relay_tls.error(), false);
+  relay_client.set_tls(*relay_tls);
   // Sandboxed agents have no network: they dial the agent socket, whose directory is bound
   // into each sandbox. Sandboxes run as other users: their files must be reachable by path.
   std::error_code exe_ec;
@@ -308,16 +324,17 @@ int run_server(const ServerOptions& o) {
   if (auto s = (*server)->listen_agent_socket((agent_socket_dir / "agent.sock").string()); !s) {
     return report(s.error(), false);
   }
-  std::string url =
-      o.access_url.empty()
-          ? fmt::format("http://{}:{}", host == "0.0.0.0" ? "127.0.0.1" : host, (*server)->port())
-          : o.access_url;
+  const char* scheme = tls ? "https" : "http";
+  std::string url = o.access_url.empty()
+                        ? fmt::format("{}://{}:{}", scheme, host == "0.0.0.0" ? "127.0.0.1" : host,
+                                      (*server)->port())
+                        : o.access_url;
   app.options.access_url = url;  // before io.run(): no request has been read yet
   // Other replicas relay agent calls to this address: this process, not a load balancer.
   std::string relay_url =
       o.relay_url.empty()
-          ? fmt::format("http://{}:{}", host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host,
-                        (*server)->port())
+          ? fmt::format("{}://{}:{}", scheme,
+                        host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host, (*server)->port())
           : o.relay_url;
   for (const auto& u : {url, relay_url}) {
     if (auto at = u.find("://"); at != std::string::npos) {
@@ -446,6 +463,9 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->capture_default_str();
   server->add_option("--access-url", server_options->access_url,
                      "URL agents use to reach this server (default: from --listen)");
+  server->add_option("--tls-cert", server_options->tls_cert,
+                     "PEM certificate (and chain): serve HTTPS instead of HTTP");
+  server->add_option("--tls-key", server_options->tls_key, "PEM private key of --tls-cert");
   server->add_option("--relay-url", server_options->relay_url,
                      "URL other replicas on the same database reach this server at, to relay "
                      "calls for agents connected here (default: from --listen)");

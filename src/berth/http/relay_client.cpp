@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "berth/core/untrusted.hpp"
@@ -51,29 +52,16 @@ Error error_from(const json& e) {
 
 }  // namespace
 
-asio::awaitable<Result<json>> RelayClient::call(store::Replica replica, std::string agent_id,
-                                                std::string method, json params,
-                                                std::chrono::milliseconds timeout,
-                                                std::function<void(std::string)> on_output) {
-  auto url = boost::urls::parse_uri(replica.relay_url);
-  if (!url || url->scheme() != "http" || url->host().empty()) {
-    co_return relay_failed(replica, "its relay URL is not an http:// URL");
-  }
-  const std::string host = url->host();
-  const std::string port = url->has_port() ? std::string(url->port()) : "80";
-  beast::tcp_stream stream(executor_);
+// The request and its SSE answer on a connected stream (plain or TLS).
+template <class S>
+asio::awaitable<Result<json>> relay_on(S& stream, const store::Replica& replica,
+                                       const std::string& host_header, const std::string& agent_id,
+                                       const std::string& method, json params,
+                                       std::chrono::milliseconds timeout,
+                                       const std::function<void(std::string)>& on_output) {
   boost::system::error_code ec;
-  tcp::resolver resolver(executor_);
-  auto endpoints =
-      co_await resolver.async_resolve(host, port, asio::redirect_error(use_awaitable, ec));
-  if (ec) co_return relay_failed(replica, ec.message());
-  stream.expires_after(kConnectTimeout);
-  co_await stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
-  if (ec) co_return relay_failed(replica, ec.message());
-  stream.socket().set_option(tcp::no_delay(true), ec);
-
   bhttp::request<bhttp::string_body> req{bhttp::verb::post, "/api/v1/replicas/agent-call", 11};
-  req.set(bhttp::field::host, url->encoded_host_and_port());
+  req.set(bhttp::field::host, host_header);
   req.set(bhttp::field::authorization, "Bearer " + replica.relay_secret);
   req.set(bhttp::field::content_type, "application/json");
   req.set(bhttp::field::accept, "text/event-stream");
@@ -91,7 +79,7 @@ asio::awaitable<Result<json>> RelayClient::call(store::Replica replica, std::str
   co_await bhttp::async_read_header(stream, buffer, head, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return relay_failed(replica, ec.message());
   if (head.get().result_int() != 200) {
-    stream.expires_after(kConnectTimeout);
+    beast::get_lowest_layer(stream).expires_after(kConnectTimeout);
     co_await bhttp::async_read(stream, buffer, head, asio::redirect_error(use_awaitable, ec));
     json body = json::parse(head.get().body(), nullptr, false);
     co_return relay_failed(
@@ -100,7 +88,7 @@ asio::awaitable<Result<json>> RelayClient::call(store::Replica replica, std::str
   }
 
   // The rest is an SSE stream until the far side closes: "event: NAME\ndata: JSON\n\n".
-  stream.expires_after(timeout + kAnswerSlack);
+  beast::get_lowest_layer(stream).expires_after(timeout + kAnswerSlack);
   std::string pending(static_cast<const char*>(buffer.data().data()), buffer.size());
   buffer.consume(buffer.size());
   std::string event;
@@ -139,6 +127,54 @@ asio::awaitable<Result<json>> RelayClient::call(store::Replica replica, std::str
     if (ec) co_return relay_failed(replica, "the connection closed before the answer");
     pending.append(chunk, n);
   }
+}
+
+asio::awaitable<Result<json>> RelayClient::call(store::Replica replica, std::string agent_id,
+                                                std::string method, json params,
+                                                std::chrono::milliseconds timeout,
+                                                std::function<void(std::string)> on_output) {
+  auto url = boost::urls::parse_uri(replica.relay_url);
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty()) {
+    co_return relay_failed(replica, "its relay URL is not an http(s):// URL");
+  }
+  const bool tls = url->scheme() == "https";
+  const std::string host = url->host();
+  const std::uint16_t port_number = url->has_port() ? url->port_number() : (tls ? 443 : 80);
+  const std::string port = std::to_string(port_number);
+  beast::tcp_stream stream(executor_);
+  boost::system::error_code ec;
+  stream.expires_after(kConnectTimeout);
+  // A relay URL is usually an address: no trip through the resolver's thread for it.
+  const auto address = asio::ip::make_address(
+      host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host, ec);
+  if (!ec) {
+    co_await stream.async_connect(tcp::endpoint(address, port_number),
+                                  asio::redirect_error(use_awaitable, ec));
+  } else {
+    tcp::resolver resolver(executor_);
+    auto endpoints =
+        co_await resolver.async_resolve(host, port, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return relay_failed(replica, ec.message());
+    co_await stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+  }
+  if (ec) co_return relay_failed(replica, ec.message());
+  stream.socket().set_option(tcp::no_delay(true), ec);
+
+  const std::string host_header(url->encoded_host_and_port());
+  if (!tls) {
+    co_return co_await relay_on(stream, replica, host_header, agent_id, method, std::move(params),
+                                timeout, on_output);
+  }
+  if (!tls_) co_return relay_failed(replica, "this replica has no TLS client context");
+  beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls_);
+  if (!net::verify_host_name(secure.native_handle(), host)) {
+    co_return relay_failed(replica, "invalid TLS server name " + host);
+  }
+  co_await secure.async_handshake(asio::ssl::stream_base::client,
+                                  asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return relay_failed(replica, "TLS: " + ec.message());
+  co_return co_await relay_on(secure, replica, host_header, agent_id, method, std::move(params),
+                              timeout, on_output);
 }
 
 }  // namespace berth::http

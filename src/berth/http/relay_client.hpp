@@ -5,6 +5,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "berth/agentconn/agent_relay.hpp"
+#include "berth/net/tls.hpp"
 
 namespace berth::http {
 
@@ -16,8 +17,12 @@ class RelayClient final : public agentconn::AgentRelay {
       store::Replica replica, std::string agent_id, std::string method, nlohmann::json params,
       std::chrono::milliseconds timeout, std::function<void(std::string)> on_output) override;
 
+  // How https:// relay URLs are verified (the server's CA file, if any).
+  void set_tls(net::TlsContext tls) { tls_ = std::move(tls); }
+
  private:
   boost::asio::any_io_executor executor_;
+  net::TlsContext tls_;
 };
 
 }  // namespace berth::http

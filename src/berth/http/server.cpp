@@ -24,12 +24,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "berth/core/untrusted.hpp"
 #include "berth/http/router.hpp"
 #include "berth/mcp/mcp_server.hpp"
+#include "berth/net/tls.hpp"
 
 namespace berth::http {
 
@@ -44,6 +47,8 @@ using local = asio::local::stream_protocol;
 // One stream type for TCP clients and for agents on the Unix socket.
 using Socket = asio::generic::stream_protocol::socket;
 using Stream = beast::basic_stream<asio::generic::stream_protocol>;
+// The same over TLS (TCP clients of a server started with --tls-cert).
+using TlsStream = beast::ssl_stream<Stream>;
 
 namespace {
 
@@ -56,10 +61,11 @@ constexpr std::size_t kAgentFrameLimit = std::size_t{32} * 1024 * 1024;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // A WebSocket as a MessageChannel: reads on demand, writes through a queue so that several
-// coroutines may send without overlapping writes.
+// coroutines may send without overlapping writes. S is the stream under it (plain or TLS).
+template <class S>
 class WebSocketChannel final : public agentconn::MessageChannel {
  public:
-  explicit WebSocketChannel(websocket::stream<Stream> ws) : ws_(std::move(ws)) {}
+  explicit WebSocketChannel(websocket::stream<S> ws) : ws_(std::move(ws)) {}
 
   awaitable<std::optional<std::string>> read() override {
     if (closed_) co_return std::nullopt;
@@ -112,7 +118,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
     writing_ = false;
   }
 
-  websocket::stream<Stream> ws_;
+  websocket::stream<S> ws_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
   bool writing_ = false;
@@ -121,24 +127,25 @@ class WebSocketChannel final : public agentconn::MessageChannel {
 };
 
 // Owns the channel on behalf of AgentHub::serve and drains it afterwards.
+template <class S>
 class OwnedChannel final : public agentconn::MessageChannel {
  public:
-  explicit OwnedChannel(std::shared_ptr<WebSocketChannel> inner) : inner_(std::move(inner)) {}
+  explicit OwnedChannel(std::shared_ptr<WebSocketChannel<S>> inner) : inner_(std::move(inner)) {}
   awaitable<std::optional<std::string>> read() override { return inner_->read(); }
   bool send(std::string m) override { return inner_->send(std::move(m)); }
   void close() override { inner_->close(); }
 
  private:
-  std::shared_ptr<WebSocketChannel> inner_;
+  std::shared_ptr<WebSocketChannel<S>> inner_;
 };
 
+template <class S>
 class StreamUpgrader final : public Upgrader {
  public:
-  StreamUpgrader(Stream& stream, bhttp::request<bhttp::string_body>& req)
-      : stream_(stream), req_(req) {}
+  StreamUpgrader(S& stream, bhttp::request<bhttp::string_body>& req) : stream_(stream), req_(req) {}
 
   awaitable<std::unique_ptr<agentconn::MessageChannel>> accept() override {
-    websocket::stream<Stream> ws(std::move(stream_));
+    websocket::stream<S> ws(std::move(stream_));
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws.read_message_max(kAgentFrameLimit);  // a larger frame ends the connection
@@ -146,36 +153,37 @@ class StreamUpgrader final : public Upgrader {
     co_await ws.async_accept(req_, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return nullptr;
     accepted_ = true;
-    channel_ = std::make_shared<WebSocketChannel>(std::move(ws));
-    co_return std::make_unique<OwnedChannel>(channel_);
+    channel_ = std::make_shared<WebSocketChannel<S>>(std::move(ws));
+    co_return std::make_unique<OwnedChannel<S>>(channel_);
   }
 
   bool accepted() const { return accepted_; }
-  std::shared_ptr<WebSocketChannel> channel() const { return channel_; }
+  std::shared_ptr<WebSocketChannel<S>> channel() const { return channel_; }
 
  private:
-  Stream& stream_;
+  S& stream_;
   bhttp::request<bhttp::string_body>& req_;
   bool accepted_ = false;
-  std::shared_ptr<WebSocketChannel> channel_;
+  std::shared_ptr<WebSocketChannel<S>> channel_;
 };
 
 // SSE over a plain socket: the head was written with Connection: close, so the body is the
 // raw event stream until we close.
+template <class S>
 class SocketEventStream final : public EventStream {
  public:
-  explicit SocketEventStream(Stream& stream) : stream_(stream) {}
+  explicit SocketEventStream(S& stream) : stream_(stream) {}
   awaitable<bool> send(std::string_view event, std::string_view data) override {
     std::string frame = fmt::format("event: {}\ndata: {}\n\n", event, data);
     boost::system::error_code ec;
-    stream_.expires_after(kWriteTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
     co_await asio::async_write(stream_, asio::buffer(frame),
                                asio::redirect_error(use_awaitable, ec));
     co_return !ec;
   }
 
  private:
-  Stream& stream_;
+  S& stream_;
 };
 
 // A refusal in the shape the caller reads: JSON-RPC on /mcp, the REST error elsewhere.
@@ -228,6 +236,11 @@ struct HttpServer::Impl {
   template <class Acceptor>
   awaitable<void> accept_loop(Acceptor& acceptor, bool agents_only);
   awaitable<void> serve_connection(Socket socket, bool agents_only);
+  // The HTTP/1.1 request loop on one connection, plain or TLS.
+  template <class S>
+  awaitable<void> serve_http(S& stream, bool agents_only);
+  // Set by enable_tls: TCP clients must speak TLS.
+  net::TlsContext tls;
   awaitable<Response> dispatch(Request& req, Upgrader* upgrader, bool agents_only);
 };
 
@@ -287,10 +300,31 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader,
 
 awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_only) {
   Stream stream(std::move(socket));
-  if (!agents_only) {
-    boost::system::error_code ignored;
-    stream.socket().set_option(tcp::no_delay(true), ignored);
+  if (agents_only) {
+    co_await serve_http(stream, agents_only);
+    co_return;
   }
+  boost::system::error_code ec;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (!tls) {
+    co_await serve_http(stream, agents_only);
+    co_return;
+  }
+  TlsStream secure(std::move(stream), *tls);
+  beast::get_lowest_layer(secure).expires_after(kHeaderTimeout);
+  co_await secure.async_handshake(asio::ssl::stream_base::server,
+                                  asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    // A client that speaks plain HTTP to a TLS port, or distrusts our certificate: its
+    // connection ends here; nothing is logged per connection (scanners would fill the log).
+    co_return;
+  }
+  co_await serve_http(secure, agents_only);
+}
+
+template <class S>
+awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
+  auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   while (true) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -298,7 +332,7 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
     // The body's limit is decided once the headers are in (it depends on the token): Beast
     // checks Content-Length when the headers end, so that check is made below instead.
     parser.body_limit(boost::none);
-    stream.expires_after(kHeaderTimeout);
+    lowest.expires_after(kHeaderTimeout);
     boost::system::error_code ec;
     co_await bhttp::async_read_header(stream, buffer, parser,
                                       asio::redirect_error(use_awaitable, ec));
@@ -327,7 +361,7 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
       if (auto length = parser.content_length(); length && *length > limit) {
         ec = bhttp::error::body_limit;
       } else if (!parser.is_done()) {
-        stream.expires_after(kReadTimeout);
+        lowest.expires_after(kReadTimeout);
         co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
       }
       if (ec == bhttp::error::body_limit) {
@@ -346,7 +380,7 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
       res.body() = refused->body;
       res.keep_alive(false);
       res.prepare_payload();
-      stream.expires_after(kWriteTimeout);
+      lowest.expires_after(kWriteTimeout);
       co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       break;
     }
@@ -370,7 +404,7 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
     }
 
     if (websocket::is_upgrade(raw)) {
-      StreamUpgrader upgrader(stream, raw);
+      StreamUpgrader<S> upgrader(stream, raw);
       Response r = co_await dispatch(req, &upgrader, agents_only);
       if (upgrader.accepted()) {
         if (auto ch = upgrader.channel()) co_await ch->drain();
@@ -382,7 +416,7 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
       res.body() = r.body;
       res.keep_alive(false);
       res.prepare_payload();
-      stream.expires_after(kWriteTimeout);
+      lowest.expires_after(kWriteTimeout);
       co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
       break;
     }
@@ -395,11 +429,11 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
           r.status, reason(r.status));
       for (const auto& [k, v] : r.headers) head += fmt::format("{}: {}\r\n", k, v);
       head += "\r\n";
-      stream.expires_after(kWriteTimeout);
+      lowest.expires_after(kWriteTimeout);
       co_await asio::async_write(stream, asio::buffer(head),
                                  asio::redirect_error(use_awaitable, ec));
       if (ec) break;
-      SocketEventStream events(stream);
+      SocketEventStream<S> events(stream);
       co_await r.stream(events);
       break;
     }
@@ -410,12 +444,12 @@ awaitable<void> HttpServer::Impl::serve_connection(Socket socket, bool agents_on
     res.body() = std::move(r.body);
     res.keep_alive(raw.keep_alive());
     res.prepare_payload();
-    stream.expires_after(kWriteTimeout);
+    lowest.expires_after(kWriteTimeout);
     co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
     if (ec || !res.keep_alive()) break;
   }
   boost::system::error_code ignored;
-  stream.socket().shutdown(Socket::shutdown_send, ignored);
+  lowest.socket().shutdown(Socket::shutdown_send, ignored);
 }
 
 // Whether an accept error is the process running out of something (descriptors, memory):
@@ -536,6 +570,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
 }
 
 std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+Status HttpServer::enable_tls(const std::string& cert_file, const std::string& key_file) {
+  auto ctx = net::server_tls_context(cert_file, key_file);
+  if (!ctx) return ctx.error();
+  impl_->tls = std::move(*ctx);
+  return {};
+}
 
 Status HttpServer::listen_agent_socket(const std::string& path) {
   boost::system::error_code ec;

@@ -19,6 +19,8 @@ class HttpServer {
   ~HttpServer();
 
   std::uint16_t port() const;
+  // TCP clients must speak TLS with this certificate and key (PEM files). Call before start().
+  Status enable_tls(const std::string& cert_file, const std::string& key_file);
   // Also accepts agent connections (and nothing else) on a Unix socket at `path`, for
   // sandboxed agents that have no network. Call before start().
   Status listen_agent_socket(const std::string& path);

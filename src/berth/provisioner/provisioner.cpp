@@ -54,8 +54,10 @@ namespace {
 
 // The host environment variables scripts and agents keep; everything else (notably any
 // BERTH_TOKEN of the server's own shell) stays out of workspaces.
-constexpr std::string_view kPassThroughEnv[] = {"PATH",   "HOME", "USER",  "LOGNAME", "LANG",
-                                                "LC_ALL", "TZ",   "SHELL", "TMPDIR",  "TERM"};
+constexpr std::string_view kPassThroughEnv[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL",
+                                                "TZ", "SHELL", "TMPDIR", "TERM",
+                                                // an https server's private CA (unisolated agents)
+                                                "BERTH_CA_FILE"};
 
 // What a job step failed with: the text users read and the code programs match on.
 struct StepError {

@@ -1,0 +1,125 @@
+// TLS (scale-out issue): a server started with --tls-cert/--tls-key speaks HTTPS only, and its
+// clients verify it: the CLI (with --ca-file for a private CA), and agents that dial it over
+// the network (BERTH_CA_FILE, passed to them by the provisioner). A client that does not trust
+// the certificate is refused, and so is a client that speaks plain HTTP to the TLS port; the
+// server keeps answering.
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include "tests/integration/harness.hpp"
+
+namespace berth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+// What a plain-HTTP client gets from the TLS port: the bytes it reads before the server
+// closes (never an HTTP answer).
+std::string plain_http_to(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  asio::ip::tcp::resolver resolver(io);
+  asio::connect(socket, resolver.resolve(std::string(u->host()), std::string(u->port())));
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(request), ec);
+  std::string got(4096, '\0');
+  std::size_t n = asio::read(socket, asio::buffer(got), ec);
+  got.resize(n);
+  return got;
+}
+
+TEST(Tls, ClientsVerifyTheServerAndAWrongCertificateIsRefused) {
+  const fs::path dir = fs::temp_directory_path() / ("berth-tls-" + std::to_string(::getpid()));
+  const TestCertificates certs = make_test_certificates(dir);
+  ServerFlags flags;
+  flags.allow_unisolated = true;
+  flags.extra_args = {"--tls-cert", certs.cert.string(), "--tls-key", certs.key.string()};
+  flags.extra_env = {"BERTH_CA_FILE=" + certs.ca.string()};
+  ::setenv("BERTH_CA_FILE", certs.ca.c_str(), 1);  // this test's own API client
+  TestServer server(flags);
+  ASSERT_TRUE(server.url().starts_with("https://127.0.0.1:")) << server.url();
+
+  // The CLI with the CA: works.
+  auto ok = server.cli({"--ca-file", certs.ca.string(), "templates", "list"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // Without it (the test CA is in no system store), and with an unrelated CA: refused, saying
+  // what to do.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"templates", "list"},
+        std::vector<std::string>{"--ca-file", certs.other_ca.string(), "templates", "list"}}) {
+    auto refused = server.cli(args);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("TLS with the Berth server at " + server.url() + " failed"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("certificate verify failed"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--ca-file"), std::string::npos) << refused.err;
+  }
+  // A CA file that is not one.
+  auto junk = server.cli({"--ca-file", certs.key.string(), "templates", "list"});
+  EXPECT_NE(junk.exit_code, 0);
+  EXPECT_NE(junk.err.find("cannot load the CA file " + certs.key.string()), std::string::npos)
+      << junk.err;
+
+  // Plain HTTP to the TLS port gets no HTTP answer.
+  EXPECT_EQ(plain_http_to(server.url()).find("HTTP/1.1"), std::string::npos);
+
+  // An agent that dials the server over the network verifies it too: a process-isolated
+  // workspace (its agent gets BERTH_CA_FILE from the provisioner) becomes ready.
+  server.push_template("name: proc\nisolation: process\nagents:\n  - name: main\n");
+  auto api = server.admin();
+  auto created = api.post("/api/v1/workspaces", {{"template", "proc"}});
+  ASSERT_TRUE(created) << created.error().message;
+  auto ws = wait_settled(api, (*created)["id"]);
+  EXPECT_EQ(ws["readiness"]["phase"], "ready") << ws.dump();
+  auto health = api.get("/healthz");
+  EXPECT_TRUE(health) << "the server still answers";
+  ::unsetenv("BERTH_CA_FILE");
+  std::error_code ec;
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir, ec);
+}
+
+TEST(Tls, AServerRefusesToStartWithABadCertificateOrKey) {
+  const fs::path dir = fs::temp_directory_path() / ("berth-tls-bad-" + std::to_string(::getpid()));
+  const TestCertificates certs = make_test_certificates(dir);
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--tls-cert", certs.cert.string()}, "--tls-cert and --tls-key go together"},
+      {{"--tls-cert", (dir / "missing.pem").string(), "--tls-key", certs.key.string()},
+       "cannot load the TLS certificate " + (dir / "missing.pem").string()},
+      {{"--tls-cert", certs.cert.string(), "--tls-key", (dir / "other.key").string()},
+       "does not belong to the certificate"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = {
+        BERTH_BINARY, "server", "--data-dir", (dir / "data").string(), "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    std::string cmd;
+    for (const auto& a : argv) cmd += "'" + a + "' ";
+    cmd += "2>&1";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) out += buf;
+    EXPECT_NE(::pclose(p), 0) << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << out;
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace berth::testing
