@@ -150,6 +150,81 @@ TEST_F(Replicas, AReplicaKilledMidBuildLosesNothing) {
   EXPECT_EQ(ran["exit_code"], 0) << ran.dump();
 }
 
+// Six chats on three replicas race for the one ready prebuild: it is claimed once. And a
+// quota with room for two workspaces admits two builds however the creates are spread.
+TEST_F(Replicas, APrebuildIsClaimedOnceAndQuotaAdmissionHoldsAcrossReplicas) {
+  TestServer a;
+  TestServer b(replica_of(a));
+  TestServer c(replica_of(a));
+  const TestServer* servers[] = {&a, &b, &c};
+  const std::string tid = a.push_template(R"(name: warm
+presets:
+  - {name: fast, prebuilds: 1}
+agents:
+  - name: main
+)")["id"];
+  auto api = a.admin();
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    auto t = api.get("/api/v1/templates/warm");
+    if (t && !(*t)["prebuilds"].empty() && (*t)["prebuilds"][0]["ready"] == 1) break;
+  }
+  McpClient reader(a, a.admin_token());
+  const std::string preset =
+      content(reader.call("read_template", {{"template_id", tid}}))["presets"][0]["id"];
+  std::vector<json> results(6);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      McpClient mcp(*servers[i % 3], a.admin_token(), "racer-" + std::to_string(i));
+      results[i] =
+          content(mcp.call("create_workspace", {{"template_id", tid}, {"preset_id", preset}}));
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Each chat has a workspace of its own: no prebuild went to two chats. (The pool refills
+  // while the race goes on, so a later racer may claim the replacement.)
+  int claims = 0;
+  std::set<std::string> names;
+  for (const auto& r : results) {
+    EXPECT_EQ(r["created"], true) << r.dump();
+    names.insert(r.value("workspace_name", ""));
+    if (r.value("prebuild_claimed", false)) ++claims;
+  }
+  EXPECT_EQ(names.size(), 6u);
+  EXPECT_GE(claims, 1);
+  auto all = api.get("/api/v1/workspaces");
+  ASSERT_TRUE(all);
+  int owned_by_admin = 0;
+  for (const auto& w : *all) {
+    if (w["owner_name"] == "admin") ++owned_by_admin;
+  }
+  EXPECT_EQ(owned_by_admin, 6) << all->dump();
+
+  // Quota: a member may run two workspaces of cost 10 with a budget of 20.
+  a.push_template("name: priced\ndaily_cost: 10\nagents:\n  - name: main\n");
+  ASSERT_EQ(a.cli({"quotas", "set", "20"}).exit_code, 0);
+  const std::string member = a.create_member("carol");
+  std::vector<json> priced(6);
+  threads.clear();
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i] {
+      auto client = servers[i % 3]->client(member);
+      auto created = client.post("/api/v1/workspaces", {{"template", "priced"}});
+      ASSERT_TRUE(created) << created.error().message;
+      priced[i] = wait_settled(client, (*created)["id"]);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int admitted = 0, refused = 0;
+  for (const auto& w : priced) {
+    if (w["readiness"]["phase"] == "ready") ++admitted;
+    if (w["latest_build"]["job"]["error_code"] == "INSUFFICIENT_QUOTA") ++refused;
+  }
+  EXPECT_EQ(admitted, 2);
+  EXPECT_EQ(refused, 4);
+}
+
 // Replicas with TLS relay over https and verify each other (their CA in BERTH_CA_FILE).
 TEST_F(Replicas, RelayBetweenTlsReplicasVerifiesTheirCertificates) {
   const auto dir =
