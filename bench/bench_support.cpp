@@ -57,8 +57,10 @@ BenchServer::~BenchServer() {
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
     std::ifstream in(entry.path() / "cmdline", std::ios::binary);
     std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Unisolated agents run in their workspace; sandboxes name it on bwrap's command line.
-    if ((!ec && cwd.string().starts_with(dir_.string())) ||
+    // Unisolated agents run in their workspace (but make themselves non-dumpable, so their
+    // cwd may be unreadable: their executable is the copy under the data directory);
+    // sandboxes name it on bwrap's command line.
+    if ((!ec && cwd.string().starts_with(dir_.string())) || cmd.starts_with(dir_.string() + "/") ||
         (cmd.starts_with("bwrap") && cmd.find(dir_.string()) != std::string::npos)) {
       ::kill(-std::stoi(name), SIGKILL);
       ::kill(std::stoi(name), SIGKILL);

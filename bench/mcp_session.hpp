@@ -18,8 +18,9 @@ using nlohmann::json;
 // One MCP session on /mcp (optionally on a chat key).
 class Session {
  public:
-  Session(const BenchServer& s, const std::string& chat_key = "")
-      : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {
+  Session(const BenchServer& s, const std::string& chat_key = "", const std::string& token = "")
+      : api_(s.url(), token.empty() ? s.token() : token),
+        path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {
     auto r = post({{"jsonrpc", "2.0"},
                    {"id", 0},
                    {"method", "initialize"},

@@ -3,7 +3,8 @@
 //     connection against the same call relayed through another replica: N calls each,
 //     interleaved, after 20 warm-up calls each.
 //  2. CHATS chats at once over 3 replicas (2 with an embedded provisioner, 1 serving only),
-//     each chat's create_workspace on /mcp sent to replica i % 3 until its workspace is ready
+//     from CHATS/10 users, each chat's create_workspace on /mcp sent to replica i % 3 until
+//     its workspace is ready
 //     (wait_for_workspace after an in_progress): how many succeed, wall time, workspaces per
 //     second, and the per-chat latency.
 // Templates use isolation `process` (the store, relay and scheduling are what is measured,
@@ -122,6 +123,15 @@ int main(int argc, char** argv) {
     BenchServer c(server_args(url));
     c.use_token(a.token());
     const BenchServer* servers[] = {&a, &b, &c};
+    // The chats belong to many users (10 chats each): one token has at most 64 MCP sessions.
+    std::vector<std::string> tokens;
+    for (int u = 0; u < (chats + 9) / 10; ++u) {
+      const std::string name = fmt::format("bench-user-{}", u);
+      auto user = api_a.post("/api/v1/users", {{"username", name}});
+      auto token = api_a.post("/api/v1/tokens", {{"username", name}, {"name", "bench"}});
+      if (!user || !token) throw std::runtime_error("cannot create bench users");
+      tokens.push_back((*token)["token"]);
+    }
     std::vector<double> latency(chats, 0);
     std::atomic<int> ready{0};
     std::mutex errors_mu;
@@ -132,7 +142,7 @@ int main(int argc, char** argv) {
       threads.emplace_back([&, i] {
         auto t0 = Clock::now();
         try {
-          berth::bench::Session s(*servers[i % 3], fmt::format("bench-chat-{}", i));
+          berth::bench::Session s(*servers[i % 3], fmt::format("bench-chat-{}", i), tokens[i / 10]);
           json r = s.call("create_workspace", {{"template_id", tid}});
           for (int k = 0; k < 10 && r.value("status", "") == "in_progress"; ++k) {
             r = s.call("wait_for_workspace", json::object());
