@@ -107,22 +107,41 @@ TEST_F(McpSessionsTest, IdleSessionsEnd) {
 // Finding 13 of the hardening issue: sessions were unlimited per token.
 TEST_F(McpSessionsTest, ATokenHasAtMostItsShareOfSessions) {
   McpSessions sessions(*store_);
+  // 64 sessions of token-a, last used two to three minutes ago (oldest first).
+  const UnixMillis now = now_ms();
   std::vector<std::string> ids;
   for (std::size_t i = 0; i < McpSessions::kMaxPerToken; ++i) {
-    ids.push_back(sessions.create("token-a", chat_).value());
-    std::this_thread::sleep_for(1ms);
+    store::McpSessionRecord r{.id = "old-" + std::to_string(i),
+                              .token_id = "token-a",
+                              .chat_id = chat_.id,
+                              .organization_id = chat_.organization_id,
+                              .created_at = now - 180'000 + static_cast<UnixMillis>(i),
+                              .last_used_at = now - 180'000 + static_cast<UnixMillis>(i)};
+    ASSERT_TRUE(store_->create_mcp_session(r, McpSessions::kMaxPerToken, 0));
+    ids.push_back(r.id);
   }
+  ASSERT_TRUE(store_->touch_mcp_session(ids[0], now - 120'000));
   // Past the cap, the least recently used session makes room.
-  ASSERT_TRUE(store_->touch_mcp_session(ids[0], now_ms() + 1000));
   auto extra = sessions.create("token-a", chat_);
-  ASSERT_TRUE(extra);
-  EXPECT_TRUE(find(sessions, ids[0], "token-a")) << "used recently";
+  ASSERT_TRUE(extra) << extra.error().message;
+  EXPECT_TRUE(find(sessions, ids[0], "token-a")) << "used more recently";
   EXPECT_FALSE(find(sessions, ids[1], "token-a")) << "the least recently used ends";
-  EXPECT_TRUE(find(sessions, ids[2], "token-a"));
   EXPECT_TRUE(find(sessions, *extra, "token-a"));
   // Another token is not affected.
   EXPECT_TRUE(sessions.create("token-b", chat_));
   EXPECT_TRUE(find(sessions, ids[2], "token-a"));
+}
+
+TEST_F(McpSessionsTest, ANewSessionIsRefusedWhenEveryOneOfTheTokenIsInUse) {
+  McpSessions sessions(*store_);
+  for (std::size_t i = 0; i < McpSessions::kMaxPerToken; ++i) {
+    ASSERT_TRUE(sessions.create("token-a", chat_));
+  }
+  auto refused = sessions.create("token-a", chat_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::resource_exhausted);
+  EXPECT_EQ(refused.error().message, "this token has 64 MCP sessions, all in use");
+  EXPECT_EQ(refused.error().detail, "end one (DELETE /mcp), wait a minute, or use another token");
 }
 
 }  // namespace

@@ -72,17 +72,32 @@ TEST(TokenScope, SessionsPerTokenAreBounded) {
   TestServer server;
   const std::string token = server.create_member("carol");
   std::vector<std::unique_ptr<McpClient>> clients;
-  for (int i = 0; i < 70; ++i) clients.push_back(std::make_unique<McpClient>(server, token));
-  // The oldest sessions (idle) made room for the newest.
-  auto stale = http_request(server.url(), "POST", "/mcp",
-                            {{"Authorization", "Bearer " + token},
-                             {"Content-Type", "application/json"},
-                             {"Accept", "application/json, text/event-stream"},
-                             {"Mcp-Session-Id", clients.front()->session_id()}},
-                            R"({"jsonrpc":"2.0","id":5,"method":"ping"})");
-  EXPECT_EQ(stale.status, 404);
-  auto fresh = clients.back()->call_raw("list_templates", json::object(), 9);
-  EXPECT_TRUE(fresh.contains("result")) << fresh.dump();
+  for (int i = 0; i < 64; ++i) clients.push_back(std::make_unique<McpClient>(server, token));
+  // All 64 were used just now: a 65th is refused, and none of the 64 is lost.
+  for (int i = 0; i < 3; ++i) {
+    auto refused = http_request(
+        server.url(), "POST", "/mcp",
+        {{"Authorization", "Bearer " + token},
+         {"Content-Type", "application/json"},
+         {"Accept", "application/json, text/event-stream"}},
+        R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x","version":"1"}}})");
+    EXPECT_EQ(refused.status, 429);
+    EXPECT_EQ(refused.json_body()["error"]["message"],
+              "this token has 64 MCP sessions, all in use; end one (DELETE /mcp), wait a "
+              "minute, or use another token")
+        << refused.body;
+  }
+  for (auto* c : {clients.front().get(), clients.back().get()}) {
+    auto still = c->call_raw("list_templates", json::object(), 9);
+    EXPECT_TRUE(still.contains("result")) << still.dump();
+  }
+  // Ending one makes room.
+  auto ended = http_request(
+      server.url(), "DELETE", "/mcp",
+      {{"Authorization", "Bearer " + token}, {"Mcp-Session-Id", clients.front()->session_id()}});
+  EXPECT_EQ(ended.status, 200) << ended.body;
+  McpClient another(server, token);
+  EXPECT_FALSE(another.session_id().empty());
   EXPECT_EQ(http_request(server.url(), "GET", "/healthz", {}).status, 200);
 }
 

@@ -662,7 +662,7 @@ TEST_P(SqliteStoreTest, McpSessionsKeepTheirFieldsAndEndWithTheirToken) {
                      .organization_id = org_.id,
                      .created_at = 10,
                      .last_used_at = 10};
-  ASSERT_TRUE(store_->create_mcp_session(m, 64));
+  ASSERT_TRUE(store_->create_mcp_session(m, 64, 0));
   m.protocol_version = "2025-11-25";
   m.client_info = R"({"name":"x"})";
   m.initialized = true;

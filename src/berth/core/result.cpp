@@ -59,6 +59,9 @@ Error Error::permission_denied(std::string m, std::string d, SourceLocation w) {
 Error Error::unauthenticated(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::unauthenticated, std::move(m), std::move(d), w);
 }
+Error Error::resource_exhausted(std::string m, std::string d, SourceLocation w) {
+  return make(ErrorCode::resource_exhausted, std::move(m), std::move(d), w);
+}
 Error Error::unavailable(std::string m, std::string d, SourceLocation w) {
   return make(ErrorCode::unavailable, std::move(m), std::move(d), w);
 }

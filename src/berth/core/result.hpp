@@ -72,6 +72,8 @@ struct Error {
                                  SourceLocation where = SourceLocation::current());
   static Error unauthenticated(std::string message, std::string detail = {},
                                SourceLocation where = SourceLocation::current());
+  static Error resource_exhausted(std::string message, std::string detail = {},
+                                  SourceLocation where = SourceLocation::current());
   static Error unavailable(std::string message, std::string detail = {},
                            SourceLocation where = SourceLocation::current());
   static Error deadline_exceeded(std::string message, std::string detail = {},

@@ -111,6 +111,10 @@ awaitable<Response> mcp_post(Context& c) {
     auto chat = c.app.chats->open(c.caller(), key, "", "");
     if (!chat) co_return error_response(chat.error());
     auto created = c.app.mcp_sessions->create(c.caller().token_id, *chat);
+    if (!created && created.error().code == ErrorCode::resource_exhausted) {
+      co_return rpc_error(429, mcp::rpc::kInvalidRequest,
+                          created.error().message + "; " + created.error().detail);
+    }
     if (!created) co_return error_response(created.error());
     session_id = *created;
   } else if (session_id.empty()) {

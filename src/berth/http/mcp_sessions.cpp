@@ -37,7 +37,9 @@ Result<std::string> McpSessions::create(const std::string& token_id, const store
   r.chat_id = chat.id;
   r.organization_id = chat.organization_id;
   r.created_at = r.last_used_at = now_ms();
-  if (auto s = store_.create_mcp_session(r, kMaxPerToken); !s) return s.error();
+  if (auto s = store_.create_mcp_session(r, kMaxPerToken, r.created_at - kInUse.count()); !s) {
+    return s.error();
+  }
   return r.id;
 }
 
@@ -81,11 +83,13 @@ Status McpSessions::save(const McpHttpSession& session) {
   auto row = store_.mcp_session(session.id);
   if (!row) return row.error().code == ErrorCode::not_found ? Status{} : Status(row.error());
   store::McpSessionRecord next = record_of(session);
+  const UnixMillis now = now_ms();
   if (row->protocol_version == next.protocol_version && row->client_info == next.client_info &&
       row->initialized == next.initialized) {
-    return {};
+    if (now - row->last_used_at < kTouchInterval.count()) return {};
+    return store_.touch_mcp_session(session.id, now);
   }
-  next.last_used_at = now_ms();
+  next.last_used_at = now;
   return store_.update_mcp_session(next);
 }
 

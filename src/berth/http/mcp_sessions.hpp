@@ -27,20 +27,23 @@ struct McpHttpSession {
 
 class McpSessions {
  public:
-  // At most this many sessions per token: a new one ends the token's least recently used.
+  // At most this many sessions per token: a new one ends the token's least recently used,
+  // unless that one was used within kInUse (then the new one is refused: 429).
   static constexpr std::size_t kMaxPerToken = 64;
+  static constexpr std::chrono::milliseconds kInUse{60'000};
   // A session's last use is written at most this often (every request reads the row anyway).
   static constexpr std::chrono::milliseconds kTouchInterval{10'000};
 
   explicit McpSessions(store::Store& store) : store_(store) {}
 
   // Records a session of token `token_id` working for `chat`; returns its id (32 hex
-  // characters).
+  // characters), or resource_exhausted when the token's sessions are all in use.
   Result<std::string> create(const std::string& token_id, const store::Chat& chat);
   // The session, if it exists and was opened by `token_id` (on any replica): null otherwise.
   // Shared: a call in flight keeps its session alive even if the client ends it meanwhile.
   Result<std::shared_ptr<McpHttpSession>> find(const std::string& id, const std::string& token_id);
-  // Writes what the protocol learnt (initialize, notifications/initialized) when it changed.
+  // Writes what the protocol learnt (initialize, notifications/initialized) when it changed,
+  // and the session's use (a long call keeps its session in use).
   Status save(const McpHttpSession& session);
   // Ends the session and cancels its calls in flight on this replica.
   Result<bool> remove(const std::string& id, const std::string& token_id);

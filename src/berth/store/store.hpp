@@ -233,8 +233,10 @@ class Store {
 
   // --- MCP sessions
   // Inserts the session; when its token then has more than `max_per_token` sessions, the least
-  // recently used others end in the same transaction.
-  virtual Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token) = 0;
+  // recently used others end in the same transaction, but only ones last used before
+  // `evictable_before`: when too few are, nothing changes and resource_exhausted says so.
+  virtual Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token,
+                                    UnixMillis evictable_before) = 0;
   // not_found when the session does not exist (ended, expired, or never made).
   virtual Result<McpSessionRecord> mcp_session(std::string_view id) = 0;
   // Writes the protocol fields and last_used_at.

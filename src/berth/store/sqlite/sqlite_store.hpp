@@ -136,7 +136,8 @@ class SqliteStore final : public Store {
                              UnixMillis until) override;
   Status release_lease(std::string_view name, std::string_view holder) override;
 
-  Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token) override;
+  Status create_mcp_session(const McpSessionRecord& session, std::size_t max_per_token,
+                            UnixMillis evictable_before) override;
   Result<McpSessionRecord> mcp_session(std::string_view id) override;
   Status update_mcp_session(const McpSessionRecord& session) override;
   Status touch_mcp_session(std::string_view id, UnixMillis now) override;

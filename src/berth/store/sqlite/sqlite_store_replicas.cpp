@@ -112,7 +112,8 @@ Status SqliteStore::release_lease(std::string_view name, std::string_view holder
   return q->with(name, holder).run();
 }
 
-Status SqliteStore::create_mcp_session(const McpSessionRecord& m, std::size_t max_per_token) {
+Status SqliteStore::create_mcp_session(const McpSessionRecord& m, std::size_t max_per_token,
+                                       UnixMillis evictable_before) {
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
@@ -128,10 +129,14 @@ Status SqliteStore::create_mcp_session(const McpSessionRecord& m, std::size_t ma
     return s;
   }
   // Past the cap, the token's least recently used sessions make room for the new one.
-  std::vector<std::string> older;
+  struct Other {
+    std::string id;
+    UnixMillis last_used_at;
+  };
+  std::vector<Other> others;  // most recently used first
   {
     auto list = db_->prepare(
-        "SELECT id FROM mcp_sessions WHERE token_id = $1 AND id <> $2 "
+        "SELECT id, last_used_at FROM mcp_sessions WHERE token_id = $1 AND id <> $2 "
         "ORDER BY last_used_at DESC, id");
     if (!list) return list.error();
     list->with(m.token_id, m.id);
@@ -139,14 +144,19 @@ Status SqliteStore::create_mcp_session(const McpSessionRecord& m, std::size_t ma
       auto row = list->step();
       if (!row) return row.error();
       if (!*row) break;
-      older.push_back(list->text(0));
+      others.push_back({list->text(0), list->int64(1)});
     }
   }
   const std::size_t keep = max_per_token > 0 ? max_per_token - 1 : 0;
-  for (std::size_t i = keep; i < older.size(); ++i) {
+  for (std::size_t i = keep; i < others.size(); ++i) {
+    if (others[i].last_used_at >= evictable_before) {
+      return Error::resource_exhausted(
+          fmt::format("this token has {} MCP sessions, all in use", others.size()),
+          "end one (DELETE /mcp), wait a minute, or use another token");
+    }
     auto del = db_->prepare("DELETE FROM mcp_sessions WHERE id = $1");
     if (!del) return del.error();
-    if (auto s = del->with(older[i]).run(); !s) return s;
+    if (auto s = del->with(others[i].id).run(); !s) return s;
   }
   return tx->commit();
 }
