@@ -276,6 +276,67 @@ TEST_P(SqliteStoreTest, AWorkspaceLivesWhereItsFirstStartSucceeded) {
   EXPECT_EQ(store_->list_provisioners()->size(), 2u);
 }
 
+TEST_P(SqliteStoreTest, JobsGoOnlyToProvisionersWhoseTagsMatch) {
+  NewTemplateVersion gpu{.organization_id = org_.id,
+                         .name = "gpu",
+                         .isolation = "sandbox",
+                         .source = "name: gpu",
+                         .spec = "{}",
+                         .provisioner_tags = R"({"gpu":"a100"})",
+                         .created_by = user_.id};
+  auto pushed = store_->push_template_version(gpu);
+  ASSERT_TRUE(pushed) << pushed.error().message;
+  auto tagged = store_->create_workspace(
+      {.organization_id = org_.id,
+       .owner_id = user_.id,
+       .template_id = pushed->tmpl.id,
+       .name = "trainer"},
+      {.template_version_id = pushed->tmpl.active_version_id, .initiator_id = user_.id});
+  ASSERT_TRUE(tagged);
+  auto plain = create("plain");
+  ASSERT_TRUE(plain);
+  const UnixMillis t = now_ms();
+  const std::string big = R"({"gpu":"a100","zone":"eu"})";
+  // Other tags, or none, never take the tagged job; no tags take only the untagged one.
+  EXPECT_FALSE(*store_->acquire_job({"h1/1", "h1", t, t + 60'000, R"({"gpu":"h100"})"}));
+  auto untagged = store_->acquire_job({"h2/1", "h2", t, t + 60'000, "{}"});
+  ASSERT_TRUE(untagged && *untagged);
+  EXPECT_EQ((*untagged)->job.id, plain->job.id);
+  EXPECT_FALSE(*store_->acquire_job({"h2/1", "h2", t, t + 60'000, "{}"}));
+  // A superset of the job's tags takes it.
+  auto gpu_job = store_->acquire_job({"h3/1", "h3", t, t + 60'000, big});
+  ASSERT_TRUE(gpu_job && *gpu_job);
+  EXPECT_EQ((*gpu_job)->job.id, tagged->job.id);
+  // A tagged provisioner does not take untagged work.
+  auto more = create("more");
+  ASSERT_TRUE(more);
+  EXPECT_FALSE(*store_->acquire_job({"h3/1", "h3", t, t + 60'000, big}));
+}
+
+TEST_P(SqliteStoreTest, ProvisionerKeysHaveUniqueNames) {
+  ProvisionerKey k{"key-1", "gpu-fleet", "hash", R"({"gpu":"a100"})", user_.id, 5};
+  ASSERT_TRUE(store_->create_provisioner_key(k));
+  k.id = "key-2";
+  auto dup = store_->create_provisioner_key(k);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().message, "a provisioner key named \"gpu-fleet\" already exists");
+  auto back = store_->provisioner_key_by_id("key-1");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->tags, R"({"gpu":"a100"})");
+  EXPECT_EQ(store_->list_provisioner_keys()->size(), 1u);
+  ASSERT_TRUE(store_->register_provisioner(
+      {"d1", "host-d1", "daemon", "d1/1", 1, 1, R"({"gpu":"a100"})", std::string("key-1")}));
+  auto host = store_->provisioner_by_id("d1");
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->key_id, "key-1");
+  EXPECT_EQ(host->tags, R"({"gpu":"a100"})");
+  ASSERT_TRUE(store_->delete_provisioner_key("gpu-fleet"));
+  auto gone = store_->delete_provisioner_key("gpu-fleet");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().message, "no provisioner key named \"gpu-fleet\"");
+  EXPECT_FALSE(store_->provisioner_key_by_id("key-1"));
+}
+
 TEST_P(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
   auto c = create("dev");
   ASSERT_TRUE(store_->complete_job(c->job.id, std::nullopt, std::nullopt, now_ms()));

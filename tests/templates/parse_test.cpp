@@ -82,6 +82,25 @@ TEST(ParseTemplate, BadFieldNamesFileLineAndField) {
   EXPECT_EQ(spec.error().validations[0].field, "template.yaml:4: agents[0].startup_script_timeout");
 }
 
+TEST(ParseTemplate, ProvisionerTagsPickTheHosts) {
+  auto spec =
+      parse("name: gpu\nprovisioner_tags:\n  gpu: a100\n  zone: eu\nagents:\n  - name: main\n");
+  ASSERT_TRUE(spec) << spec.error().message;
+  EXPECT_EQ((Tags{{"gpu", "a100"}, {"zone", "eu"}}), spec->provisioner_tags);
+  EXPECT_EQ(spec->provisioner_tags, from_json(to_json(*spec))->provisioner_tags);
+  EXPECT_TRUE(parse("name: plain\nagents:\n  - name: main\n")->provisioner_tags.empty());
+  auto bad = parse("name: gpu\nprovisioner_tags:\n  GPU: a100\nagents:\n  - name: main\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "template.yaml:3: provisioner_tags.GPU: tag name \"GPU\" may hold lower-case letters, "
+            "digits and - _ . only");
+  auto list = parse("name: gpu\nprovisioner_tags: [a100]\nagents:\n  - name: main\n");
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().message,
+            "template.yaml:2: provisioner_tags: must be a mapping of tag names to values, e.g. "
+            "gpu: a100");
+}
+
 TEST(ParseTemplate, DailyCostIsAWholeNumberOfCredits) {
   auto spec = parse("name: paid\ndaily_cost: 12\nagents:\n  - name: main\n");
   ASSERT_TRUE(spec) << spec.error().message;

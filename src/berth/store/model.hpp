@@ -214,6 +214,8 @@ struct ProvisionerHost {
   std::string worker_id;
   UnixMillis started_at = 0;
   UnixMillis last_seen_at = 0;
+  std::string tags = "{}";            // what it offers (tags_json); "{}" for embedded ones
+  std::optional<std::string> key_id;  // daemons: the provisioner key it registered with
 };
 
 // What a provisioner claims a job with.
@@ -222,6 +224,19 @@ struct JobClaim {
   std::string provisioner_id;  // its host: only jobs of workspaces living there, or new ones
   UnixMillis now = 0;
   UnixMillis deadline_at = 0;  // the build's deadline
+  // What it offers (tags_json): only jobs whose template's provisioner_tags these satisfy
+  // (core/tags.hpp).
+  std::string tags = "{}";
+};
+
+// A key `berth provisioner` daemons authenticate with (`berth provisioner-keys create`).
+struct ProvisionerKey {
+  std::string id;
+  std::string name;
+  std::string secret_hash;  // SHA-256 of the secret; the secret is shown once
+  std::string tags = "{}";  // what its daemons offer (tags_json)
+  std::string created_by;
+  UnixMillis created_at = 0;
 };
 
 // An MCP session on /mcp as the database keeps it (any replica answers it).
@@ -340,6 +355,7 @@ struct NewTemplateVersion {
   std::string spec;
   std::string readme;
   bool has_external_agent = false;
+  std::string provisioner_tags = "{}";  // tags_json of the spec's provisioner_tags
   std::string created_by;
   std::vector<NewPreset> presets;
 };

@@ -108,6 +108,13 @@ class Store {
   // Marks the provisioner seen at `now`.
   virtual Status provisioner_seen(std::string_view id, UnixMillis now) = 0;
   virtual Result<std::vector<ProvisionerHost>> list_provisioners() = 0;
+  virtual Result<ProvisionerHost> provisioner_by_id(std::string_view id) = 0;
+  // Keys of provisioner daemons. create: already_exists when the name is taken; delete:
+  // not_found when there is no such key (its daemons are refused from then on).
+  virtual Status create_provisioner_key(const ProvisionerKey& key) = 0;
+  virtual Result<std::vector<ProvisionerKey>> list_provisioner_keys() = 0;
+  virtual Result<ProvisionerKey> provisioner_key_by_id(std::string_view id) = 0;
+  virtual Status delete_provisioner_key(std::string_view name) = 0;
   virtual Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) = 0;
   // Marks the job completed; with an error it is failed. A delete build that succeeds also
   // soft-deletes its workspace. Returns failed_precondition if it was already completed.

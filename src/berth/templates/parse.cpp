@@ -9,6 +9,7 @@
 
 #include "berth/core/duration.hpp"
 #include "berth/core/names.hpp"
+#include "berth/core/tags.hpp"
 #include "berth/core/untrusted.hpp"
 #include "berth/templates/parameters.hpp"
 
@@ -433,7 +434,7 @@ Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::str
   r.only_keys(
       root, "",
       {"name", "display_name", "description", "icon", "isolation", "agents_allowed", "default_ttl",
-       "daily_cost", "parameters", "presets", "agents", "scripts", "sandbox"});
+       "daily_cost", "parameters", "presets", "agents", "scripts", "sandbox", "provisioner_tags"});
   TemplateSpec spec;
   spec.name = r.str(root["name"], "name").value_or("");
   if (spec.name.empty()) {
@@ -457,6 +458,30 @@ Result<TemplateSpec> parse_template_checked(const std::map<std::string, std::str
   if (spec.daily_cost < 0 || spec.daily_cost > kMaxDailyCost) {
     r.problem(root["daily_cost"], "daily_cost",
               fmt::format("must be between 0 and {} credits", kMaxDailyCost));
+  }
+
+  if (const auto& t = root["provisioner_tags"]; t.IsDefined() && !t.IsNull()) {
+    if (!t.IsMap()) {
+      r.problem(t, "provisioner_tags", "must be a mapping of tag names to values, e.g. gpu: a100");
+    } else if (t.size() > kMaxTags) {
+      r.problem(t, "provisioner_tags", fmt::format("has more than {} tags", kMaxTags));
+    } else {
+      for (const auto& kv : t) {
+        if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+          r.problem(kv.first, "provisioner_tags", "tag names and values must be plain words");
+          continue;
+        }
+        auto key = kv.first.as<std::string>();
+        auto value = kv.second.as<std::string>();
+        auto why = tag_key_invalid_reason(key);
+        if (!why) why = tag_value_invalid_reason(value);
+        if (why) {
+          r.problem(kv.first, "provisioner_tags." + key, *why);
+        } else {
+          spec.provisioner_tags[key] = value;
+        }
+      }
+    }
   }
 
   read_parameters(r, root["parameters"], spec);

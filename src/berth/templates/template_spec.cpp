@@ -154,6 +154,7 @@ std::string to_json(const TemplateSpec& s) {
       {"readme", s.readme}};
   j["default_ttl_ms"] = s.default_ttl ? json(s.default_ttl->count()) : json(nullptr);
   j["daily_cost"] = s.daily_cost;
+  j["provisioner_tags"] = s.provisioner_tags;
   return j.dump();
 }
 
@@ -169,6 +170,7 @@ Result<TemplateSpec> from_json(std::string_view text) {
         parse_isolation(j.at("isolation").get<std::string>()).value_or(Isolation::process);
     s.agents_allowed = j.at("agents_allowed");
     s.daily_cost = j.value("daily_cost", std::int64_t{0});  // absent in specs stored before it
+    s.provisioner_tags = j.value("provisioner_tags", Tags{});
     if (!j["default_ttl_ms"].is_null()) {
       s.default_ttl = std::chrono::milliseconds(j["default_ttl_ms"].get<std::int64_t>());
     }

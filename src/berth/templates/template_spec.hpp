@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "berth/core/result.hpp"
+#include "berth/core/tags.hpp"
 #include "berth/egress/policy.hpp"
 
 namespace berth::templates {
@@ -103,6 +104,8 @@ struct TemplateSpec {
   std::vector<AgentSpec> agents;
   ScriptsSpec scripts;
   SandboxSpec sandbox;
+  // What the host that builds it must offer (core/tags.hpp); empty = an untagged provisioner.
+  Tags provisioner_tags;
   std::string readme;
 
   bool has_external_agent() const;

@@ -151,6 +151,7 @@ Result<store::PushedTemplate> AdminService::push_template(
        .spec = templates::to_json(*spec),
        .readme = spec->readme,
        .has_external_agent = spec->has_external_agent(),
+       .provisioner_tags = tags_json(spec->provisioner_tags),
        .created_by = actor.user.id,
        .presets = std::move(presets)});
 }

@@ -154,6 +154,8 @@ Status Database::begin() {
   return exec("BEGIN; SELECT pg_advisory_xact_lock(426574727468)");
 }
 
+Status Database::begin_row_locking() { return exec("BEGIN"); }
+
 Result<sql::Statement> Database::prepare(std::string_view sql) {
   auto it = names_.find(sql);
   if (it == names_.end()) {

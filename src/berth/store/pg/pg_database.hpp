@@ -35,6 +35,8 @@ class Database final : public sql::Connection {
   // read-then-write steps (one workspace per chat, a prebuild claimed once, quota admission)
   // then hold across replicas. Statements outside transactions run concurrently.
   Status begin() override;
+  // Plain BEGIN: job claims lock their rows (FOR UPDATE SKIP LOCKED) and run beside others.
+  Status begin_row_locking() override;
 
   // For the driver's statements.
   pg_conn* connection() { return conn_; }

@@ -1,5 +1,7 @@
 #include "berth/store/sql/connection.hpp"
 
+#include <fmt/format.h>
+
 namespace berth::store::sql {
 
 Status Statement::run() {
@@ -23,6 +25,24 @@ std::optional<std::int64_t> Statement::opt_int64(int col) const {
 Result<Transaction> Transaction::begin(Connection& db) {
   if (auto s = db.begin(); !s) return s.error();
   return Transaction(&db);
+}
+
+Result<Transaction> Transaction::begin_row_locking(Connection& db) {
+  if (auto s = db.begin_row_locking(); !s) return s.error();
+  return Transaction(&db);
+}
+
+std::string row_lock_clause(Dialect dialect, std::string_view alias) {
+  if (dialect == Dialect::sqlite) return "";
+  return fmt::format(" FOR UPDATE OF {} SKIP LOCKED", alias);
+}
+
+std::string tags_satisfy_expr(Dialect dialect, std::string_view offered, std::string_view wanted) {
+  if (dialect == Dialect::sqlite) return fmt::format("tags_satisfy({}, {})", offered, wanted);
+  return fmt::format(
+      "(CASE WHEN CAST({1} AS TEXT) = '{{}}' THEN CAST({0} AS TEXT) = '{{}}' ELSE "
+      "CAST(CAST({0} AS TEXT) AS jsonb) @> CAST(CAST({1} AS TEXT) AS jsonb) END)",
+      offered, wanted);
 }
 
 Transaction::~Transaction() {

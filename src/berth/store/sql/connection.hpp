@@ -91,12 +91,25 @@ class Connection {
   // Starts a transaction that takes the write lock up front where the dialect has one
   // (SQLite: BEGIN IMMEDIATE, so two writers never deadlock on upgrade).
   virtual Status begin() = 0;
+  // Starts a transaction for statements that lock the rows they claim themselves (see
+  // row_lock_clause): PostgreSQL takes no database-wide lock, so claimers on several replicas
+  // proceed at once; SQLite, which has no row locks, takes its write lock as begin() does.
+  virtual Status begin_row_locking() { return begin(); }
 };
+
+// Where the dialects differ, spelled once. Appended to a SELECT that claims rows of `alias`:
+// PostgreSQL " FOR UPDATE OF alias SKIP LOCKED" (rows another transaction holds are passed
+// over), SQLite "" (its write lock already serialises claimers).
+std::string row_lock_clause(Dialect dialect, std::string_view alias);
+// A boolean expression: whether tags `offered` satisfy `wanted` (both tags_json text), as
+// berth::tags_satisfy decides. SQLite calls that very function; PostgreSQL uses jsonb.
+std::string tags_satisfy_expr(Dialect dialect, std::string_view offered, std::string_view wanted);
 
 // A transaction, rolled back unless commit() succeeded.
 class Transaction {
  public:
   static Result<Transaction> begin(Connection& db);
+  static Result<Transaction> begin_row_locking(Connection& db);
   Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;

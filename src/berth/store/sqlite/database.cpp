@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "berth/core/tags.hpp"
+
 namespace berth::store::sqlite {
 
 namespace {
@@ -83,6 +85,19 @@ void greatest(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   }
 }
 
+// tags_satisfy(offered, wanted): berth::tags_satisfy on two tags_json texts (the store's job
+// matching; PostgreSQL spells it with jsonb, see sql::tags_satisfy_expr). Text that is not
+// tags satisfies nothing.
+void tags_satisfy_fn(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  auto text = [&](int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
+    return std::string_view(p ? p : "", static_cast<std::size_t>(sqlite3_value_bytes(argv[i])));
+  };
+  auto offered = tags_from_json(text(0));
+  auto wanted = tags_from_json(text(1));
+  sqlite3_result_int(ctx, offered && wanted && tags_satisfy(*offered, *wanted) ? 1 : 0);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
@@ -100,6 +115,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
   sqlite3_create_function_v2(raw, "greatest", -1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                              greatest, nullptr, nullptr, nullptr);
+  sqlite3_create_function_v2(raw, "tags_satisfy", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                             tags_satisfy_fn, nullptr, nullptr, nullptr);
   if (auto s = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                         "PRAGMA foreign_keys=ON;");
       !s) {

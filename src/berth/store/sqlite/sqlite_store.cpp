@@ -318,10 +318,11 @@ Result<PushedTemplate> SqliteStore::push_template_version(const NewTemplateVersi
   {
     auto ins = db_->prepare(
         "INSERT INTO template_versions (id, template_id, number, source, spec, readme, "
-        "has_external_agent, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        "has_external_agent, created_by, created_at, provisioner_tags) VALUES ($1, $2, $3, $4, "
+        "$5, $6, $7, $8, $9, $10)");
     if (!ins) return ins.error();
     if (auto s = ins->with(ver.id, ver.template_id, ver.number, ver.source, ver.spec, ver.readme,
-                           ver.has_external_agent, v.created_by, now)
+                           ver.has_external_agent, v.created_by, now, v.provisioner_tags)
                      .run();
         !s) {
       return s.error();

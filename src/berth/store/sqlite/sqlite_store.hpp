@@ -70,6 +70,11 @@ class SqliteStore final : public Store {
   Status register_provisioner(const ProvisionerHost& host) override;
   Status provisioner_seen(std::string_view id, UnixMillis now) override;
   Result<std::vector<ProvisionerHost>> list_provisioners() override;
+  Result<ProvisionerHost> provisioner_by_id(std::string_view id) override;
+  Status create_provisioner_key(const ProvisionerKey& key) override;
+  Result<std::vector<ProvisionerKey>> list_provisioner_keys() override;
+  Result<ProvisionerKey> provisioner_key_by_id(std::string_view id) override;
+  Status delete_provisioner_key(std::string_view name) override;
   Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) override;
   Status complete_job(std::string_view job_id, std::optional<std::string> error,
                       std::optional<std::string> error_code, UnixMillis now) override;

@@ -242,18 +242,22 @@ Result<std::string> SqliteStore::workspace_of_build_locked(std::string_view buil
 
 Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(const JobClaim& c) {
   std::lock_guard lock(mu_);
-  auto tx = Transaction::begin(*db_);
+  // PostgreSQL: the candidate row is locked (rows other claimers hold are skipped), so
+  // claimers on several replicas take different jobs at once. SQLite: under the write lock.
+  auto tx = Transaction::begin_row_locking(*db_);
   if (!tx) return tx.error();
   std::string job_id;
   {
-    // Under the transaction's write lock, so two claimers never take the same job.
-    auto q = db_->prepare(
+    const std::string sql = sqlite::sql(
         "SELECT j.id FROM provisioner_jobs j JOIN workspace_builds b ON b.job_id = j.id "
-        "JOIN workspaces w ON w.id = b.workspace_id WHERE j.started_at IS NULL AND "
-        "j.canceled_at IS NULL AND j.completed_at IS NULL AND "
-        "(w.provisioner_id IS NULL OR w.provisioner_id = $1) ORDER BY j.created_at, j.id LIMIT 1");
+        "JOIN workspaces w ON w.id = b.workspace_id JOIN template_versions tv ON tv.id = "
+        "b.template_version_id WHERE j.started_at IS NULL AND j.canceled_at IS NULL AND "
+        "j.completed_at IS NULL AND (w.provisioner_id IS NULL OR w.provisioner_id = $1) AND ",
+        sql::tags_satisfy_expr(db_->dialect(), "$2", "tv.provisioner_tags"),
+        " ORDER BY j.created_at, j.id LIMIT 1", sql::row_lock_clause(db_->dialect(), "j"));
+    auto q = db_->prepare(sql);
     if (!q) return q.error();
-    auto row = q->with(c.provisioner_id).step();
+    auto row = q->with(c.provisioner_id, c.tags).step();
     if (!row) return row.error();
     if (!*row) return std::optional<AcquiredJob>();
     job_id = q->text(0);
@@ -294,43 +298,6 @@ Result<std::optional<AcquiredJob>> SqliteStore::acquire_job(const JobClaim& c) {
   }
   if (auto s = tx->commit(); !s) return s.error();
   return std::optional<AcquiredJob>(std::move(out));
-}
-
-Status SqliteStore::register_provisioner(const ProvisionerHost& h) {
-  std::lock_guard lock(mu_);
-  auto tx = Transaction::begin(*db_);
-  if (!tx) return tx.error();
-  auto del = db_->prepare("DELETE FROM provisioners WHERE id = $1");
-  if (!del) return del.error();
-  if (auto s = del->with(h.id).run(); !s) return s;
-  auto q = db_->prepare(
-      "INSERT INTO provisioners (id, name, kind, worker_id, started_at, last_seen_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6)");
-  if (!q) return q.error();
-  if (auto s = q->with(h.id, h.name, h.kind, h.worker_id, h.started_at, h.last_seen_at).run(); !s) {
-    return s;
-  }
-  return tx->commit();
-}
-
-Status SqliteStore::provisioner_seen(std::string_view id, UnixMillis now) {
-  std::lock_guard lock(mu_);
-  auto q = db_->prepare(
-      "UPDATE provisioners SET last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1");
-  if (!q) return q.error();
-  if (auto s = q->with(id, now).run(); !s) return s;
-  if (db_->changes() == 0) return Error::not_found(fmt::format("provisioner {} not found", id));
-  return {};
-}
-
-Result<std::vector<ProvisionerHost>> SqliteStore::list_provisioners() {
-  std::lock_guard lock(mu_);
-  auto q = db_->prepare(
-      "SELECT id, name, kind, worker_id, started_at, last_seen_at FROM provisioners ORDER BY name, "
-      "id");
-  return all<ProvisionerHost>(q, [](const Statement& r) {
-    return ProvisionerHost{r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.int64(5)};
-  });
 }
 
 Status SqliteStore::heartbeat_jobs(std::string_view worker_id, UnixMillis now) {
