@@ -24,11 +24,13 @@
 #include "berth/core/clock.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/tags.hpp"
 #include "berth/core/untrusted.hpp"
 #include "berth/egress/proxy.hpp"
 #include "berth/proc/process.hpp"
 #include "berth/provisioner/backends.hpp"
 #include "berth/provisioner/cgroups.hpp"
+#include "berth/provisioner/local_coordinator.hpp"
 #include "berth/templates/parameters.hpp"
 
 namespace berth::provisioner {
@@ -120,18 +122,23 @@ int token_pipe(const std::string& token) {
 }  // namespace
 
 struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
-  State(asio::any_io_executor ex, store::Store& st, events::EventBus& b, ProvisionerOptions o)
+  State(asio::any_io_executor ex, std::shared_ptr<Coordinator> c, store::Store* st,
+        events::EventBus* b, ProvisionerOptions o)
       : executor(ex),
+        coordinator(std::move(c)),
         store(st),
         bus(b),
         options(std::move(o)),
-        egress(ex, {.allowed_nets = options.egress_allowed_nets}) {}
+        egress(ex, {.allowed_nets = options.egress_allowed_nets}),
+        slot_freed(ex) {}
 
   asio::any_io_executor executor;
-  store::Store& store;
-  events::EventBus& bus;
+  std::shared_ptr<Coordinator> coordinator;
+  store::Store* store;    // the reaper's (inside `berth server` only)
+  events::EventBus* bus;  // likewise
   ProvisionerOptions options;
   egress::EgressProxies egress;
+  asio::steady_timer slot_freed;  // cancelled when a job ends (the job loop waits on it)
   bool stopped = false;
   int active = 0;
 
@@ -142,9 +149,9 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
   }
 
   // Listens again for the workspaces whose sandboxes outlived a restart of this server.
-  void reopen_egress();
+  awaitable<void> reopen_egress();
   // Writes this host's row (at start, and again if it was removed).
-  void register_host();
+  awaitable<void> register_host();
 
   awaitable<void> job_loop();
   awaitable<void> heartbeat_loop();
@@ -160,6 +167,7 @@ class JobRun {
         job_(std::move(job)),
         spec_(std::move(spec)),
         deadline_(std::chrono::steady_clock::now() + s.options.build_timeout) {
+    ref_ = {job_.job.id, job_.build.id, job_.workspace.id};
     ctx_.isolation = spec_.isolation;
     ctx_.workspace_dir = s.workspace_dir(job_.workspace.id);
     ctx_.hostname = job_.workspace.name;
@@ -186,18 +194,26 @@ class JobRun {
     co_return std::nullopt;
   }
 
+  // Adds lines to the build log; they are sent at the next flush() (after every chunk of
+  // script output, and at the end of each step).
   void log(std::string_view stage, std::string_view level, std::vector<std::string> lines) {
-    if (lines.empty()) return;
-    std::vector<store::NewLogLine> rows;
-    rows.reserve(lines.size());
     // Scripts print what they like; the log is JSON for its readers, so it holds UTF-8 only.
-    for (auto& l : lines) rows.push_back({std::string(stage), std::string(level), valid_utf8(l)});
-    if (auto st = s_.store.append_job_logs(job_.job.id, rows, now_ms()); !st) {
-      spdlog::error("build log not stored job_id={} error={}", job_.job.id, st.error().message);
-      return;
+    for (auto& l : lines) {
+      pending_logs_.push_back({std::string(stage), std::string(level), valid_utf8(l)});
     }
-    s_.bus.publish(events::topic::job_logs(job_.job.id));
   }
+
+  awaitable<void> flush() {
+    if (pending_logs_.empty()) co_return;
+    std::vector<store::NewLogLine> rows = std::move(pending_logs_);
+    pending_logs_.clear();
+    auto st = co_await s_.coordinator->append_logs(ref_, std::move(rows));
+    if (!st) {
+      spdlog::error("build log not stored job_id={} error={}", job_.job.id, st.error().message);
+    }
+  }
+
+  const JobRef& ref() const { return ref_; }
 
  private:
   // Variables every script and agent of this workspace sees.
@@ -250,12 +266,14 @@ class JobRun {
         auto lines = (chunk->is_stderr ? err : out).feed(chunk->data);
         if (chunk->is_stderr && !lines.empty()) last_stderr = lines.back();
         log(stage, chunk->is_stderr ? "error" : "info", std::move(lines));
+        co_await flush();
       }
       if (auto l = out.flush()) log(stage, "info", {*l});
       if (auto l = err.flush()) {
         last_stderr = *l;
         log(stage, "error", {*l});
       }
+      co_await flush();
     };
     asio::steady_timer timer(s_.executor, remaining());
     boost::system::error_code ec;
@@ -281,10 +299,11 @@ class JobRun {
 
   // A template with a daily cost must fit the owner's quota; the check and the commit of the
   // cost are one transaction, so two builds racing for the last credits cannot both pass.
-  Step admit_cost() {
-    if (spec_.daily_cost <= 0) return std::nullopt;
-    auto d = s_.store.admit_build_cost(job_.build.id, spec_.daily_cost);
-    if (!d) return StepError{d.error().message, std::string(error_code::kInternal)};
+  awaitable<Step> admit_cost() {
+    if (spec_.daily_cost <= 0) co_return std::nullopt;
+    const std::int64_t cost = spec_.daily_cost;
+    auto d = co_await s_.coordinator->admit_cost(ref_, cost);
+    if (!d) co_return StepError{d.error().message, std::string(error_code::kInternal)};
     const auto& u = d->usage;
     if (!d->admitted) {
       std::string msg = fmt::format(
@@ -292,20 +311,20 @@ class JobRun {
           "budget of {} are in use",
           spec_.daily_cost, u.credits_consumed, u.budget.value_or(0));
       log("quota", "error", {msg});
-      return StepError{msg, std::string(error_code::kInsufficientQuota)};
+      co_return StepError{msg, std::string(error_code::kInsufficientQuota)};
     }
     log("quota", "info",
         {u.budget ? fmt::format("{} credits a day; {} of {} now in use", spec_.daily_cost,
                                 u.credits_consumed + spec_.daily_cost, *u.budget)
                   : fmt::format("{} credits a day; no quota set", spec_.daily_cost)});
-    return std::nullopt;
+    co_return std::nullopt;
   }
 
   // The workspace directory, and for a sandbox its host uid: on a root server a uid of the
   // workspace's own, which owns the directory (the sandbox is never host root).
-  Step prepare_directory() {
+  awaitable<Step> prepare_directory() {
     if (spec_.isolation != Isolation::sandbox && !s_.options.allow_unisolated) {
-      return StepError{
+      co_return StepError{
           fmt::format("template {} uses isolation: {}, which runs commands on the server's "
                       "host as the server's user, and this server refuses that; push it with "
                       "isolation: sandbox, or start the server with --allow-unisolated",
@@ -314,19 +333,19 @@ class JobRun {
     }
     if (spec_.isolation == Isolation::sandbox) {
       if (auto ok = sandbox_support(); !ok) {
-        return StepError{fmt::format("{}; {}", ok.error().message, ok.error().detail),
-                         std::string(error_code::kSandboxUnavailable)};
+        co_return StepError{fmt::format("{}; {}", ok.error().message, ok.error().detail),
+                            std::string(error_code::kSandboxUnavailable)};
       }
     }
     std::error_code ec;
     fs::create_directories(ctx_.workspace_dir, ec);
     if (ec) {
-      return StepError{fmt::format("cannot create workspace directory {}: {}",
-                                   ctx_.workspace_dir.string(), ec.message()),
-                       std::string(error_code::kInternal)};
+      co_return StepError{fmt::format("cannot create workspace directory {}: {}",
+                                      ctx_.workspace_dir.string(), ec.message()),
+                          std::string(error_code::kInternal)};
     }
     ::chmod(ctx_.workspace_dir.c_str(), 0700);  // no other user of the host looks in
-    if (spec_.isolation != Isolation::sandbox) return std::nullopt;
+    if (spec_.isolation != Isolation::sandbox) co_return std::nullopt;
     const auto& limits = spec_.sandbox.limits;
     ctx_.limits.max_processes = static_cast<std::uint64_t>(limits.processes);
     auto groups = create_workspace_cgroups(job_.workspace.id,
@@ -342,9 +361,9 @@ class JobRun {
           "are limited per sandbox user, memory and CPU are not",
           groups.error().message);
     }
-    if (::geteuid() != 0) return open_egress();
-    auto n = s_.store.sandbox_number(job_.workspace.id);
-    if (!n) return StepError{n.error().message, std::string(error_code::kInternal)};
+    if (::geteuid() != 0) co_return open_egress();
+    auto n = co_await s_.coordinator->sandbox_number(ref_);
+    if (!n) co_return StepError{n.error().message, std::string(error_code::kInternal)};
     const unsigned uid = sandbox_host_uid(*n);
     ctx_.host_uid = uid;
     struct stat st {};
@@ -355,13 +374,13 @@ class JobRun {
         (void)::lchown(it->path().c_str(), uid, uid);
       }
       if (::chown(ctx_.workspace_dir.c_str(), uid, uid) != 0) {
-        return StepError{fmt::format("cannot give {} to the sandbox user {}: {}",
-                                     ctx_.workspace_dir.string(), uid, std::strerror(errno)),
-                         std::string(error_code::kInternal)};
+        co_return StepError{fmt::format("cannot give {} to the sandbox user {}: {}",
+                                        ctx_.workspace_dir.string(), uid, std::strerror(errno)),
+                            std::string(error_code::kInternal)};
       }
     }
     ::chmod(ctx_.workspace_dir.c_str(), 0700);
-    return open_egress();
+    co_return open_egress();
   }
 
   // The workspace's egress proxy, which its sandboxes reach through /run/egress.
@@ -377,8 +396,8 @@ class JobRun {
   }
 
   awaitable<Step> start() {
-    if (auto refused = admit_cost()) co_return refused;
-    if (auto failed = prepare_directory()) co_return failed;
+    if (auto refused = co_await admit_cost()) co_return refused;
+    if (auto failed = co_await prepare_directory()) co_return failed;
     if (!limits_note_.empty()) log("limits", "info", {limits_note_});
     if (!egress_note_.empty()) log("egress", "info", {egress_note_});
     bool sandboxed = spec_.isolation == Isolation::sandbox;
@@ -386,7 +405,7 @@ class JobRun {
     // Agent rows (and their one-agent tokens) first for `script`, whose start script launches
     // the agents; after a successful start script for the others.
     std::map<std::string, std::string> tokens;
-    auto make_agents = [&]() -> Result<std::vector<store::WorkspaceAgent>> {
+    auto agent_rows = [&]() {
       std::vector<store::NewAgent> rows;
       for (const auto& a : spec_.agents) {
         std::string token = random_hex(32);
@@ -406,13 +425,12 @@ class JobRun {
                         .env = env.dump(),
                         .auth_token_hash = sha256_hex(token)});
       }
-      auto agents = s_.store.insert_agents(job_.build.id, rows, now_ms());
-      if (agents) s_.bus.publish(events::topic::workspace(job_.workspace.id));
-      return agents;
+      return rows;
     };
 
     if (spec_.isolation == Isolation::script) {
-      auto agents = make_agents();
+      auto rows = agent_rows();
+      auto agents = co_await s_.coordinator->insert_agents(ref_, std::move(rows));
       if (!agents) co_return StepError{agents.error().message, std::string(error_code::kInternal)};
       auto env = workspace_env(false);
       env["BERTH_URL"] = s_.options.server_url;
@@ -423,7 +441,8 @@ class JobRun {
 
     Step started = co_await run_script("start", spec_.scripts.start, workspace_env(sandboxed));
     if (started) co_return started;
-    auto agents = make_agents();
+    auto rows = agent_rows();
+    auto agents = co_await s_.coordinator->insert_agents(ref_, std::move(rows));
     if (!agents) co_return StepError{agents.error().message, std::string(error_code::kInternal)};
     for (const auto& agent : *agents) {
       if (agent.external) {
@@ -433,12 +452,13 @@ class JobRun {
                          agent.name, job_.workspace.name, agent.name)});
         continue;
       }
-      if (auto failed = spawn_agent(agent, tokens.at(agent.name))) co_return failed;
+      const std::string& token = tokens.at(agent.name);
+      if (auto failed = co_await spawn_agent(agent, token)) co_return failed;
     }
     co_return std::nullopt;
   }
 
-  Step spawn_agent(const store::WorkspaceAgent& agent, const std::string& token) {
+  awaitable<Step> spawn_agent(const store::WorkspaceAgent& agent, const std::string& token) {
     CommandContext ctx = ctx_;
     ctx.subdirectory = agent.directory;
     std::error_code ec;
@@ -448,15 +468,16 @@ class JobRun {
     }
     auto cmd = wrap_command(ctx, agent_command(ctx));
     if (!cmd) {
-      return StepError{fmt::format("cannot start agent {}: {}", agent.name, cmd.error().message),
-                       std::string(error_code::kSpawnFailed)};
+      co_return StepError{fmt::format("cannot start agent {}: {}", agent.name, cmd.error().message),
+                          std::string(error_code::kSpawnFailed)};
     }
     proc::Environment env = workspace_env(ctx.isolation == Isolation::sandbox);
     env[std::string(agent_protocol::kUrlEnv)] = agent_url(ctx, s_.options.server_url);
     int token_fd = token_pipe(token);
     if (token_fd < 0) {
-      return StepError{fmt::format("cannot start agent {}: {}", agent.name, std::strerror(errno)),
-                       std::string(error_code::kSpawnFailed)};
+      co_return StepError{
+          fmt::format("cannot start agent {}: {}", agent.name, std::strerror(errno)),
+          std::string(error_code::kSpawnFailed)};
     }
     env[std::string(agent_protocol::kTokenFdEnv)] = std::to_string(token_fd);
     fs::path log_dir = s_.options.data_dir / "logs" / "agents";
@@ -470,11 +491,13 @@ class JobRun {
     ::close(token_fd);
     cmd->sandbox.reset();
     if (!child) {
-      return StepError{fmt::format("cannot start agent {}: {}", agent.name, child.error().message),
-                       std::string(error_code::kSpawnFailed)};
+      co_return StepError{
+          fmt::format("cannot start agent {}: {}", agent.name, child.error().message),
+          std::string(error_code::kSpawnFailed)};
     }
     int pid = (*child)->pid();
-    if (auto s = s_.store.set_agent_pid(agent.id, pid); !s) {
+    auto pid_stored = co_await s_.coordinator->set_agent_pid(ref_, agent.id, pid);
+    if (auto& s = pid_stored; !s) {
       spdlog::error("agent pid not stored agent_id={} error={}", agent.id, s.error().message);
     }
     log("agents", "info", {fmt::format("started agent {} (pid {})", agent.name, pid)});
@@ -486,36 +509,30 @@ class JobRun {
           spdlog::info("agent process exited agent_id={} code={}", id, code);
         },
         asio::detached);
-    return std::nullopt;
+    co_return std::nullopt;
   }
 
   // Stop (and for delete, remove): end the agents of the last start build, run the stop script.
   awaitable<Step> stop(bool remove_directory) {
-    auto prev = s_.store.latest_start_build(job_.workspace.id);
-    if (prev && *prev) {
-      auto agents = s_.store.agents_for_build((*prev)->id);
-      if (agents) {
-        for (const auto& a : *agents) {
-          if (a.pid && proc::process_alive(*a.pid) &&
-              runs_for_workspace(*a.pid, ctx_.workspace_dir)) {
-            log("stop", "info", {fmt::format("stopping agent {} (pid {})", a.name, *a.pid)});
-            co_await proc::terminate_group(s_.executor, *a.pid, s_.options.agent_stop_grace);
-          }
-          auto now_state = s_.store.agent_by_id(a.id);
-          if (now_state && now_state->lifecycle_state != AgentLifecycle::off &&
-              now_state->lifecycle_state != AgentLifecycle::shutdown_error &&
-              now_state->lifecycle_state != AgentLifecycle::shutdown_timeout) {
-            (void)s_.store.set_agent_lifecycle(a.id, AgentLifecycle::off, now_ms());
-          }
-          if (a.pid) (void)s_.store.set_agent_pid(a.id, std::nullopt);
+    auto agents = co_await s_.coordinator->previous_agents(ref_);
+    if (agents) {
+      for (const auto& a : *agents) {
+        if (a.pid && proc::process_alive(*a.pid) &&
+            runs_for_workspace(*a.pid, ctx_.workspace_dir)) {
+          log("stop", "info", {fmt::format("stopping agent {} (pid {})", a.name, *a.pid)});
+          co_await flush();
+          co_await proc::terminate_group(s_.executor, *a.pid, s_.options.agent_stop_grace);
         }
-        s_.bus.publish(events::topic::workspace(job_.workspace.id));
+        const std::string agent_id = a.id;
+        auto st = co_await s_.coordinator->agent_stopped(ref_, agent_id);
+        if (!st)
+          spdlog::error("agent not marked off agent_id={} error={}", a.id, st.error().message);
       }
     }
     std::error_code ec;
     if (fs::exists(ctx_.workspace_dir, ec) && !spec_.scripts.stop.empty()) {
       // A sandbox's stop script runs in its sandbox or not at all: never on the host.
-      Step ready = prepare_directory();
+      Step ready = co_await prepare_directory();
       if (ready && !remove_directory) co_return ready;
       if (ready) {
         log("stop", "error", {fmt::format("stop script not run: {}", ready->message)});
@@ -542,6 +559,8 @@ class JobRun {
 
   Provisioner::State& s_;
   store::AcquiredJob job_;
+  JobRef ref_;
+  std::vector<store::NewLogLine> pending_logs_;
   templates::TemplateSpec spec_;
   std::chrono::steady_clock::time_point deadline_;
   CommandContext ctx_;
@@ -552,11 +571,9 @@ class JobRun {
 
 awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
   auto self = shared_from_this();
-  const std::string job_id = job.job.id;
-  const std::string workspace_id = job.workspace.id;
-  bus.publish(events::topic::workspace(workspace_id));
-  spdlog::info("build started job_id={} workspace_id={} transition={}", job_id, workspace_id,
-               to_string(job.build.transition));
+  const JobRef ref{job.job.id, job.build.id, job.workspace.id};
+  spdlog::info("build started job_id={} workspace_id={} transition={}", ref.job_id,
+               ref.workspace_id, to_string(job.build.transition));
   Step outcome;
   auto spec = templates::from_json(job.version.spec);
   if (!spec) {
@@ -570,48 +587,58 @@ awaitable<void> Provisioner::State::run_job(store::AcquiredJob job) {
                           std::string(error_code::kInternal)};
     }
     if (outcome) run.log("result", "error", {outcome->message});
+    co_await run.flush();
   }
-  auto st = store.complete_job(job_id, outcome ? std::optional(outcome->message) : std::nullopt,
-                               outcome ? std::optional(outcome->code) : std::nullopt, now_ms());
-  if (!st) spdlog::error("job not completed job_id={} error={}", job_id, st.error().message);
-  spdlog::info("build finished job_id={} status={}{}", job_id, outcome ? "failed" : "succeeded",
+  std::optional<std::string> error, code;
+  if (outcome) {
+    error = outcome->message;
+    code = outcome->code;
+  }
+  auto st = co_await coordinator->complete(ref, error, code);
+  if (!st) spdlog::error("job not completed job_id={} error={}", ref.job_id, st.error().message);
+  spdlog::info("build finished job_id={} status={}{}", ref.job_id, outcome ? "failed" : "succeeded",
                outcome ? " error=" + outcome->message : "");
-  bus.publish(events::topic::workspace(workspace_id));
-  bus.publish(events::topic::job_logs(job_id));
-  if (!outcome) bus.publish(events::topic::kDeadlines);
-  bus.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or have failed
 }
 
 awaitable<void> Provisioner::State::job_loop() {
   auto self = shared_from_this();
-  auto sub = bus.subscribe(executor, std::string(events::topic::kJobQueued));
+  // How long a failed claim (the server unreachable) waits before the next try.
+  constexpr auto kRetry = std::chrono::seconds(1);
   while (!stopped) {
-    while (active < options.max_concurrent_jobs && !stopped) {
-      UnixMillis now = now_ms();
-      auto job = store.acquire_job({.worker_id = options.worker_id,
-                                    .provisioner_id = options.provisioner_id,
-                                    .now = now,
-                                    .deadline_at = now + options.build_timeout.count()});
-      if (!job) {
-        spdlog::error("acquire job failed error={}", job.error().message);
-        break;
-      }
-      if (!*job) break;
-      ++active;
-      asio::co_spawn(executor, run_job(std::move(**job)), [self](std::exception_ptr e) {
-        --self->active;
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            spdlog::error("job coroutine failed error={}", ex.what());
-          }
-        }
-        // Capacity is free again: look for more work.
-        self->bus.publish(events::topic::kJobQueued);
-      });
+    if (active >= options.max_concurrent_jobs) {
+      slot_freed.expires_after(options.poll_fallback);
+      boost::system::error_code ec;
+      co_await slot_freed.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
     }
-    co_await sub->wait(options.poll_fallback);
+    const UnixMillis now = now_ms();
+    store::JobClaim claim{.worker_id = options.worker_id,
+                          .provisioner_id = options.provisioner_id,
+                          .now = now,
+                          .deadline_at = now + options.build_timeout.count(),
+                          .tags = tags_json(options.tags)};
+    auto job = co_await coordinator->acquire(std::move(claim), options.poll_fallback);
+    if (stopped) break;
+    if (!job) {
+      spdlog::error("acquire job failed error={}", job.error().message);
+      asio::steady_timer pause(executor, kRetry);
+      boost::system::error_code ec;
+      co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    if (!*job) continue;
+    ++active;
+    asio::co_spawn(executor, run_job(std::move(**job)), [self](std::exception_ptr e) {
+      --self->active;
+      self->slot_freed.cancel();  // capacity is free again
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("job coroutine failed error={}", ex.what());
+        }
+      }
+    });
   }
 }
 
@@ -622,16 +649,11 @@ awaitable<void> Provisioner::State::heartbeat_loop() {
     timer.expires_after(options.heartbeat_interval);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (auto s = store.provisioner_seen(options.provisioner_id, now_ms()); !s) {
-      if (s.error().code == ErrorCode::not_found)
-        register_host();
-      else
-        spdlog::error("provisioner heartbeat failed error={}", s.error().message);
-    }
-    if (active > 0) {
-      if (auto s = store.heartbeat_jobs(options.worker_id, now_ms()); !s) {
-        spdlog::error("job heartbeat failed error={}", s.error().message);
-      }
+    auto s = co_await coordinator->heartbeat(options.provisioner_id, options.worker_id, active > 0);
+    if (!s && s.error().code == ErrorCode::not_found) {
+      co_await register_host();
+    } else if (!s) {
+      spdlog::error("provisioner heartbeat failed error={}", s.error().message);
     }
   }
 }
@@ -640,9 +662,9 @@ awaitable<void> Provisioner::State::reaper_loop() {
   auto self = shared_from_this();
   asio::steady_timer timer(executor);
   while (!stopped) {
-    reap_stale_jobs(store, bus, options);
+    reap_stale_jobs(*store, *bus, options);
     auto wait = options.heartbeat_interval;
-    if (auto next = store.next_job_deadline(); next && *next) {
+    if (auto next = store->next_job_deadline(); next && *next) {
       auto until = std::chrono::milliseconds(**next - now_ms() + 1);
       wait = std::clamp(until, std::chrono::milliseconds(1), wait);
     }
@@ -654,7 +676,14 @@ awaitable<void> Provisioner::State::reaper_loop() {
 
 Provisioner::Provisioner(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
                          ProvisionerOptions options)
-    : state_(std::make_shared<State>(executor, store, bus, std::move(options))) {}
+    : state_(std::make_shared<State>(executor,
+                                     std::make_shared<LocalCoordinator>(executor, store, bus),
+                                     &store, &bus, std::move(options))) {}
+
+Provisioner::Provisioner(asio::any_io_executor executor, std::shared_ptr<Coordinator> coordinator,
+                         ProvisionerOptions options)
+    : state_(std::make_shared<State>(executor, std::move(coordinator), nullptr, nullptr,
+                                     std::move(options))) {}
 
 Provisioner::~Provisioner() { stop(); }
 
@@ -667,61 +696,68 @@ void Provisioner::start() {
       spdlog::critical("provisioner loop ended error={}", ex.what());
     }
   };
-  asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
+  if (state_->store) asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
   if (!state_->options.claim_jobs) return;
-  state_->register_host();
-  state_->reopen_egress();
-  asio::co_spawn(state_->executor, state_->job_loop(), log_errors);
-  asio::co_spawn(state_->executor, state_->heartbeat_loop(), log_errors);
+  auto state = state_;
+  asio::co_spawn(
+      state_->executor,
+      [state]() -> awaitable<void> {
+        co_await state->register_host();
+        co_await state->reopen_egress();
+        asio::co_spawn(state->executor, state->heartbeat_loop(), asio::detached);
+        co_await state->job_loop();
+      },
+      log_errors);
 }
 
-void Provisioner::State::register_host() {
+awaitable<void> Provisioner::State::register_host() {
   const UnixMillis now = now_ms();
-  if (auto s = store.register_provisioner({.id = options.provisioner_id,
-                                           .name = options.name,
-                                           .kind = options.kind,
-                                           .worker_id = options.worker_id,
-                                           .started_at = now,
-                                           .last_seen_at = now});
-      !s) {
-    spdlog::error("provisioner not registered error={}", s.error().message);
-  }
+  store::ProvisionerHost host{.id = options.provisioner_id,
+                              .name = options.name,
+                              .kind = options.kind,
+                              .worker_id = options.worker_id,
+                              .started_at = now,
+                              .last_seen_at = now,
+                              .tags = tags_json(options.tags)};
+  auto s = co_await coordinator->register_host(std::move(host));
+  if (!s) spdlog::error("provisioner not registered error={}", s.error().message);
 }
 
-void Provisioner::stop() { state_->stopped = true; }
+void Provisioner::stop() {
+  state_->stopped = true;
+  state_->slot_freed.cancel();
+}
 
-void Provisioner::State::reopen_egress() {
-  if (options.egress_dir.empty()) return;
+awaitable<void> Provisioner::State::reopen_egress() {
+  if (options.egress_dir.empty()) co_return;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(options.egress_dir, ec)) {
-    const std::string id = entry.path().filename().string();
+  std::vector<fs::path> dirs;
+  for (const auto& entry : fs::directory_iterator(options.egress_dir, ec)) dirs.push_back(entry);
+  for (const auto& dir : dirs) {
+    const std::string id = dir.filename().string();
     auto forget = [&](std::string_view why) {
       spdlog::info("egress directory removed workspace_id={} reason={}", id, why);
       std::error_code ignored;
-      fs::remove_all(entry.path(), ignored);
+      fs::remove_all(dir, ignored);
     };
-    auto build = store.latest_start_build(id);
-    if (!build || !*build) {
-      forget("no such workspace, or it never started");
+    auto found = co_await coordinator->workspace_egress(options.provisioner_id, id);
+    if (!found) {
+      if (found.error().code == ErrorCode::not_found) {
+        forget(found.error().message);
+      } else {
+        spdlog::error("egress proxy not reopened workspace_id={} error={}", id,
+                      found.error().message);
+      }
       continue;
     }
-    auto version = store.template_version_by_id((*build)->template_version_id);
-    auto spec = version ? templates::from_json(version->spec)
-                        : Result<templates::TemplateSpec>(version.error());
+    auto spec = templates::from_json(found->template_spec);
     if (!spec) {
       forget(spec.error().message);
       continue;
     }
     std::optional<unsigned> uid;
-    if (::geteuid() == 0) {
-      auto n = store.sandbox_number(id);
-      if (!n) {
-        forget(n.error().message);
-        continue;
-      }
-      uid = sandbox_host_uid(*n);
-    }
-    if (auto s = egress.open(id, spec->name, entry.path(), spec->sandbox.egress, uid); !s) {
+    if (::geteuid() == 0) uid = sandbox_host_uid(found->sandbox_number);
+    if (auto s = egress.open(id, spec->name, dir, spec->sandbox.egress, uid); !s) {
       spdlog::error("egress proxy not reopened workspace_id={} error={}", id, s.error().message);
     }
   }

@@ -2,7 +2,8 @@
 // The provisioner: claims pending jobs (atomically, through the store), runs the transition
 // of the template's isolation kind (process | sandbox | script), streams script output into
 // the build log, and completes the job with an error text and code on failure. Runs inside
-// `berth server` (the embedded provisioner) on the server's executor.
+// `berth server` (the embedded provisioner) or `berth provisioner` (a daemon on another host),
+// talking to the server through a Coordinator (coordinator.hpp).
 
 #include <chrono>
 #include <filesystem>
@@ -13,8 +14,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "berth/core/tags.hpp"
 #include "berth/egress/policy.hpp"
 #include "berth/events/bus.hpp"
+#include "berth/provisioner/coordinator.hpp"
 #include "berth/store/store.hpp"
 
 namespace berth::provisioner {
@@ -43,6 +46,7 @@ struct ProvisionerOptions {
   std::string kind = "embedded";  // embedded | daemon
   std::string worker_id;          // unique per process: "<provisioner_id>/<uuid>"
   std::string worker_prefix;      // "<provisioner_id>/": other workers' jobs are orphans
+  Tags tags;                      // what it offers (daemons: its key's tags)
   // false: run only the stale-job reaper (`berth server --provisioners 0`).
   bool claim_jobs = true;
   int max_concurrent_jobs = 32;
@@ -59,7 +63,11 @@ struct ProvisionerOptions {
 
 class Provisioner {
  public:
+  // Inside `berth server`: builds through the store directly, and the stale-job reaper.
   Provisioner(boost::asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
+              ProvisionerOptions options);
+  // A `berth provisioner` daemon: builds through the server's API; no reaper (servers run it).
+  Provisioner(boost::asio::any_io_executor executor, std::shared_ptr<Coordinator> coordinator,
               ProvisionerOptions options);
   ~Provisioner();
 

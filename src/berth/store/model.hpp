@@ -90,6 +90,8 @@ struct Workspace {
   bool deleted = false;
   std::optional<UnixMillis> deadline_at;  // when the scheduler stops it (running, with a TTL)
   std::optional<std::string> prebuild_preset_id;  // set while it is an unclaimed prebuild
+  // The provisioner host it lives on (where its first start succeeded); nullopt until then.
+  std::optional<std::string> provisioner_id;
 };
 
 // A user's quota in one organization: what their running workspaces use per day, and the

@@ -11,8 +11,8 @@ namespace berth::store::sqlite {
 
 inline constexpr std::string_view kWorkspaceColumns =
     "w.id, w.organization_id, w.owner_id, u.username, w.template_id, t.name, w.name, w.ttl_ms, "
-    "w.created_at, w.updated_at, w.deleted, w.deadline_at, w.prebuild_preset_id";
-inline constexpr int kWorkspaceColumnCount = 13;
+    "w.created_at, w.updated_at, w.deleted, w.deadline_at, w.prebuild_preset_id, w.provisioner_id";
+inline constexpr int kWorkspaceColumnCount = 14;
 inline constexpr std::string_view kWorkspaceFrom =
     " FROM workspaces w JOIN users u ON u.id = w.owner_id JOIN templates t ON t.id = "
     "w.template_id ";
@@ -32,6 +32,7 @@ inline Workspace read_workspace(const Statement& s, int c = 0) {
   w.deleted = s.boolean(c + 10);
   w.deadline_at = s.opt_int64(c + 11);
   w.prebuild_preset_id = s.opt_text(c + 12);
+  w.provisioner_id = s.opt_text(c + 13);
   return w;
 }
 
