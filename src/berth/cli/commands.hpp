@@ -12,5 +12,6 @@ void add_admin_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_workspace_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_mcp_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_db_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_provisioner_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace berth::cli

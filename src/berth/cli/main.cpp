@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   berth::cli::add_workspace_commands(app, global, exit_code);
   berth::cli::add_mcp_command(app, global, exit_code);
   berth::cli::add_db_commands(app, global, exit_code);
+  berth::cli::add_provisioner_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,7 @@
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/chattools/tools.hpp"
 #include "berth/cli/commands.hpp"
+#include "berth/cli/data_dir.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
@@ -73,44 +74,6 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   int provisioners = 1;
 };
-
-// The stable identity of this data directory's provisioner (the host its workspaces live on):
-// made once, kept in `file`.
-Result<std::string> host_identity(const fs::path& file) {
-  std::string id;
-  std::ifstream(file) >> id;
-  if (looks_like_uuid(id)) return id;
-  id = new_uuid();
-  std::ofstream out(file.string() + ".tmp");
-  out << id << "\n";
-  out.close();
-  std::error_code ec;
-  fs::rename(file.string() + ".tmp", file, ec);
-  if (!out || ec) {
-    return Error::unavailable(fmt::format("cannot write {}", file.string()),
-                              "check that the data directory is writable");
-  }
-  return id;
-}
-
-// Only one server may use a data directory: SQLite is embedded, not shared.
-Result<int> lock_data_dir(const fs::path& dir) {
-  fs::path lock = dir / "berth.lock";
-  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::unavailable(fmt::format("cannot open {}", lock.string()));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    std::string pid;
-    std::ifstream(lock) >> pid;
-    ::close(fd);
-    return Error::failed_precondition(fmt::format("another berth server (pid {}) is using {}",
-                                                  pid.empty() ? "?" : pid, dir.string()),
-                                      "stop it first, or pass a different --data-dir");
-  }
-  std::string pid = std::to_string(::getpid()) + "\n";
-  (void)::ftruncate(fd, 0);
-  (void)::pwrite(fd, pid.data(), pid.size(), 0);
-  return fd;
-}
 
 // The store: SQLite in the data directory, or the PostgreSQL database `database` names.
 Result<std::unique_ptr<store::SqliteStore>> open_store(const std::string& database,
@@ -225,7 +188,7 @@ int run_server(const ServerOptions& o) {
                                                  data.string(), ec.message())),
                   false);
   }
-  auto lock = lock_data_dir(data);
+  auto lock = lock_data_dir(data, "berth server");
   if (!lock) return report(lock.error(), false);
   // The data directory and its secrets are the server's alone, from the moment they exist:
   // the directory is 0711 (sandboxes pass through to their own workspace, list nothing),

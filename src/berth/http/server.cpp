@@ -353,7 +353,9 @@ awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
         if (auth.starts_with("Bearer ")) {
           std::string_view bearer = auth.substr(7);
           verified = (!app.options.relay_secret.empty() && bearer == app.options.relay_secret) ||
-                     app.admin.authenticate(bearer).has_value();
+                     app.admin.authenticate(bearer).has_value() ||
+                     (bearer.starts_with(workspaces::kProvisionerKeyPrefix) &&
+                      app.admin.authenticate_provisioner(bearer).has_value());
         }
       }
       if (!verified) limit = std::min(limit, app.options.unauthenticated_body_limit);
@@ -561,7 +563,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
   }
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
   for (auto table : {workspace_routes(), admin_routes(), account_routes(), mcp_routes(),
-                     chat_watch_routes(), replica_routes()})
+                     chat_watch_routes(), replica_routes(), provisioner_routes()})
     impl->routes.insert(impl->routes.end(), table.begin(), table.end());
   for (const auto& route : impl->routes) {
     if (route.upgrade) impl->agent_routes.push_back(route);

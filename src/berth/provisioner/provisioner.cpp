@@ -153,6 +153,8 @@ struct Provisioner::State : std::enable_shared_from_this<Provisioner::State> {
   // Writes this host's row (at start, and again if it was removed).
   awaitable<void> register_host();
 
+  // Registers, reopens egress proxies, then claims jobs and heartbeats until stopped.
+  awaitable<void> run();
   awaitable<void> job_loop();
   awaitable<void> heartbeat_loop();
   awaitable<void> reaper_loop();
@@ -698,16 +700,15 @@ void Provisioner::start() {
   };
   if (state_->store) asio::co_spawn(state_->executor, state_->reaper_loop(), log_errors);
   if (!state_->options.claim_jobs) return;
-  auto state = state_;
-  asio::co_spawn(
-      state_->executor,
-      [state]() -> awaitable<void> {
-        co_await state->register_host();
-        co_await state->reopen_egress();
-        asio::co_spawn(state->executor, state->heartbeat_loop(), asio::detached);
-        co_await state->job_loop();
-      },
-      log_errors);
+  asio::co_spawn(state_->executor, state_->run(), log_errors);
+}
+
+awaitable<void> Provisioner::State::run() {
+  auto self = shared_from_this();
+  co_await register_host();
+  co_await reopen_egress();
+  asio::co_spawn(executor, heartbeat_loop(), asio::detached);
+  co_await job_loop();
 }
 
 awaitable<void> Provisioner::State::register_host() {

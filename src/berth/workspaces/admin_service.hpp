@@ -9,6 +9,7 @@
 #include <string>
 
 #include "berth/core/result.hpp"
+#include "berth/core/tags.hpp"
 #include "berth/store/store.hpp"
 #include "berth/workspaces/authz.hpp"
 
@@ -23,6 +24,13 @@ inline constexpr std::string_view kWorkspaceTtlSetting = "agents_workspace_ttl";
 struct IssuedToken {
   store::ApiToken row;
   std::string token;  // shown once; only its hash is stored
+};
+
+// A provisioner daemon's key: "bpk_<id>_<secret>", shown once.
+inline constexpr std::string_view kProvisionerKeyPrefix = "bpk_";
+struct IssuedProvisionerKey {
+  store::ProvisionerKey row;
+  std::string key;
 };
 
 struct NewUserRequest {
@@ -98,6 +106,15 @@ class AdminService {
   // and its file (`token_file`) is removed.
   Result<IssuedToken> rotate_bootstrap_token(const Actor& actor,
                                              const std::filesystem::path& token_file);
+
+  // Provisioner keys (admin_provisioner_keys.cpp), site admins only. A key's daemons offer its
+  // tags, and only ever act as daemons of that key.
+  Result<IssuedProvisionerKey> create_provisioner_key(const Actor& actor, std::string_view name,
+                                                      const Tags& tags);
+  Result<std::vector<store::ProvisionerKey>> list_provisioner_keys(const Actor& actor);
+  Status delete_provisioner_key(const Actor& actor, std::string_view name);
+  // "bpk_<id>_<secret>" to its key; unauthenticated when missing, unknown or wrong.
+  Result<store::ProvisionerKey> authenticate_provisioner(std::string_view key);
 
   Authorizer& authz() { return authz_; }
 
