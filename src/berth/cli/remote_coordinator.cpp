@@ -68,7 +68,9 @@ Status status_of(const Result<json>& r) {
 
 Coordinator::Async<Status> RemoteCoordinator::register_host(store::ProvisionerHost host) {
   std::string method = "register";
-  json params = json{{"name", host.name}, {"worker_id", host.worker_id}};
+  json params = json{{"name", host.name},
+                     {"worker_id", host.worker_id},
+                     {"tags", json::parse(host.tags, nullptr, false)}};
   auto r = co_await call(std::move(method), std::move(params));
   co_return status_of(r);
 }
