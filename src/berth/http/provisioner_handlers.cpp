@@ -14,6 +14,8 @@
 //
 // Site admins manage keys: POST/GET /api/v1/provisioner-keys, DELETE /api/v1/provisioner-keys/
 // {name}; GET /api/v1/provisioners lists the hosts.
+#include <set>
+
 #include <fmt/format.h>
 
 #include "berth/core/clock.hpp"
@@ -60,6 +62,13 @@ class DaemonCall {
     if (method == "heartbeat") co_return heartbeat(params);
     if (method == "acquire") co_return co_await acquire(params);
     if (method == "workspace_egress") co_return workspace_egress(params);
+    static const std::set<std::string, std::less<>> kJobMethods = {
+        "append_logs",   "complete",        "admit_cost",    "sandbox_number",
+        "insert_agents", "previous_agents", "set_agent_pid", "agent_stopped"};
+    if (!kJobMethods.contains(method)) {
+      co_return Error::invalid_argument(fmt::format("unknown provisioner method \"{}\"", method),
+                                        "the daemon and the server are different versions?");
+    }
     auto ref = job(params);
     if (!ref) co_return ref.error();
     if (method == "append_logs") co_return append_logs(*ref, params);
