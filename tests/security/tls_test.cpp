@@ -88,6 +88,43 @@ TEST(Tls, ClientsVerifyTheServerAndAWrongCertificateIsRefused) {
   if (!::testing::Test::HasFailure()) fs::remove_all(dir, ec);
 }
 
+// A provisioner daemon on another host verifies the server as any client does: with the CA it
+// registers, and its sandboxed agent (which has no network) reaches the server through the
+// daemon's agent socket over TLS; with the wrong CA it refuses to start, saying why.
+TEST(Tls, ADaemonVerifiesTheServerAndCarriesItsAgentsOverTls) {
+  const fs::path dir = fs::temp_directory_path() / ("berth-tls-d-" + std::to_string(::getpid()));
+  const TestCertificates certs = make_test_certificates(dir);
+  ServerFlags flags;
+  flags.extra_args = {"--tls-cert",       certs.cert.string(), "--tls-key",
+                      certs.key.string(), "--provisioners",    "0"};
+  ::setenv("BERTH_CA_FILE", certs.ca.c_str(), 1);  // this test's own API client
+  TestServer server(flags);
+  server.push_template("name: shell\nagents:\n  - name: main\n");
+  auto api = server.admin();
+  auto key = api.post("/api/v1/provisioner-keys", {{"name", "fleet"}});
+  ASSERT_TRUE(key) << key.error().message;
+  const std::string secret = (*key)["key"];
+
+  ::unsetenv("BERTH_CA_FILE");  // the daemons below get a CA only from --ca-file
+  auto wrong = server.cli({"--ca-file", certs.other_ca.string(), "provisioner", "--key", secret,
+                           "--data-dir", (server.data_dir() / "wrong").string()});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("certificate verify failed"), std::string::npos) << wrong.err;
+
+  const fs::path host = server.data_dir() / "host";
+  server.spawn_berth({"--url", server.url(), "--ca-file", certs.ca.string(), "provisioner", "--key",
+                      secret, "--data-dir", host.string()},
+                     host);
+  ::setenv("BERTH_CA_FILE", certs.ca.c_str(), 1);
+  auto created = api.post("/api/v1/workspaces", {{"template", "shell"}});
+  ASSERT_TRUE(created) << created.error().message;
+  auto ws = wait_settled(api, (*created)["id"]);
+  EXPECT_EQ(ws["readiness"]["phase"], "ready") << ws.dump() << read_file(host / "berth.log");
+  ::unsetenv("BERTH_CA_FILE");
+  std::error_code ec;
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir, ec);
+}
+
 TEST(Tls, AServerRefusesToStartWithABadCertificateOrKey) {
   const fs::path dir = fs::temp_directory_path() / ("berth-tls-bad-" + std::to_string(::getpid()));
   const TestCertificates certs = make_test_certificates(dir);
