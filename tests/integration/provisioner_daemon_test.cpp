@@ -11,11 +11,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <fmt/format.h>
 
-#include "tests/integration/harness.hpp"
+#include "tests/integration/mcp_client.hpp"
 
 namespace berth::testing {
 namespace {
@@ -46,10 +47,10 @@ struct Daemon {
   std::string id() const { return read_file(dir / "provisioner.id").substr(0, 36); }
 };
 
-// Starts a daemon with data in server's data_dir()/NAME (so the test's end kills what it
-// started) and waits until the server lists it.
+// Starts a daemon of `server` with data in its data_dir()/NAME (so the test's end kills what
+// it started) and waits until `lister` (default: the server) lists it.
 Daemon start_daemon(TestServer& server, const std::string& name, const std::string& key,
-                    std::vector<std::string> more = {}) {
+                    std::vector<std::string> more = {}, const TestServer* lister = nullptr) {
   Daemon d;
   d.dir = server.data_dir() / name;
   std::vector<std::string> args = {"--url", server.url(),  "provisioner",  "--key",
@@ -59,7 +60,7 @@ Daemon start_daemon(TestServer& server, const std::string& name, const std::stri
   d.pid = server.spawn_berth(args, d.dir);
   auto until = std::chrono::steady_clock::now() + 20s;
   while (std::chrono::steady_clock::now() < until) {
-    auto hosts = server.admin().get("/api/v1/provisioners");
+    auto hosts = (lister ? lister : &server)->admin().get("/api/v1/provisioners");
     if (hosts && hosts->dump().find("\"name\":\"" + name + "\"") != std::string::npos) return d;
     std::this_thread::sleep_for(50ms);
   }
@@ -197,6 +198,50 @@ TEST(ProvisionerDaemons, BadKeysAndFlagsSayWhatIsWrong) {
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   auto gone = server.cli({"provisioner-keys", "delete", "fleet"}, server.admin_token());
   EXPECT_NE(gone.err.find("no provisioner key named \"fleet\""), std::string::npos) << gone.err;
+}
+
+// The deployment of docs/scaling.md in small: three replicas that build nothing, on one
+// PostgreSQL database, and two daemons, each talking to a different replica. Chats spread over
+// the replicas all get workspaces, built by both daemons, and every replica reaches every agent.
+TEST(ProvisionerDaemons, ThreeReplicasAndTwoDaemonsServeChatsTogether) {
+  if (!postgres_store()) GTEST_SKIP() << "replicas share a PostgreSQL database";
+  TestServer a(daemon_server());
+  ServerFlags replica = daemon_server();
+  replica.database_url = a.database_url();
+  TestServer b(replica);
+  TestServer c(replica);
+  const std::string tid = a.push_template(kShell)["id"];
+  const std::string key = make_key(a, "fleet");
+  Daemon d1 = start_daemon(b, "host-1", key, {}, &a);
+  Daemon d2 = start_daemon(c, "host-2", key, {}, &a);
+  const TestServer* servers[] = {&a, &b, &c};
+  constexpr int kChats = 12;
+  std::vector<json> results(kChats);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kChats; ++i) {
+    threads.emplace_back([&, i] {
+      McpClient mcp(*servers[i % 3], a.admin_token(), "chat-" + std::to_string(i));
+      results[i] = mcp.call("create_workspace", {{"template_id", tid}})["structuredContent"];
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    EXPECT_EQ(r.value("created", false), true) << r.dump();
+    EXPECT_FALSE(r.contains("status")) << "ready when answered: " << r.dump();
+  }
+  auto list = a.admin().get("/api/v1/workspaces");
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), static_cast<std::size_t>(kChats));
+  std::map<std::string, int> per_host;
+  for (const auto& w : *list) ++per_host[w.value("provisioner_id", std::string("none"))];
+  EXPECT_EQ(per_host.size(), 2u) << list->dump();
+  EXPECT_GT(per_host[d1.id()], 0);
+  EXPECT_GT(per_host[d2.id()], 0);
+  for (int i = 0; i < kChats; ++i) {
+    McpClient mcp(*servers[(i + 1) % 3], a.admin_token(), "chat-" + std::to_string(i));
+    auto ran = mcp.call("execute", {{"command", "echo ok-" + std::to_string(i)}});
+    EXPECT_NE(ran.dump().find("ok-" + std::to_string(i)), std::string::npos) << ran.dump();
+  }
 }
 
 }  // namespace
