@@ -20,36 +20,32 @@ namespace fs = std::filesystem;
 
 namespace berth::bench {
 
-BenchServer::BenchServer(std::vector<std::string> extra_args)
-    : dir_(fs::temp_directory_path() / ("berth-bench-" + random_hex(4))) {
-  fs::create_directories(dir_);
+namespace {
+
+// Starts BERTH_BINARY with `args`, its stdout and stderr in `log`.
+pid_t spawn_berth(std::vector<std::string> args, const fs::path& log) {
   std::string binary = BERTH_BINARY;
-  std::string examples = std::string(BERTH_SOURCE_DIR) + "/examples/templates";
-  std::vector<std::string> args = {binary,     "server",      "--data-dir",          dir_.string(),
-                                   "--listen", "127.0.0.1:0", "--example-templates", examples};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), binary);
   std::vector<char*> cargv;
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  // The server logs to stdout and reports to stderr: both go to server.log.
-  posix_spawn_file_actions_addopen(&actions, 1, log_path().c_str(), O_WRONLY | O_CREAT, 0600);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT, 0600);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, cargv.data(), environ) != 0) {
+  pid_t pid = -1;
+  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, cargv.data(), environ) != 0) {
     throw std::runtime_error("cannot start " + binary);
   }
   posix_spawn_file_actions_destroy(&actions);
-  while (!fs::exists(dir_ / "server.url"))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  std::ifstream(dir_ / "server.url") >> url_;
-  std::ifstream(dir_ / "admin.token") >> token_;
+  return pid;
 }
 
-BenchServer::~BenchServer() {
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  // End every agent and sandbox the server started (their working directories are ours).
+// Kills `pid`, then every agent and sandbox started for `dir` (their working directories or
+// executables are under it), removes their control groups and the directory.
+void end_everything_under(pid_t pid, const fs::path& dir) {
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename();
@@ -60,8 +56,8 @@ BenchServer::~BenchServer() {
     // Unisolated agents run in their workspace (but make themselves non-dumpable, so their
     // cwd may be unreadable: their executable is the copy under the data directory);
     // sandboxes name it on bwrap's command line.
-    if ((!ec && cwd.string().starts_with(dir_.string())) || cmd.starts_with(dir_.string() + "/") ||
-        (cmd.starts_with("bwrap") && cmd.find(dir_.string()) != std::string::npos)) {
+    if ((!ec && cwd.string().starts_with(dir.string())) || cmd.starts_with(dir.string() + "/") ||
+        (cmd.starts_with("bwrap") && cmd.find(dir.string()) != std::string::npos)) {
       ::kill(-std::stoi(name), SIGKILL);
       ::kill(std::stoi(name), SIGKILL);
     }
@@ -69,7 +65,7 @@ BenchServer::~BenchServer() {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   // And the workspaces' control groups (berth-<id>), as deletes would have removed them.
   std::set<std::string> groups;
-  for (const auto& e : fs::directory_iterator(dir_ / "workspaces", ec)) {
+  for (const auto& e : fs::directory_iterator(dir / "workspaces", ec)) {
     groups.insert("berth-" + e.path().filename().string());
   }
   for (const char* controller : {"memory", "pids", "cpu"}) {
@@ -84,8 +80,47 @@ BenchServer::~BenchServer() {
     }
     for (const auto& g : found) ::rmdir(g.c_str());
   }
-  fs::remove_all(dir_, ec);
+  fs::remove_all(dir, ec);
 }
+
+}  // namespace
+
+BenchServer::BenchServer(std::vector<std::string> extra_args)
+    : dir_(fs::temp_directory_path() / ("berth-bench-" + random_hex(4))) {
+  fs::create_directories(dir_);
+  std::string examples = std::string(BERTH_SOURCE_DIR) + "/examples/templates";
+  std::vector<std::string> args = {"server",      "--data-dir",          dir_.string(), "--listen",
+                                   "127.0.0.1:0", "--example-templates", examples};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // The server logs to stdout and reports to stderr: both go to server.log.
+  pid_ = spawn_berth(std::move(args), log_path());
+  while (!fs::exists(dir_ / "server.url"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::ifstream(dir_ / "server.url") >> url_;
+  std::ifstream(dir_ / "admin.token") >> token_;
+}
+
+BenchDaemon::BenchDaemon(const std::string& url, const std::string& key,
+                         std::vector<std::string> extra_args)
+    : dir_(fs::temp_directory_path() / ("berth-bench-" + random_hex(4))) {
+  fs::create_directories(dir_);
+  std::vector<std::string> args = {"--url", url,          "provisioner", "--key",
+                                   key,     "--data-dir", dir_.string()};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = spawn_berth(std::move(args), dir_ / "daemon.log");
+  // Running once its agent socket is there (it registered first).
+  for (int i = 0; i < 500 && !fs::exists(dir_ / "run" / "agent.sock"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!fs::exists(dir_ / "run" / "agent.sock")) {
+    throw std::runtime_error("the provisioner daemon did not start; see " +
+                             (dir_ / "daemon.log").string());
+  }
+}
+
+BenchDaemon::~BenchDaemon() { end_everything_under(pid_, dir_); }
+
+BenchServer::~BenchServer() { end_everything_under(pid_, dir_); }
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

@@ -1,6 +1,7 @@
 #pragma once
 // What the benchmarks share: a real `berth server` process (Release build) in a temporary data
-// directory, killed with every agent it started when the benchmark ends, and percentiles.
+// directory, killed with every agent it started when the benchmark ends, provisioner daemons
+// likewise, and percentiles.
 
 #include <sys/types.h>
 
@@ -31,6 +32,21 @@ class BenchServer {
   pid_t pid_ = -1;
   std::string url_;
   std::string token_;
+};
+
+// A `berth provisioner` daemon of the server at `url` in a temporary data directory, killed
+// with every agent it started when the benchmark ends.
+class BenchDaemon {
+ public:
+  BenchDaemon(const std::string& url, const std::string& key,
+              std::vector<std::string> extra_args = {});
+  ~BenchDaemon();
+  BenchDaemon(const BenchDaemon&) = delete;
+  BenchDaemon& operator=(const BenchDaemon&) = delete;
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
 };
 
 // The p-th percentile (nearest rank) of `v`; 0 for an empty sample.

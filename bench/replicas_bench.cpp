@@ -4,9 +4,10 @@
 //     interleaved, after 20 warm-up calls each.
 //  2. CHATS chats at once over 3 replicas (2 with an embedded provisioner, 1 serving only),
 //     from CHATS/10 users, each chat's create_workspace on /mcp sent to replica i % 3 until
-//     its workspace is ready
-//     (wait_for_workspace after an in_progress): how many succeed, wall time, workspaces per
-//     second, and the per-chat latency.
+//     its workspace is ready (wait_for_workspace after an in_progress): how many succeed,
+//     wall time, workspaces per second, and the per-chat latency.
+//  3. The same over 3 replicas that build nothing and 2 `berth provisioner` daemons (each
+//     talking to a different replica over HTTP), on a database of its own.
 // Templates use isolation `process` (the store, relay and scheduling are what is measured,
 // not bubblewrap). PostgreSQL is a throwaway local cluster with fsync on.
 //
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -29,6 +31,7 @@
 #include "berth/cli/http_client.hpp"
 
 using Clock = std::chrono::steady_clock;
+using berth::bench::BenchDaemon;
 using berth::bench::BenchServer;
 using berth::bench::percentile;
 using nlohmann::json;
@@ -67,6 +70,89 @@ std::vector<std::string> server_args(const std::string& url, std::vector<std::st
   return args;
 }
 
+// CHATS chats at once over three replicas on `url`: two with embedded provisioners and one
+// serving only, or (daemons) three serving only and two provisioner daemons, each talking to
+// a different replica. Prints a table row; false when any chat did not get a ready workspace.
+bool chats_at_once(const std::string& url, int chats, bool daemons) {
+  const std::vector<std::string> none = {"--provisioners", "0"};
+  BenchServer a(server_args(url, daemons ? none : std::vector<std::string>{}));
+  BenchServer b(server_args(url, none));
+  BenchServer c(server_args(url, daemons ? none : std::vector<std::string>{}));
+  b.use_token(a.token());
+  c.use_token(a.token());
+  berth::cli::ApiClient api_a(a.url(), a.token());
+  auto pushed =
+      api_a.post("/api/v1/templates",
+                 {{"files",
+                   {{"template.yaml",
+                     "name: bench-replicas\nisolation: process\nagents:\n  - name: main\n"}}}});
+  if (!pushed) throw std::runtime_error(pushed.error().message);
+  const std::string tid = (*pushed)["id"];
+  std::vector<std::unique_ptr<BenchDaemon>> hosts;
+  if (daemons) {
+    auto key = api_a.post("/api/v1/provisioner-keys", {{"name", "bench"}});
+    if (!key) throw std::runtime_error(key.error().message);
+    for (const BenchServer* s : {&b, &c}) {
+      hosts.push_back(std::make_unique<BenchDaemon>(
+          s->url(), (*key)["key"].get<std::string>(),
+          std::vector<std::string>{"--allow-unisolated", "--max-jobs", "64"}));
+    }
+  }
+  const BenchServer* servers[] = {&a, &b, &c};
+  // The chats belong to many users (10 chats each): one token has at most 64 MCP sessions.
+  std::vector<std::string> tokens;
+  for (int u = 0; u < (chats + 9) / 10; ++u) {
+    const std::string name = fmt::format("bench-user-{}", u);
+    auto user = api_a.post("/api/v1/users", {{"username", name}});
+    auto token = api_a.post("/api/v1/tokens", {{"username", name}, {"name", "bench"}});
+    if (!user || !token) throw std::runtime_error("cannot create bench users");
+    tokens.push_back((*token)["token"]);
+  }
+  std::vector<double> latency(chats, 0);
+  std::atomic<int> ready{0};
+  std::mutex errors_mu;
+  std::vector<std::string> errors;
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < chats; ++i) {
+    threads.emplace_back([&, i] {
+      auto t0 = Clock::now();
+      try {
+        berth::bench::Session s(*servers[i % 3], fmt::format("bench-chat-{}", i), tokens[i / 10]);
+        json r = s.call("create_workspace", {{"template_id", tid}});
+        for (int k = 0; k < 10 && r.value("status", "") == "in_progress"; ++k) {
+          r = s.call("wait_for_workspace", json::object());
+        }
+        if (r.contains("status") && r.value("status", "") != "already_exists") {
+          throw std::runtime_error(r.dump());
+        }
+        latency[i] = ms_since(t0);
+        ++ready;
+      } catch (const std::exception& e) {
+        std::lock_guard lock(errors_mu);
+        errors.push_back(e.what());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double wall = ms_since(start) / 1000.0;
+  std::vector<double> ok;
+  for (double v : latency) {
+    if (v > 0) ok.push_back(v);
+  }
+  if (!daemons) {
+    std::cout << "| chats at once | replicas | provisioners | ready | wall s | workspaces/s | "
+                 "p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n";
+  }
+  std::cout << fmt::format("| {} | 3 | {} | {} | {:.2f} | {:.1f} | {:.0f} | {:.0f} |\n", chats,
+                           daemons ? "2 daemons" : "2 embedded", ready.load(), wall,
+                           ready.load() / wall, percentile(ok, 50), percentile(ok, 99));
+  for (std::size_t i = 0; i < errors.size() && i < 5; ++i) {
+    std::cerr << "failed: " << errors[i] << "\n";
+  }
+  return ready.load() == chats;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,102 +167,78 @@ int main(int argc, char** argv) {
     std::string url = base;
     url.replace(url.find("/postgres?"), 10, "/bench?");
 
-    BenchServer a(server_args(url));
-    BenchServer b(server_args(url, {"--provisioners", "0"}));
-    b.use_token(a.token());
-    berth::cli::ApiClient api_a(a.url(), a.token()), api_b(b.url(), a.token());
-    auto pushed =
-        api_a.post("/api/v1/templates",
-                   {{"files",
-                     {{"template.yaml",
-                       "name: bench-replicas\nisolation: process\nagents:\n  - name: main\n"}}}});
-    if (!pushed) throw std::runtime_error(pushed.error().message);
-    const std::string tid = (*pushed)["id"];
+    {  // part 1's servers end before part 2 starts its own
+      BenchServer a(server_args(url));
+      BenchServer b(server_args(url, {"--provisioners", "0"}));
+      b.use_token(a.token());
+      berth::cli::ApiClient api_a(a.url(), a.token()), api_b(b.url(), a.token());
+      auto pushed =
+          api_a.post("/api/v1/templates",
+                     {{"files",
+                       {{"template.yaml",
+                         "name: bench-replicas\nisolation: process\nagents:\n  - name: main\n"}}}});
+      if (!pushed) throw std::runtime_error(pushed.error().message);
+      const std::string tid = (*pushed)["id"];
 
-    // 1. Relay overhead. Only a has a provisioner, so the agent is connected to a.
-    auto created = api_a.post("/api/v1/workspaces", {{"template", "bench-replicas"}});
-    if (!created) throw std::runtime_error(created.error().message);
-    auto ws = api_a.get("/api/v1/workspaces/" + created->value("id", "") + "/wait?timeout=60s");
-    if (!ws || (*ws)["readiness"].value("phase", "") != "ready") {
-      throw std::runtime_error("not ready: " + (ws ? ws->dump() : ws.error().message));
+      // 1. Relay overhead. Only a has a provisioner, so the agent is connected to a.
+      auto created = api_a.post("/api/v1/workspaces", {{"template", "bench-replicas"}});
+      if (!created) throw std::runtime_error(created.error().message);
+      auto ws = api_a.get("/api/v1/workspaces/" + created->value("id", "") + "/wait?timeout=60s");
+      if (!ws || (*ws)["readiness"].value("phase", "") != "ready") {
+        throw std::runtime_error("not ready: " + (ws ? ws->dump() : ws.error().message));
+      }
+      const std::string agent = (*ws)["agents"][0]["id"];
+      for (int i = 0; i < 20; ++i) {
+        exec_true(api_a, agent);
+        exec_true(api_b, agent);
+      }
+      std::vector<double> direct, relayed;
+      for (int i = 0; i < n; ++i) {
+        direct.push_back(exec_true(api_a, agent));
+        relayed.push_back(exec_true(api_b, agent));
+      }
+      std::cout << "| execute true (REST exec) | n | p50 ms | p99 ms |\n|---|---|---|---|\n";
+      std::cout << fmt::format("| direct (replica holding the agent) | {} | {:.3f} | {:.3f} |\n", n,
+                               percentile(direct, 50), percentile(direct, 99));
+      std::cout << fmt::format("| relayed through another replica | {} | {:.3f} | {:.3f} |\n", n,
+                               percentile(relayed, 50), percentile(relayed, 99));
+      std::cout << fmt::format("\nrelay adds {:.3f} ms at p50, {:.3f} ms at p99\n\n",
+                               percentile(relayed, 50) - percentile(direct, 50),
+                               percentile(relayed, 99) - percentile(direct, 99));
     }
-    const std::string agent = (*ws)["agents"][0]["id"];
-    for (int i = 0; i < 20; ++i) {
-      exec_true(api_a, agent);
-      exec_true(api_b, agent);
-    }
-    std::vector<double> direct, relayed;
-    for (int i = 0; i < n; ++i) {
-      direct.push_back(exec_true(api_a, agent));
-      relayed.push_back(exec_true(api_b, agent));
-    }
-    std::cout << "| execute true (REST exec) | n | p50 ms | p99 ms |\n|---|---|---|---|\n";
-    std::cout << fmt::format("| direct (replica holding the agent) | {} | {:.3f} | {:.3f} |\n", n,
-                             percentile(direct, 50), percentile(direct, 99));
-    std::cout << fmt::format("| relayed through another replica | {} | {:.3f} | {:.3f} |\n", n,
-                             percentile(relayed, 50), percentile(relayed, 99));
-    std::cout << fmt::format("\nrelay adds {:.3f} ms at p50, {:.3f} ms at p99\n\n",
-                             percentile(relayed, 50) - percentile(direct, 50),
-                             percentile(relayed, 99) - percentile(direct, 99));
-
-    // 2. Many chats at once over three replicas, two of them building.
-    BenchServer c(server_args(url));
-    c.use_token(a.token());
-    const BenchServer* servers[] = {&a, &b, &c};
-    // The chats belong to many users (10 chats each): one token has at most 64 MCP sessions.
-    std::vector<std::string> tokens;
-    for (int u = 0; u < (chats + 9) / 10; ++u) {
-      const std::string name = fmt::format("bench-user-{}", u);
-      auto user = api_a.post("/api/v1/users", {{"username", name}});
-      auto token = api_a.post("/api/v1/tokens", {{"username", name}, {"name", "bench"}});
-      if (!user || !token) throw std::runtime_error("cannot create bench users");
-      tokens.push_back((*token)["token"]);
-    }
-    std::vector<double> latency(chats, 0);
-    std::atomic<int> ready{0};
-    std::mutex errors_mu;
-    std::vector<std::string> errors;
-    auto start = Clock::now();
-    std::vector<std::thread> threads;
-    for (int i = 0; i < chats; ++i) {
-      threads.emplace_back([&, i] {
-        auto t0 = Clock::now();
-        try {
-          berth::bench::Session s(*servers[i % 3], fmt::format("bench-chat-{}", i), tokens[i / 10]);
-          json r = s.call("create_workspace", {{"template_id", tid}});
-          for (int k = 0; k < 10 && r.value("status", "") == "in_progress"; ++k) {
-            r = s.call("wait_for_workspace", json::object());
-          }
-          if (r.contains("status") && r.value("status", "") != "already_exists") {
-            throw std::runtime_error(r.dump());
-          }
-          latency[i] = ms_since(t0);
-          ++ready;
-        } catch (const std::exception& e) {
-          std::lock_guard lock(errors_mu);
-          errors.push_back(e.what());
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    const double wall = ms_since(start) / 1000.0;
-    std::vector<double> ok;
-    for (double v : latency) {
-      if (v > 0) ok.push_back(v);
-    }
-    std::cout << "| chats at once | replicas | provisioners | ready | wall s | workspaces/s | "
-                 "p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n";
-    std::cout << fmt::format("| {} | 3 | 2 | {} | {:.2f} | {:.1f} | {:.0f} | {:.0f} |\n", chats,
-                             ready.load(), wall, ready.load() / wall, percentile(ok, 50),
-                             percentile(ok, 99));
-    for (std::size_t i = 0; i < errors.size() && i < 5; ++i) {
-      std::cerr << "failed: " << errors[i] << "\n";
-    }
-    if (ready.load() != chats) status = 1;
+    // 2. Many chats at once over three replicas, two of them building; then 3. the same with
+    // three replicas that build nothing and two provisioner daemons (each on its own database).
+    if (!chats_at_once(url, chats, /*daemons=*/false)) status = 1;
+    shell(fmt::format("psql '{}' -qc 'CREATE DATABASE bench_daemons'", base));
+    std::string daemons_url = base;
+    daemons_url.replace(daemons_url.find("/postgres?"), 10, "/bench_daemons?");
+    if (!chats_at_once(daemons_url, chats, /*daemons=*/true)) status = 1;
   } catch (const std::exception& e) {
-    std::cerr << "benchmark failed: " << e.what() << "\n";
-    status = 1;
+    std::lock_guard lock(errors_mu);
+    errors.push_back(e.what());
   }
-  std::system(fmt::format("{} stop {} >/dev/null 2>&1", script, cluster).c_str());
-  return status;
+});
+}
+for (auto& t : threads) t.join();
+const double wall = ms_since(start) / 1000.0;
+std::vector<double> ok;
+for (double v : latency) {
+  if (v > 0) ok.push_back(v);
+}
+std::cout << "| chats at once | replicas | provisioners | ready | wall s | workspaces/s | "
+             "p50 ms | p99 ms |\n|---|---|---|---|---|---|---|---|\n";
+std::cout << fmt::format("| {} | 3 | 2 | {} | {:.2f} | {:.1f} | {:.0f} | {:.0f} |\n", chats,
+                         ready.load(), wall, ready.load() / wall, percentile(ok, 50),
+                         percentile(ok, 99));
+for (std::size_t i = 0; i < errors.size() && i < 5; ++i) {
+  std::cerr << "failed: " << errors[i] << "\n";
+}
+if (ready.load() != chats) status = 1;
+}
+catch (const std::exception& e) {
+  std::cerr << "benchmark failed: " << e.what() << "\n";
+  status = 1;
+}
+std::system(fmt::format("{} stop {} >/dev/null 2>&1", script, cluster).c_str());
+return status;
 }
