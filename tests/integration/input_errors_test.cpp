@@ -182,6 +182,21 @@ TEST(InputErrors, CliArguments) {
   EXPECT_NE(unreachable.err.find("cannot reach the Berth server at http://127.0.0.1:1"),
             std::string::npos)
       << unreachable.err;
+  // Server and daemon flags that cannot work are refused before anything starts.
+  const std::string other_dir = (server.data_dir() / "other").string();
+  auto hung = server.cli({"server", "--data-dir", other_dir, "--hung-job-timeout", "500ms"});
+  EXPECT_EQ(hung.exit_code, 1);
+  EXPECT_NE(hung.err.find("--hung-job-timeout must be at least 1s"), std::string::npos) << hung.err;
+  auto two = server.cli({"server", "--data-dir", other_dir, "--provisioners", "2"});
+  EXPECT_NE(two.exit_code, 0);
+  EXPECT_NE(two.err.find("--provisioners: Value 2 not in range [0 - 1]"), std::string::npos)
+      << two.err;
+  auto beat = server.cli(
+      {"provisioner", "--key", "bpk_x_y", "--heartbeat", "10ms", "--data-dir", other_dir});
+  EXPECT_EQ(beat.exit_code, 1);
+  EXPECT_NE(beat.err.find("--heartbeat must be at least 100ms and --max-jobs at least 1"),
+            std::string::npos)
+      << beat.err;
   auto json_err = server.cli({"workspaces", "show", "nope", "--json"});
   EXPECT_EQ(json_err.exit_code, 1);
   EXPECT_EQ(json::parse(json_err.out)["message"], "workspace nope not found");

@@ -250,10 +250,13 @@ asio::awaitable<int> Process::wait() {
                                    asio::redirect_error(asio::use_awaitable, ec));
   int status = 0;
   int code = -1;
-  if (waitpid(pid_, &status, 0) == pid_) {
+  // Blocking only once the pidfd said the process ended: a wait that was cancelled (or failed)
+  // must never stop the executor's thread on a child that still runs.
+  if (waitpid(pid_, &status, ec ? WNOHANG : 0) == pid_) {
     if (WIFEXITED(status)) code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
   }
+  if (ec && code == -1) co_return code;  // not ended: a later wait() may still see it end
   impl_->exit_code = code;
   co_return code;
 }

@@ -105,6 +105,14 @@ bool runs_for_workspace(int pid, const fs::path& workspace_dir) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
+// Waits for an agent to exit and reaps it, so it never lingers as a zombie. A plain coroutine
+// with its arguments by value: GCC 12 destroys the captures of a lambda coroutine spawned from
+// inside another coroutine too early (the process object with them).
+awaitable<void> reap_agent(std::unique_ptr<proc::Process> process, std::string agent_id) {
+  int code = co_await process->wait();
+  spdlog::info("agent process exited agent_id={} code={}", agent_id, code);
+}
+
 // The token goes to the agent through a pipe it inherits: never in an environment or on a
 // command line, where the workspace's own code could read it. Returns the read end.
 int token_pipe(const std::string& token) {
@@ -504,13 +512,7 @@ class JobRun {
     }
     log("agents", "info", {fmt::format("started agent {} (pid {})", agent.name, pid)});
     // Reap the agent when it exits so it never lingers as a zombie.
-    asio::co_spawn(
-        s_.executor,
-        [p = std::move(*child), id = agent.id]() -> awaitable<void> {
-          int code = co_await p->wait();
-          spdlog::info("agent process exited agent_id={} code={}", id, code);
-        },
-        asio::detached);
+    asio::co_spawn(s_.executor, reap_agent(std::move(*child), agent.id), asio::detached);
     co_return std::nullopt;
   }
 
