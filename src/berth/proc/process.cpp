@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -248,15 +249,24 @@ asio::awaitable<int> Process::wait() {
   boost::system::error_code ec;
   co_await impl_->pidfd.async_wait(stream_descriptor::wait_read,
                                    asio::redirect_error(asio::use_awaitable, ec));
+  // The executor's thread never blocks here: waitpid only with WNOHANG. A pidfd that reports
+  // readiness while its process still runs (seen under load on this kernel: the server then
+  // froze in a blocking waitpid) is followed by polling until the process has ended.
   int status = 0;
-  int code = -1;
-  // Blocking only once the pidfd said the process ended: a wait that was cancelled (or failed)
-  // must never stop the executor's thread on a child that still runs.
-  if (waitpid(pid_, &status, ec ? WNOHANG : 0) == pid_) {
-    if (WIFEXITED(status)) code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
+  pid_t got = waitpid(pid_, &status, WNOHANG);
+  if (got == 0 && !ec) {
+    spdlog::warn("pidfd woke before its process ended pid={}; polling for its exit", pid_);
+    asio::steady_timer timer(impl_->pidfd.get_executor());
+    while ((got = waitpid(pid_, &status, WNOHANG)) == 0) {
+      timer.expires_after(std::chrono::milliseconds(200));
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return -1;  // cancelled: not ended, a later wait() may still see it end
+    }
   }
-  if (ec && code == -1) co_return code;  // not ended: a later wait() may still see it end
+  if (got != pid_) co_return -1;  // cancelled before it ended, or not our child
+  int code = -1;
+  if (WIFEXITED(status)) code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) code = 128 + WTERMSIG(status);
   impl_->exit_code = code;
   co_return code;
 }
