@@ -134,6 +134,15 @@ TEST(ProvisionerApi, OnlyAKeysOwnDaemonActsAndOnlyOnItsOwnJobs) {
                                                  {"env", "{}"},
                                                  {"auth_token_hash", "short"}}})}});
   EXPECT_EQ(bad_hash.json_body()["message"], "auth_token_hash must be a SHA-256 in hex");
+  // A float where a whole number belongs (converting it would be undefined behaviour).
+  json huge = json::parse(R"([{"name":"main","display_order":0,"is_chat":true,"external":false,
+      "directory":"","startup_script":"","startup_script_timeout_ms":3.3e53,
+      "connection_timeout_s":120,"env":"{}","auth_token_hash":"x"}])");
+  auto floated = call(server, k1, kDaemon, "insert_agents", {{"job", ref}, {"agents", huge}});
+  EXPECT_EQ(floated.status, 400) << floated.body;
+  EXPECT_NE(floated.body.find("startup_script_timeout_ms must be a whole number"),
+            std::string::npos)
+      << floated.body;
   auto not_agents = call(server, k1, kDaemon, "insert_agents", {{"job", ref}, {"agents", 5}});
   EXPECT_EQ(not_agents.json_body()["message"], "agents must be an array") << not_agents.body;
   auto malformed = call(server, k1, kDaemon, "append_logs",

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 namespace berth::provisioner::wire {
 
 using nlohmann::json;
@@ -24,11 +28,36 @@ json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullp
 json opt(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
 
+// A whole number that fits T. nlohmann converts a float (3.3e53) to an integer with a plain
+// cast, which is undefined behaviour past the type's range; the fuzzer found it.
+template <class T>
+T whole(const json& v, const char* key) {
+  if (!v.is_number_integer()) {
+    throw json::type_error::create(302, std::string(key) + " must be a whole number", nullptr);
+  }
+  if (v.is_number_unsigned()
+          ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<T>::max())
+          : (v.get<std::int64_t>() < std::numeric_limits<T>::min() ||
+             v.get<std::int64_t>() > std::numeric_limits<T>::max())) {
+    throw json::type_error::create(302, std::string(key) + " is out of range", nullptr);
+  }
+  return static_cast<T>(v.get<std::int64_t>());
+}
+
+template <class T>
+T whole_at(const json& j, const char* key) {
+  return whole<T>(j.at(key), key);
+}
+
 template <class T>
 std::optional<T> opt_get(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  return it->get<T>();
+  if constexpr (std::is_integral_v<T>) {
+    return whole<T>(*it, key);
+  } else {
+    return it->get<T>();
+  }
 }
 
 }  // namespace
@@ -94,7 +123,7 @@ Result<store::AcquiredJob> acquired_job(const json& in) {
     a.job.id = j.at("id");
     a.job.organization_id = j.at("organization_id");
     a.job.kind = j.at("kind");
-    a.job.created_at = j.at("created_at");
+    a.job.created_at = whole_at<std::int64_t>(j, "created_at");
     a.job.started_at = opt_get<std::int64_t>(j, "started_at");
     a.job.worker_id = opt_get<std::string>(j, "worker_id");
     a.job.deadline_at = opt_get<std::int64_t>(j, "deadline_at");
@@ -102,7 +131,7 @@ Result<store::AcquiredJob> acquired_job(const json& in) {
     a.build.id = b.at("id");
     a.build.workspace_id = b.at("workspace_id");
     a.build.template_version_id = b.at("template_version_id");
-    a.build.build_number = b.at("build_number");
+    a.build.build_number = whole_at<int>(b, "build_number");
     auto transition = parse_transition(b.at("transition").get<std::string>());
     if (!transition) throw json::other_error::create(501, "unknown transition", nullptr);
     a.build.transition = *transition;
@@ -110,9 +139,9 @@ Result<store::AcquiredJob> acquired_job(const json& in) {
     a.build.initiator_id = b.at("initiator_id");
     a.build.parameters = b.at("parameters");
     a.build.preset = b.at("preset");
-    a.build.created_at = b.at("created_at");
+    a.build.created_at = whole_at<std::int64_t>(b, "created_at");
     a.build.reason = b.at("reason");
-    a.build.daily_cost = b.at("daily_cost");
+    a.build.daily_cost = whole_at<std::int64_t>(b, "daily_cost");
     const json& w = in.at("workspace");
     a.workspace.id = w.at("id");
     a.workspace.organization_id = w.at("organization_id");
@@ -121,13 +150,13 @@ Result<store::AcquiredJob> acquired_job(const json& in) {
     a.workspace.template_id = w.at("template_id");
     a.workspace.template_name = w.at("template_name");
     a.workspace.name = w.at("name");
-    a.workspace.created_at = w.at("created_at");
+    a.workspace.created_at = whole_at<std::int64_t>(w, "created_at");
     const json& v = in.at("version");
     a.version.id = v.at("id");
     a.version.template_id = v.at("template_id");
-    a.version.number = v.at("number");
+    a.version.number = whole_at<int>(v, "number");
     a.version.spec = v.at("spec");
-    a.version.created_at = v.at("created_at");
+    a.version.created_at = whole_at<std::int64_t>(v, "created_at");
     return a;
   });
 }
@@ -147,16 +176,17 @@ json to_json(const store::NewAgent& a) {
 
 Result<store::NewAgent> new_agent(const json& j) {
   return reading<store::NewAgent>("agent", j, [&] {
-    return store::NewAgent{.name = j.at("name"),
-                           .display_order = j.at("display_order"),
-                           .is_chat = j.at("is_chat"),
-                           .external = j.at("external"),
-                           .directory = j.at("directory"),
-                           .startup_script = j.at("startup_script"),
-                           .startup_script_timeout_ms = j.at("startup_script_timeout_ms"),
-                           .connection_timeout_s = j.at("connection_timeout_s"),
-                           .env = j.at("env"),
-                           .auth_token_hash = j.at("auth_token_hash")};
+    return store::NewAgent{
+        .name = j.at("name"),
+        .display_order = whole_at<int>(j, "display_order"),
+        .is_chat = j.at("is_chat"),
+        .external = j.at("external"),
+        .directory = j.at("directory"),
+        .startup_script = j.at("startup_script"),
+        .startup_script_timeout_ms = whole_at<std::int64_t>(j, "startup_script_timeout_ms"),
+        .connection_timeout_s = whole_at<int>(j, "connection_timeout_s"),
+        .env = j.at("env"),
+        .auth_token_hash = j.at("auth_token_hash")};
   });
 }
 
@@ -180,7 +210,7 @@ Result<store::WorkspaceAgent> workspace_agent(const json& j) {
     a.build_id = j.at("build_id");
     a.workspace_id = j.at("workspace_id");
     a.name = j.at("name");
-    a.display_order = j.at("display_order");
+    a.display_order = whole_at<int>(j, "display_order");
     a.is_chat = j.at("is_chat");
     a.external = j.at("external");
     a.directory = j.at("directory");
@@ -211,7 +241,7 @@ Result<store::Store::QuotaDecision> quota_decision(const json& j) {
   return reading<store::Store::QuotaDecision>("quota decision", j, [&] {
     store::Store::QuotaDecision d;
     d.admitted = j.at("admitted");
-    d.usage.credits_consumed = j.at("credits_consumed");
+    d.usage.credits_consumed = whole_at<std::int64_t>(j, "credits_consumed");
     d.usage.budget = opt_get<std::int64_t>(j, "budget");
     return d;
   });
