@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -33,11 +34,12 @@ namespace fs = std::filesystem;
 namespace {
 
 int spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
-          const std::vector<std::string>& extra_env = {}, const fs::path& cwd = {}) {
+          const std::vector<std::string>& extra_env = {}, const fs::path& cwd = {},
+          const fs::path& in = "/dev/null") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawnattr_t attr;
@@ -245,13 +247,28 @@ std::string TestServer::create_member(const std::string& username) {
 }
 
 CliResult TestServer::cli(const std::vector<std::string>& args, const std::string& token) const {
+  return cli_env(args,
+                 {"BERTH_URL=" + url_, "BERTH_TOKEN=" + (token.empty() ? admin_token_ : token)});
+}
+
+CliResult TestServer::cli_env(const std::vector<std::string>& args,
+                              const std::vector<std::string>& env, const std::string& input) const {
   std::vector<std::string> argv = {BERTH_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   std::string id = random_hex(4);
   fs::path out = dir_ / ("cli-" + id + ".out");
   fs::path err = dir_ / ("cli-" + id + ".err");
-  int pid = spawn(argv, out, err,
-                  {"BERTH_URL=" + url_, "BERTH_TOKEN=" + (token.empty() ? admin_token_ : token)});
+  fs::path in = dir_ / ("cli-" + id + ".in");
+  {
+    std::ofstream f(in);
+    f << input;
+  }
+  // The test's own login config, never the user's (~/.config/berth); `env` may override it.
+  std::vector<std::string> full_env = env;
+  if (std::none_of(env.begin(), env.end(),
+                   [](const std::string& e) { return e.starts_with("BERTH_CONFIG="); }))
+    full_env.push_back("BERTH_CONFIG=" + (dir_ / "cli-config.json").string());
+  int pid = spawn(argv, out, err, full_env, {}, in);
   CliResult r;
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -260,6 +277,7 @@ CliResult TestServer::cli(const std::vector<std::string>& args, const std::strin
   r.err = read_file(err);
   fs::remove(out);
   fs::remove(err);
+  fs::remove(in);
   return r;
 }
 

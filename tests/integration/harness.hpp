@@ -78,6 +78,10 @@ class TestServer {
 
   // Runs the berth CLI against this server.
   CliResult cli(const std::vector<std::string>& args, const std::string& token = "") const;
+  // Runs the berth CLI with only `env` (NAME=VALUE) of Berth's settings and `input` on its
+  // standard input; BERTH_CONFIG points into the data directory unless `env` sets it.
+  CliResult cli_env(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    const std::string& input = "") const;
   // Starts `berth ARGS...` in `cwd` (created; keep it under data_dir() so the test's end kills
   // the process) with its output in cwd/berth.out and cwd/berth.log. Returns the pid.
   int spawn_berth(const std::vector<std::string>& args, const std::filesystem::path& cwd) const;

@@ -18,18 +18,6 @@ using nlohmann::json;
 
 namespace {
 
-// Runs `call`, prints the result with `human` (or as JSON), and returns the exit code.
-int finish(const GlobalOptions& g, const Result<json>& r,
-           const std::function<void(const json&)>& human) {
-  if (!r) return report(r.error(), g.json);
-  if (g.json) {
-    print_json(*r);
-  } else {
-    human(*r);
-  }
-  return 0;
-}
-
 Result<json> push(ApiClient& client, const std::string& dir, const std::string& org) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {

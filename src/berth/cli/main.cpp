@@ -26,7 +26,19 @@ int main(int argc, char** argv) {
   app.add_option("--url", global.url,
                  "Berth server URL (default: $BERTH_URL or http://127.0.0.1:7080)");
   app.add_option("--token", global.token, "API token (default: $BERTH_TOKEN)");
-  app.add_flag("--json", global.json, "Print JSON instead of text");
+  std::string output = "table";
+  app.add_option("-o,--output", output, "How to print answers: table, json or yaml")
+      ->check(CLI::IsMember({"table", "json", "yaml"}));
+  bool json_flag = false;
+  app.add_flag("--json", json_flag, "The same as --output json");
+  // Applied before any subcommand's callback runs (they run once the whole line is parsed).
+  app.parse_complete_callback([&] {
+    auto format =
+        json_flag ? berth::cli::OutputFormat::json : *berth::cli::parse_output_format(output);
+    berth::cli::set_output_format(format);
+    global.format = format;
+    global.json = format != berth::cli::OutputFormat::table;
+  });
   // Read by every TLS client of this process (the CLI, `berth mcp`, `berth agent`) and the
   // processes it starts, so it goes into the environment as soon as it is parsed.
   app.add_option_function<std::string>(
@@ -40,6 +52,11 @@ int main(int argc, char** argv) {
   berth::cli::add_mcp_command(app, global, exit_code);
   berth::cli::add_db_commands(app, global, exit_code);
   berth::cli::add_provisioner_commands(app, global, exit_code);
+  berth::cli::add_login_commands(app, global, exit_code);
+  berth::cli::add_completion_commands(app, exit_code);
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+    return berth::cli::run_complete(app, argc, argv);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

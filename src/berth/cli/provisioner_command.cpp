@@ -166,24 +166,11 @@ int run_daemon(const GlobalOptions& g, const DaemonOptions& o) {
   return 0;
 }
 
-int finish(const GlobalOptions& g, const Result<json>& r,
-           const std::function<void(const json&)>& human) {
-  if (!r) return report(r.error(), g.json);
-  if (g.json) {
-    print_json(*r);
-  } else {
-    human(*r);
-  }
-  return 0;
-}
-
+// The tags of an API answer, as `--tags` is written ("(none)" when there are none).
 std::string tags_text(const json& tags) {
-  if (!tags.is_object() || tags.empty()) return "(none)";
-  std::string out;
-  for (const auto& [k, v] : tags.items()) {
-    out += (out.empty() ? "" : ",") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out;
+  auto parsed = tags_from_json(tags.is_object() ? tags.dump() : std::string("{}"));
+  if (!parsed || parsed->empty()) return "(none)";
+  return format_tags(*parsed);
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ int finish_wait(const GlobalOptions& g, const Result<json>& r, std::string_view 
   const auto& readiness = (*r)["readiness"];
   bool ok = readiness.value("phase", "") == want;
   if (g.json) {
-    print_json(*r);
+    print_data(*r);
   } else if (ok) {
     print_workspace(*r);
   } else {
@@ -94,10 +94,81 @@ struct WaitArgs {
   std::string timeout = "15m";
 };
 
-void add_wait_flags(CLI::App* cmd, WaitArgs& w) {
-  cmd->add_flag("--wait", w.wait,
-                "Return once the workspace settles; exit non-zero unless it succeeded");
-  cmd->add_option("--timeout", w.timeout, "How long --wait waits")->capture_default_str();
+// `create` waits only when asked (--wait); start, stop, restart and delete wait unless told
+// not to (--no-wait), as `coder stop` does.
+void add_wait_flags(CLI::App* cmd, WaitArgs& w, bool wait_by_default) {
+  w.wait = wait_by_default;
+  if (wait_by_default) {
+    cmd->add_flag("--wait,!--no-wait", w.wait,
+                  "Wait until the workspace settles and exit non-zero unless it succeeded "
+                  "(the default; --no-wait returns once the build is queued)");
+  } else {
+    cmd->add_flag("--wait,!--no-wait", w.wait,
+                  "Return once the workspace settles; exit non-zero unless it succeeded");
+  }
+  cmd->add_option("--timeout", w.timeout, "How long to wait")->capture_default_str();
+}
+
+bool build_in_progress(const json& ws) {
+  auto status = ws["latest_build"]["job"].value("status", "");
+  return status == "pending" || status == "running" || status == "canceling";
+}
+
+// A transition asked while another build runs waits for that build first (so `start` right
+// after `stop --no-wait` works). Returns the workspace as it is once nothing is in progress.
+Result<json> settle_first(ApiClient& c, const GlobalOptions& g, const json& ws,
+                          std::chrono::milliseconds timeout) {
+  if (!build_in_progress(ws)) return ws;
+  const auto& b = ws["latest_build"];
+  if (!g.json) {
+    std::cerr << fmt::format("waiting for {} build {} of {} to finish first\n",
+                             b.value("transition", ""), b.value("build_number", 0),
+                             ws.value("full_name", ""));
+  }
+  auto settled = wait_settled(c, ws.value("id", ""), timeout);
+  if (!settled) return settled;
+  if (build_in_progress(*settled)) {
+    return Error::deadline_exceeded(
+        fmt::format("build {} of {} is still {} after {} s", b.value("build_number", 0),
+                    ws.value("full_name", ""),
+                    (*settled)["latest_build"]["job"].value("status", ""), timeout.count() / 1000),
+        "wait longer with --timeout, or follow it with `berth workspaces logs " +
+            ws.value("full_name", "") + " --follow`");
+  }
+  return settled;
+}
+
+// The latest build already is `transition` and succeeded (or is running, then waited for).
+bool latest_is(const json& ws, std::string_view transition) {
+  return ws["latest_build"].value("transition", "") == transition;
+}
+
+// Queues one transition ("start", "stop", "delete") of a workspace that has no build in
+// progress, and waits for it when asked. Returns the exit code.
+int queue_transition(ApiClient& c, const GlobalOptions& g, const json& ws,
+                     std::string_view transition, const json& params, bool wait,
+                     std::chrono::milliseconds timeout) {
+  static constexpr std::pair<std::string_view, std::string_view> kWant[] = {
+      {"start", "ready"}, {"stop", "stopped"}, {"delete", "deleted"}};
+  std::string_view want;
+  for (const auto& [t, w] : kWant)
+    if (t == transition) want = w;
+  std::string id = ws.value("id", "");
+  std::string path = "/api/v1/workspaces/" + id;
+  auto build = transition == "delete"
+                   ? c.del(path)
+                   : c.post(path + "/" + std::string(transition), {{"parameters", params}});
+  if (!build) return report(build.error(), g.json);
+  if (!wait) {
+    if (g.json) {
+      print_data(*build);
+    } else {
+      std::cout << fmt::format("{} build {} queued for {}\n", transition,
+                               build->value("build_number", 0), ws.value("full_name", ""));
+    }
+    return 0;
+  }
+  return finish_wait(g, wait_settled(c, id, timeout), want);
 }
 
 }  // namespace
@@ -121,7 +192,7 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     cmd->add_option("--preset", a->preset, "Preset of the template");
     cmd->add_option("--org", a->org, "Organization of the template");
     cmd->add_option("--ttl", a->ttl, "Time to live, e.g. 8h (default: the template's)");
-    add_wait_flags(cmd, a->w);
+    add_wait_flags(cmd, a->w, false);
     cmd->callback([&, a, client] {
       auto params = parse_params(a->params);
       if (!params) {
@@ -153,7 +224,7 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       }
       if (!a->w.wait) {
         if (g.json) {
-          print_json(*created);
+          print_data(*created);
         } else if (created->value("prebuild_claimed", false)) {
           std::cout << fmt::format("workspace {} taken from the prebuilt pool; it is running\n",
                                    created->value("full_name", ""));
@@ -175,7 +246,7 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       return;
     }
     if (g.json) {
-      print_json(*r);
+      print_data(*r);
       return;
     }
     std::cout << fmt::format("{:<32} {:<16} {:<10} {}\n", "WORKSPACE", "TEMPLATE", "STATUS",
@@ -197,22 +268,21 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         exit_code = report(r.error(), g.json);
         return;
       }
-      g.json ? print_json(*r) : print_workspace(*r);
+      g.json ? print_data(*r) : print_workspace(*r);
     });
   }
 
-  // start / stop / delete share a shape: create the build, optionally wait for it.
+  // start / stop / restart / delete share a shape: wait for a build already in progress,
+  // queue the build, wait for it unless --no-wait.
   struct Transition {
     const char* name;
     const char* help;
-    const char* method;
-    const char* suffix;
-    const char* want;
   };
   static constexpr Transition kTransitions[] = {
-      {"start", "Start a stopped workspace", "POST", "/start", "ready"},
-      {"stop", "Stop a workspace (its files are kept)", "POST", "/stop", "stopped"},
-      {"delete", "Delete a workspace and its files", "DELETE", "", "deleted"},
+      {"start", "Start a stopped workspace"},
+      {"stop", "Stop a workspace (its files are kept)"},
+      {"restart", "Stop a workspace, then start it again"},
+      {"delete", "Delete a workspace and its files"},
   };
   for (const auto& t : kTransitions) {
     struct Args {
@@ -221,12 +291,13 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       WaitArgs w;
     };
     auto a = std::make_shared<Args>();
+    const std::string_view name = t.name;
     auto* cmd = ws->add_subcommand(t.name, t.help);
     cmd->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
-    if (std::string_view(t.name) == "start")
+    if (name == "start" || name == "restart")
       cmd->add_option("--param", a->params, "Change a mutable parameter NAME=VALUE");
-    add_wait_flags(cmd, a->w);
-    cmd->callback([&, a, t, client] {
+    add_wait_flags(cmd, a->w, true);
+    cmd->callback([&, a, name, client] {
       auto c = client();
       auto params = parse_params(a->params);
       auto timeout = parse_duration(a->w.timeout);
@@ -234,29 +305,54 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         exit_code = report(!params ? params.error() : timeout.error(), g.json);
         return;
       }
-      auto ws_row = c.get("/api/v1/workspaces/" + path_segment(a->ref));
-      if (!ws_row) {
-        exit_code = report(ws_row.error(), g.json);
+      auto found = c.get("/api/v1/workspaces/" + path_segment(a->ref));
+      if (!found) {
+        exit_code = report(found.error(), g.json);
         return;
       }
-      std::string id = ws_row->value("id", "");
-      std::string path = "/api/v1/workspaces/" + id + t.suffix;
-      auto build = std::string_view(t.method) == "DELETE" ? c.del(path)
-                                                          : c.post(path, {{"parameters", *params}});
-      if (!build) {
-        exit_code = report(build.error(), g.json);
-        return;
-      }
-      if (!a->w.wait) {
-        if (g.json) {
-          print_json(*build);
-        } else {
-          std::cout << fmt::format("{} build {} queued for {}\n", t.name,
-                                   build->value("build_number", 0), ws_row->value("full_name", ""));
+      // The same transition already running: wait for it instead of queueing another.
+      if (name != "restart" && build_in_progress(*found) && latest_is(*found, name)) {
+        if (!a->w.wait) {
+          std::cerr << fmt::format("{} build {} of {} is already in progress\n", name,
+                                   (*found)["latest_build"].value("build_number", 0),
+                                   found->value("full_name", ""));
+          if (g.json) print_data((*found)["latest_build"]);
+          return;
         }
+        exit_code = finish_wait(g, wait_settled(c, found->value("id", ""), *timeout),
+                                name == "start"  ? "ready"
+                                : name == "stop" ? "stopped"
+                                                 : "deleted");
         return;
       }
-      exit_code = finish_wait(g, wait_settled(c, id, *timeout), t.want);
+      auto settled = settle_first(c, g, *found, *timeout);
+      if (!settled) {
+        exit_code = report(settled.error(), g.json);
+        return;
+      }
+      if (name != "restart") {
+        exit_code = queue_transition(c, g, *settled, name, *params, a->w.wait, *timeout);
+        return;
+      }
+      // restart: stop (unless already stopped) and wait for it, then start.
+      bool stopped = latest_is(*settled, "stop") &&
+                     (*settled)["latest_build"]["job"].value("status", "") == "succeeded";
+      if (!stopped) {
+        if (!g.json) std::cerr << "stopping " << settled->value("full_name", "") << "\n";
+        auto stop =
+            c.post("/api/v1/workspaces/" + settled->value("id", "") + "/stop", json::object());
+        if (!stop) {
+          exit_code = report(stop.error(), g.json);
+          return;
+        }
+        auto after = wait_settled(c, settled->value("id", ""), *timeout);
+        if (!after || (*after)["readiness"].value("phase", "") != "stopped") {
+          exit_code = finish_wait(g, after, "stopped");
+          return;
+        }
+        settled = after;
+      }
+      exit_code = queue_transition(c, g, *settled, "start", *params, a->w.wait, *timeout);
     });
   }
 
@@ -284,7 +380,7 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         return;
       }
       if (g.json) {
-        print_json(*minted);
+        print_data(*minted);
         return;
       }
       std::cout << fmt::format(

@@ -1,0 +1,194 @@
+// The CLI as people use it: build commands wait by default, `start` right after `stop` works,
+// --output json|yaml|table, `berth login`, shell completion. Real server, real agents.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "tests/integration/harness.hpp"
+
+namespace berth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kShell = R"(name: shell
+isolation: sandbox
+agents:
+  - name: main
+    startup_script: echo started
+scripts:
+  start: echo building
+)";
+
+json workspace(TestServer& server, const std::string& name) {
+  auto api = server.admin();
+  auto w = api.get("/api/v1/workspaces/" + name);
+  EXPECT_TRUE(w) << (w ? "" : w.error().message);
+  return w ? *w : json();
+}
+
+TEST(Cli, StopAndStartWaitForTheirBuildsByDefault) {
+  TestServer server;
+  server.push_template(kShell);
+  ASSERT_EQ(server.cli({"workspaces", "create", "--template", "shell", "--name", "demo", "--wait"})
+                .exit_code,
+            0);
+  // The README's line, verbatim in spirit: no flags on stop.
+  auto stop = server.cli({"workspaces", "stop", "demo"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.out << stop.err;
+  EXPECT_NE(stop.out.find("admin/demo  stopped"), std::string::npos) << stop.out;
+  EXPECT_EQ(workspace(server, "demo")["latest_build"]["job"]["status"], "succeeded");
+  auto start = server.cli({"workspaces", "start", "demo"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  json ws = workspace(server, "demo");
+  EXPECT_EQ(ws["latest_build"]["transition"], "start");
+  EXPECT_EQ(ws["agents"][0]["lifecycle_state"], "ready");
+}
+
+TEST(Cli, StartRightAfterStopNoWaitWaitsForTheStopFirst) {
+  TestServer server;
+  // A stop that takes a while, so `start` surely finds it running.
+  server.push_template(std::string(kShell) + "  stop: sleep 1\n");
+  ASSERT_EQ(server.cli({"workspaces", "create", "--template", "shell", "--name", "demo", "--wait"})
+                .exit_code,
+            0);
+  auto stop = server.cli({"workspaces", "stop", "demo", "--no-wait"});
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.out.find("stop build 2 queued for admin/demo"), std::string::npos) << stop.out;
+  auto start = server.cli({"workspaces", "start", "demo"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  EXPECT_NE(start.err.find("waiting for stop build 2 of admin/demo to finish first"),
+            std::string::npos)
+      << start.err;
+  json ws = workspace(server, "demo");
+  EXPECT_EQ(ws["latest_build"]["build_number"], 3);
+  EXPECT_EQ(ws["latest_build"]["transition"], "start");
+  EXPECT_EQ(ws["agents"][0]["lifecycle_state"], "ready");
+  // Asking for the build that is already running waits for it rather than failing.
+  ASSERT_EQ(server.cli({"workspaces", "stop", "demo", "--no-wait"}).exit_code, 0);
+  auto again = server.cli({"workspaces", "stop", "demo"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_EQ(workspace(server, "demo")["latest_build"]["build_number"], 4);
+  // A stopped workspace refuses another stop, as before, saying what to do.
+  auto twice = server.cli({"workspaces", "stop", "demo"});
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.err.find("workspace demo is already stopped"), std::string::npos) << twice.err;
+  EXPECT_NE(twice.err.find("berth workspaces start"), std::string::npos) << twice.err;
+}
+
+TEST(Cli, RestartStopsThenStarts) {
+  TestServer server;
+  server.push_template(kShell);
+  ASSERT_EQ(server.cli({"workspaces", "create", "--template", "shell", "--name", "demo", "--wait"})
+                .exit_code,
+            0);
+  auto r = server.cli({"workspaces", "restart", "demo", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json ws = json::parse(r.out);
+  EXPECT_EQ(ws["readiness"]["phase"], "ready");
+  EXPECT_EQ(ws["latest_build"]["build_number"], 3);
+  // A stopped workspace restarts with one build.
+  ASSERT_EQ(server.cli({"workspaces", "stop", "demo"}).exit_code, 0);
+  ASSERT_EQ(server.cli({"workspaces", "restart", "demo"}).exit_code, 0);
+  EXPECT_EQ(workspace(server, "demo")["latest_build"]["build_number"], 5);
+  auto del = server.cli({"workspaces", "delete", "demo"});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_NE(del.out.find("deleted"), std::string::npos) << del.out;
+}
+
+TEST(Cli, OutputYamlJsonAndTableSayTheSame) {
+  TestServer server;
+  server.push_template(kShell);
+  auto as_json = server.cli({"templates", "list", "--output", "json"});
+  auto as_yaml = server.cli({"templates", "list", "-o", "yaml"});
+  auto as_table = server.cli({"templates", "list"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  ASSERT_EQ(as_yaml.exit_code, 0) << as_yaml.err;
+  json j = json::parse(as_json.out);
+  YAML::Node y = YAML::Load(as_yaml.out);
+  ASSERT_TRUE(y.IsSequence()) << as_yaml.out;
+  ASSERT_EQ(y.size(), j.size());
+  EXPECT_EQ(y[0]["name"].as<std::string>(), j[0]["name"].get<std::string>());
+  EXPECT_EQ(y[0]["id"].as<std::string>(), j[0]["id"].get<std::string>());
+  EXPECT_NE(as_table.out.find("shell"), std::string::npos);
+  EXPECT_EQ(as_table.out.find('{'), std::string::npos) << as_table.out;
+  // Errors follow the format too, and a bad format names the choices.
+  auto missing = server.cli({"workspaces", "show", "nope", "-o", "yaml"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(YAML::Load(missing.out)["message"]) << missing.out;
+  auto bad = server.cli({"templates", "list", "--output", "xml"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("xml not in {table,json,yaml}"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, LoginSavesTheServerAndTokenForLaterCommands) {
+  TestServer server;
+  server.push_template(kShell);
+  fs::path config = server.data_dir() / "home" / "berth" / "config.json";
+  std::string env_config = "BERTH_CONFIG=" + config.string();
+  // A wrong token is refused by the server and nothing is saved.
+  auto wrong = server.cli_env({"login", server.url()}, {env_config}, "bth_nope\n");
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("error:"), std::string::npos) << wrong.err;
+  EXPECT_FALSE(fs::exists(config));
+  // Without a token anywhere, it says where one comes from.
+  auto none = server.cli_env({"login", server.url()}, {env_config}, "");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no token to log in with"), std::string::npos) << none.err;
+  // The token typed on standard input.
+  auto ok = server.cli_env({"login", server.url()}, {env_config}, server.admin_token() + "\n");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("Logged in to " + server.url() + " as admin"), std::string::npos) << ok.out;
+  struct stat st {};
+  ASSERT_EQ(::stat(config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(config.parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // Later commands need neither flags nor environment.
+  auto list = server.cli_env({"templates", "list"}, {env_config});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("shell"), std::string::npos) << list.out;
+  // The saved token never goes to another server.
+  auto elsewhere =
+      server.cli_env({"templates", "list", "--url", "http://127.0.0.1:1"}, {env_config});
+  EXPECT_EQ(elsewhere.exit_code, 1);
+  // Logout forgets it.
+  auto out = server.cli_env({"logout"}, {env_config});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_FALSE(fs::exists(config));
+  auto after = server.cli_env({"templates", "list"}, {env_config});
+  EXPECT_EQ(after.exit_code, 1);
+}
+
+TEST(Cli, CompletionOffersCommandsFlagsAndFormats) {
+  TestServer server;
+  auto c = server.cli({"__complete", "workspaces", "st"});
+  EXPECT_EQ(c.out, "start\nstop\n");
+  auto flags = server.cli({"__complete", "workspaces", "stop", "demo", "--no"});
+  EXPECT_EQ(flags.out, "--no-wait\n");
+  auto formats = server.cli({"__complete", "templates", "list", "--output", ""});
+  EXPECT_EQ(formats.out, "table\njson\nyaml\n");
+  // The bash script, sourced in bash, completes through the binary.
+  auto script = server.cli({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0);
+  fs::path file = server.data_dir() / "berth.bash";
+  std::ofstream(file) << script.out;
+  fs::path out = server.data_dir() / "completed.txt";
+  std::string cmd = "bash -c 'source " + file.string() +
+                    "; COMP_WORDS=(" BERTH_BINARY
+                    " workspaces re); COMP_CWORD=2; _berth_complete; echo \"${COMPREPLY[@]}\"' > " +
+                    out.string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "restart");
+  EXPECT_NE(server.cli({"completion", "fish"}).out.find("complete -c berth"), std::string::npos);
+  EXPECT_NE(server.cli({"completion", "zsh"}).out.find("compdef _berth berth"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace berth::testing
