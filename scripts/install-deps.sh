@@ -25,3 +25,14 @@ fi
 if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# promtool, Prometheus's own checker of the /metrics text (tests/integration/metrics_test.cpp):
+# unpacked from Debian's prometheus package into .cache/, not installed, so no Prometheus
+# service starts on a developer's machine.
+if [ ! -x .cache/promtool/usr/bin/promtool ]; then
+  mkdir -p .cache/promtool
+  (cd .cache/promtool && apt-get download prometheus >/dev/null 2>&1 || {
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"; $sudo apt-get update -qq; apt-get download prometheus; })
+  dpkg-deb -x .cache/promtool/prometheus_*.deb .cache/promtool
+  rm -f .cache/promtool/prometheus_*.deb .cache/promtool/usr/bin/prometheus
+fi

@@ -12,6 +12,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/metrics.hpp"
 #include "berth/core/untrusted.hpp"
 
 namespace berth::agentconn {
@@ -21,6 +22,17 @@ namespace proto = agent_protocol;
 using nlohmann::json;
 
 namespace {
+
+// Agents connected to this replica, and connections made.
+void record_connections(std::size_t now_connected, bool connected) {
+  static auto& current = metrics::registry().gauge("berth_agent_connections",
+                                                   "Workspace agents connected to this replica.");
+  static auto& made = metrics::registry().counter("berth_agent_connects_total",
+                                                  "Agent connections accepted by this replica.");
+  current.get().set(static_cast<double>(now_connected));
+  if (connected) made.get().inc();
+}
+
 // The agent heartbeats this many times per inactive timeout, so one lost beat is harmless.
 constexpr int kHeartbeatsPerInactiveTimeout = 3;
 constexpr auto kMinHeartbeat = std::chrono::milliseconds(200);
@@ -72,6 +84,23 @@ Result<store::WorkspaceAgent> AgentHub::authenticate(std::string_view token) {
   return agent;
 }
 
+// Create -> ready (the workspace's first build) and start -> ready (later ones), per agent:
+// from the build's request to the agent reporting its startup script done.
+void AgentHub::record_ready(const store::WorkspaceAgent& agent, UnixMillis now) {
+  static auto& create_to_ready = metrics::registry().histogram(
+      "berth_create_to_ready_seconds",
+      "From a workspace's creation to each agent of its first build being ready.", {},
+      metrics::latency_buckets());
+  static auto& start_to_ready = metrics::registry().histogram(
+      "berth_start_to_ready_seconds",
+      "From a later start build's request to each of its agents being ready.", {},
+      metrics::latency_buckets());
+  auto b = store_.build_by_id(agent.build_id);
+  if (!b) return;
+  double seconds = static_cast<double>(now - b->build.created_at) / 1000.0;
+  (b->build.build_number == 1 ? create_to_ready : start_to_ready).get().observe(seconds);
+}
+
 void AgentHub::publish(const store::WorkspaceAgent& agent) {
   bus_.publish(events::topic::agent(agent.id));
   bus_.publish(events::topic::workspace(agent.workspace_id));
@@ -86,6 +115,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   if (auto old = connections_.find(agent.id); old != connections_.end())
     old->second->channel->close();
   connections_[agent.id] = conn;
+  record_connections(connections_.size(), true);
 
   if (auto s = store_.agent_connected(agent.id, now_ms(), options_.replica_id); !s) {
     spdlog::error("agent connect not recorded agent_id={} error={}", agent.id, s.error().message);
@@ -130,6 +160,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   for (auto& [id, call] : conn->pending) call->timer.cancel();
   if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
     connections_.erase(it);
+    record_connections(connections_.size(), false);
     if (auto s = store_.agent_disconnected(agent.id, now_ms(), options_.replica_id); !s) {
       spdlog::error("agent disconnect not recorded agent_id={} error={}", agent.id,
                     s.error().message);
@@ -218,6 +249,7 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
         return;
       }
       spdlog::info("agent lifecycle agent_id={} state={}", agent.id, to_string(*msg.state));
+      if (*msg.state == AgentLifecycle::ready) record_ready(agent, now);
       publish(agent);
       bus_.publish(events::topic::kPrebuilds);  // a prebuild may be ready, or will never be
       break;

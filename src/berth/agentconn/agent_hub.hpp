@@ -71,6 +71,7 @@ class AgentHub {
  private:
   void handle_message(Connection& conn, const std::string& text);
   void publish(const store::WorkspaceAgent& agent);
+  void record_ready(const store::WorkspaceAgent& agent, UnixMillis now);
   // The agent's connection is in use: its workspace's deadline moves to now + TTL.
   void record_activity(const store::WorkspaceAgent& agent);
   // True once the agent's build is no longer its workspace's current one.

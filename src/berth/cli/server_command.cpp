@@ -29,6 +29,7 @@
 #include "berth/events/pg_relay.hpp"
 #include "berth/http/host_policy.hpp"
 #include "berth/http/mcp_sessions.hpp"
+#include "berth/http/metrics_handlers.hpp"
 #include "berth/http/relay_client.hpp"
 #include "berth/http/server.hpp"
 #include "berth/net/tls.hpp"
@@ -261,6 +262,7 @@ int run_server(const ServerOptions& o) {
   if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
   auto server = http::HttpServer::listen(app, host, static_cast<std::uint16_t>(port));
   if (!server) return report(server.error(), false);
+  const auto metric_collectors = http::add_metric_collectors(app);
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return report(Error::invalid_argument("--tls-cert and --tls-key go together",
                                           "pass both PEM files, or neither to serve plain HTTP"),

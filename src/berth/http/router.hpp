@@ -46,7 +46,7 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
                   std::map<std::string, std::string>& params);
 
 // Every route of the server (rest_handlers.cpp, rest_admin_handlers.cpp, mcp_handlers.cpp,
-// chat_watch.cpp, replica_handlers.cpp, provisioner_handlers.cpp).
+// chat_watch.cpp, replica_handlers.cpp, provisioner_handlers.cpp, metrics_handlers.cpp).
 std::span<const Route> workspace_routes();
 std::span<const Route> admin_routes();
 std::span<const Route> account_routes();
@@ -54,5 +54,6 @@ std::span<const Route> mcp_routes();
 std::span<const Route> chat_watch_routes();
 std::span<const Route> replica_routes();
 std::span<const Route> provisioner_routes();
+std::span<const Route> metrics_routes();
 
 }  // namespace berth::http

@@ -30,6 +30,7 @@
 #include <boost/url/parse.hpp>
 
 #include "berth/core/untrusted.hpp"
+#include "berth/http/metrics_handlers.hpp"
 #include "berth/http/router.hpp"
 #include "berth/mcp/mcp_server.hpp"
 #include "berth/net/tls.hpp"
@@ -242,9 +243,19 @@ struct HttpServer::Impl {
   // Set by enable_tls: TCP clients must speak TLS.
   net::TlsContext tls;
   awaitable<Response> dispatch(Request& req, Upgrader* upgrader, bool agents_only);
+  awaitable<Response> dispatch_route(Request& req, Upgrader* upgrader, bool agents_only);
 };
 
+// Every request is counted by route and status, and timed to its answer's head.
 awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader, bool agents_only) {
+  const auto started = std::chrono::steady_clock::now();
+  Response r = co_await dispatch_route(req, upgrader, agents_only);
+  record_request(req, r.status, std::chrono::steady_clock::now() - started);
+  co_return r;
+}
+
+awaitable<Response> HttpServer::Impl::dispatch_route(Request& req, Upgrader* upgrader,
+                                                     bool agents_only) {
   if (!agents_only) {
     // DNS rebinding and cross-site requests: checked before anything else, REST included.
     if (auto why = app.options.hosts.refusal(req.header("host"), req.header("origin"))) {
@@ -271,6 +282,7 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader,
         Error::not_found(fmt::format("no such endpoint: {} {}", req.method, req.path),
                          "see docs/api.md for the REST API"));
   }
+  req.route = m.route->pattern;
   Context ctx{app, req, std::nullopt};
   if (m.route->auth != Auth::none) {
     auto actor = app.admin.authenticate(req.bearer_token());
@@ -563,7 +575,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
   }
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
   for (auto table : {workspace_routes(), admin_routes(), account_routes(), mcp_routes(),
-                     chat_watch_routes(), replica_routes(), provisioner_routes()})
+                     chat_watch_routes(), replica_routes(), provisioner_routes(), metrics_routes()})
     impl->routes.insert(impl->routes.end(), table.begin(), table.end());
   for (const auto& route : impl->routes) {
     if (route.upgrade) impl->agent_routes.push_back(route);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "berth/core/metrics.hpp"
 #include "berth/core/untrusted.hpp"
 
 namespace berth::mcp {
@@ -57,6 +58,20 @@ json McpServer::error_response(const json& id, int code, std::string message, js
 
 json McpServer::parse_error(std::string_view detail) {
   return error_response(nullptr, rpc::kParseError, fmt::format("Parse error: {}", detail));
+}
+
+// Tool calls by tool and outcome (ok; error: a tool result with isError, which the model reads;
+// failed: the tool threw; cancelled: notifications/cancelled), and their latency.
+void record_tool_call(const std::string& tool, const char* outcome,
+                      std::chrono::steady_clock::duration took) {
+  static auto& calls = metrics::registry().counter(
+      "berth_tool_calls_total",
+      "MCP tool calls by tool and outcome (ok, error, failed, cancelled).", {"tool", "outcome"});
+  static auto& latency = metrics::registry().histogram("berth_tool_call_duration_seconds",
+                                                       "How long MCP tool calls took, by tool.",
+                                                       {"tool"}, metrics::latency_buckets());
+  calls.labels({tool, outcome}).inc();
+  latency.labels({tool}).observe(std::chrono::duration<double>(took).count());
 }
 
 json call_tool_result(const chattools::ToolResult& result) {
@@ -159,6 +174,11 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
     response = error_response(id, rpc::kInternalError, fmt::format("tool {} failed", name));
   }
   session.in_flight.erase(key);
+  const char* outcome = control->cancelled()                     ? "cancelled"
+                        : response.contains("error")             ? "failed"
+                        : response["result"].contains("isError") ? "error"
+                                                                 : "ok";
+  record_tool_call(name, outcome, std::chrono::steady_clock::now() - started);
   if (control->cancelled())
     co_return error_response(id, rpc::kRequestCancelled, "Request cancelled");
   co_return response;

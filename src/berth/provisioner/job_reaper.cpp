@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "berth/core/clock.hpp"
+#include "berth/provisioner/build_metrics.hpp"
 #include "berth/provisioner/provisioner.hpp"
 
 namespace berth::provisioner {
@@ -16,6 +17,7 @@ int reap_stale_jobs(store::Store& store, events::EventBus& bus, const Provisione
     spdlog::error("reaping stale jobs failed error={}", failed.error().message);
     return 0;
   }
+  if (!failed->empty()) record_builds_reaped(failed->size());
   for (const auto& workspace_id : *failed) {
     spdlog::warn("stale build failed workspace_id={}", workspace_id);
     bus.publish(events::topic::workspace(workspace_id));

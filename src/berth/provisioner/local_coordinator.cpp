@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "berth/core/clock.hpp"
+#include "berth/provisioner/build_metrics.hpp"
 
 namespace berth::provisioner {
 
@@ -20,7 +21,10 @@ Coordinator::Async<Status> LocalCoordinator::heartbeat(std::string provisioner_i
 Result<std::optional<store::AcquiredJob>> LocalCoordinator::try_acquire(
     const store::JobClaim& claim) {
   auto job = store_.acquire_job(claim);
-  if (job && *job) bus_.publish(events::topic::workspace((*job)->workspace.id));
+  if (job && *job) {
+    record_build_started(**job, claim.now);
+    bus_.publish(events::topic::workspace((*job)->workspace.id));
+  }
   return job;
 }
 
@@ -53,6 +57,9 @@ Status LocalCoordinator::complete_now(const JobRef& job, std::optional<std::stri
                                       std::optional<std::string> error_code) {
   const bool failed = error.has_value();
   auto st = store_.complete_job(job.job_id, std::move(error), std::move(error_code), now_ms());
+  if (st) {
+    if (auto done = store_.build_by_id(job.build_id)) record_build_finished(*done);
+  }
   bus_.publish(events::topic::workspace(job.workspace_id));
   bus_.publish(events::topic::job_logs(job.job_id));
   if (st && !failed) bus_.publish(events::topic::kDeadlines);

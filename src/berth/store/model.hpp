@@ -328,6 +328,12 @@ struct PrebuildWorkspace {
                                // connected within its connection timeout
 };
 
+struct WorkspaceStateCount {
+  Transition transition = Transition::start;
+  JobStatus status = JobStatus::pending;
+  std::int64_t count = 0;
+};
+
 struct PrebuildFailures {
   int consecutive = 0;
   UnixMillis last_failed_at = 0;

@@ -254,6 +254,12 @@ class Store {
   // Ends sessions last used before `idle_before`; returns how many.
   virtual Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) = 0;
 
+  // --- Counts for /metrics (every replica reads the same numbers)
+  // Workspaces not deleted, counted by their latest build's transition and job status.
+  virtual Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() = 0;
+  // MCP sessions not yet ended or expired.
+  virtual Result<std::int64_t> count_mcp_sessions() = 0;
+
   // --- Site configuration
   virtual Status set_config(std::string_view key, std::string_view value) = 0;
   virtual Result<std::optional<std::string>> config(std::string_view key) = 0;

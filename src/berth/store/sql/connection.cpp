@@ -1,6 +1,10 @@
 #include "berth/store/sql/connection.hpp"
 
+#include <chrono>
+
 #include <fmt/format.h>
+
+#include "berth/core/metrics.hpp"
 
 namespace berth::store::sql {
 
@@ -50,7 +54,13 @@ Transaction::~Transaction() {
 }
 
 Status Transaction::commit() {
+  static auto& latency = metrics::registry().histogram(
+      "berth_store_commit_seconds", "How long the store's transaction commits took, by driver.",
+      {"driver"}, metrics::short_latency_buckets());
+  const auto started = std::chrono::steady_clock::now();
   auto s = db_->exec("COMMIT");
+  latency.labels({db_->dialect() == Dialect::sqlite ? "sqlite" : "postgres"})
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (s) db_ = nullptr;
   return s;
 }

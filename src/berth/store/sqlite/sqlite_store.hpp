@@ -149,6 +149,9 @@ class SqliteStore final : public Store {
   Result<bool> delete_mcp_session(std::string_view id, std::string_view token_id) override;
   Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) override;
 
+  Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() override;
+  Result<std::int64_t> count_mcp_sessions() override;
+
   Status set_config(std::string_view key, std::string_view value) override;
   Result<std::optional<std::string>> config(std::string_view key) override;
 
