@@ -192,3 +192,94 @@ TEST(Cli, CompletionOffersCommandsFlagsAndFormats) {
 
 }  // namespace
 }  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path write_config(const TestServer& server, const std::string& name, const std::string& text) {
+  fs::path p = server.data_dir() / name;
+  std::ofstream(p) << text;
+  return p;
+}
+
+TEST(ServerConfig, FlagsBeatTheEnvironmentWhichBeatsTheFile) {
+  TestServer server;
+  auto file = write_config(server, "berth.conf",
+                           "# a comment\n"
+                           "listen = \"0.0.0.0:9000\"\n"
+                           "build-timeout = 5m\n"
+                           "tool-wait-budget = 40s   # trailing comment\n"
+                           "allowed-hosts = a.example.com, b.example.com\n"
+                           "allow-unisolated = true\n");
+  auto r = server.cli_env(
+      {"server", "--config", file.string(), "--print-config", "--tool-wait-budget", "20s"},
+      {"BERTH_BUILD_TIMEOUT=7m"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("listen = \"0.0.0.0:9000\"  # file"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("build-timeout = \"7m\"  # environment"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tool-wait-budget = \"20s\"  # flag"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allowed-hosts = \"a.example.com,b.example.com\"  # file"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("allow-unisolated = \"true\"  # file"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hung-job-timeout = \"30s\"  # default"), std::string::npos) << r.out;
+  // BERTH_SERVER_CONFIG names the file too.
+  auto by_env =
+      server.cli_env({"server", "--print-config"}, {"BERTH_SERVER_CONFIG=" + file.string()});
+  EXPECT_NE(by_env.out.find("build-timeout = \"5m\"  # file"), std::string::npos) << by_env.out;
+}
+
+TEST(ServerConfig, BadFilesSayWhichLineAndStartNothing) {
+  TestServer server;
+  struct Case {
+    std::string text, message;
+  };
+  const Case cases[] = {
+      {"listen = x\nlisen = y\n", ":2: unknown setting \"lisen\""},
+      {"max-connections = -3\n",
+       ":1: max-connections = -3: --max-connections: Value -3 not in "
+       "range 1 to 1000000"},
+      {"listen = \"127.0.0.1:1\n", ":1: the value of listen has no closing quote"},
+      {"build-timeout = 1m\nbuild-timeout = 2m\n",
+       ":2: build-timeout is set twice (first on line 1)"},
+      {"just words\n", ":1: \"just words\" is not a setting"},
+      {"config = other.conf\n", ":1: unknown setting \"config\""},
+  };
+  for (const auto& c : cases) {
+    auto file = write_config(server, "bad.conf", c.text);
+    auto r = server.cli_env({"server", "--config", file.string(), "--print-config"}, {});
+    EXPECT_EQ(r.exit_code, 1) << c.text;
+    EXPECT_NE(r.err.find(file.string() + c.message), std::string::npos) << r.err;
+  }
+  auto missing = server.cli_env({"server", "--config", "/nonexistent/berth.conf"}, {});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("cannot read config file /nonexistent/berth.conf"), std::string::npos)
+      << missing.err;
+}
+
+TEST(ServerConfig, TheShippedConfigFileIsValid) {
+  TestServer server;
+  auto r = server.cli_env(
+      {"server", "--config", std::string(BERTH_SOURCE_DIR) + "/dist/berth.conf", "--print-config"},
+      {});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("data-dir = \"/var/lib/berth\"  # file"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no-example-templates = \"true\"  # file"), std::string::npos) << r.out;
+}
+
+TEST(ServerConfig, ARunningServerUsesTheFile) {
+  TestServer probe;
+  auto file = write_config(probe, "berth.conf", "allowed-hosts = berth.example.test\n");
+  ServerFlags flags;
+  flags.extra_args = {"--config", file.string()};
+  TestServer server(flags);
+  auto allowed = http_request(server.url(), "GET", "/healthz", {{"Host", "berth.example.test"}});
+  EXPECT_EQ(allowed.status, 200) << allowed.body;
+  auto other = http_request(server.url(), "GET", "/healthz", {{"Host", "evil.example.test"}});
+  EXPECT_EQ(other.status, 403) << other.body;
+}
+
+}  // namespace
+}  // namespace berth::testing

@@ -21,6 +21,7 @@
 #include "berth/chattools/tools.hpp"
 #include "berth/cli/commands.hpp"
 #include "berth/cli/data_dir.hpp"
+#include "berth/cli/server_config.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
@@ -476,12 +477,12 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--max-connections", server_options->max_connections,
                    "Connections served at once; more are closed at once")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   server
       ->add_option("--max-connections-per-client", server_options->max_connections_per_client,
                    "Connections served at once from one client address")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   server
       ->add_option("--egress-allow-net", server_options->egress_allow_nets,
                    "Private address ranges sandboxes may reach through the egress proxy when "
@@ -498,7 +499,44 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server->add_flag("--allow-unisolated", server_options->allow_unisolated,
                    "Let site admins push templates with isolation process or script, which run "
                    "commands on this host as the server's user (single-user development only)");
-  server->callback([server_options, &exit_code] { exit_code = run_server(*server_options); });
+  // Flags, then the environment (BERTH_<FLAG>), then --config's file, then the defaults.
+  struct ConfigArgs {
+    std::string file;
+    bool print = false;
+  };
+  auto config = std::make_shared<ConfigArgs>();
+  server
+      ->add_option("--config", config->file,
+                   "A file of settings (KEY = VALUE, keys are these flags without dashes); flags "
+                   "and BERTH_<FLAG> environment variables win over it")
+      ->envname("BERTH_SERVER_CONFIG");
+  server->add_flag("--print-config", config->print,
+                   "Print the effective settings as a config file, with where each came from, "
+                   "and exit");
+  const std::vector<std::string> not_settings = {"help", "config", "print-config"};
+  add_environment_names(*server, not_settings);
+  server->callback([server, server_options, config, not_settings, &exit_code] {
+    std::vector<std::string> from_file;
+    if (!config->file.empty()) {
+      std::vector<std::size_t> counts_before;
+      auto options = server->get_options([](CLI::Option*) { return true; });
+      for (auto* o : options) counts_before.push_back(o->count());
+      if (auto applied = apply_server_config(*server, config->file); !applied) {
+        exit_code = report(applied.error(), false);
+        return;
+      }
+      for (std::size_t i = 0; i < options.size(); ++i) {
+        if (options[i]->count() != counts_before[i] && !options[i]->get_lnames().empty())
+          from_file.push_back(options[i]->get_lnames()[0]);
+      }
+    }
+    if (config->print) {
+      std::cout << effective_server_config(*server, not_settings, from_file);
+      exit_code = 0;
+      return;
+    }
+    exit_code = run_server(*server_options);
+  });
 
   auto* agent = app.add_subcommand(
       "agent", "Run a workspace agent (started by Berth, or by hand for external agents)");
