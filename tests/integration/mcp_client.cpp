@@ -27,6 +27,7 @@ HttpReply McpClient::post(const json& message, bool stream) const {
       {"Content-Type", "application/json"},
       {"Accept", stream ? "application/json, text/event-stream" : "application/json"}};
   if (!session_.empty()) h["Mcp-Session-Id"] = session_;
+  for (const auto& [k, v] : extra_) h[k] = v;
   return http_request(url_, "POST", path_, h, message.dump());
 }
 

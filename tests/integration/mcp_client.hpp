@@ -30,6 +30,8 @@ class McpClient {
   int notify(const std::string& method, const json& params);
 
   const std::string& session_id() const { return session_; }
+  // Sent with every later message (e.g. X-Request-Id).
+  void set_header(const std::string& name, const std::string& value) { extra_[name] = value; }
   // Sends the session's next messages to another server (a replica on the same database), as
   // a load balancer may.
   void use_server(const TestServer& server) { url_ = server.url(); }
@@ -41,6 +43,7 @@ class McpClient {
   std::string token_;
   std::string path_;
   std::string session_;
+  std::map<std::string, std::string> extra_;
   int next_id_ = 1;
 };
 

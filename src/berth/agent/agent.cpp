@@ -28,6 +28,7 @@
 
 #include "berth/agent/agent_rpc.hpp"
 #include "berth/core/agent_protocol.hpp"
+#include "berth/core/logging.hpp"
 #include "berth/core/untrusted.hpp"
 #include "berth/net/tls.hpp"
 #include "berth/proc/process.hpp"
@@ -299,7 +300,19 @@ class AgentRuntime {
     };
     std::string method = msg.value("method", "");
     json params = msg.value("params", json::object());
+    // The server's request id, so one call can be followed from the client into here.
+    std::string request_id;
+    if (msg.contains("request_id") && msg["request_id"].is_string() &&
+        valid_request_id(msg["request_id"].get<std::string>()))
+      request_id = msg["request_id"].get<std::string>();
+    const auto started = std::chrono::steady_clock::now();
+    std::string logged_method = method;
     json reply = co_await requests_.handle(std::move(method), std::move(params), std::move(sink));
+    spdlog::info(
+        "request done method={} ms={:.3f} request_id={}", logged_method,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count(),
+        request_id.empty() ? "-" : request_id);
     reply["type"] = proto::kResponse;
     reply["id"] = msg.value("id", json());
     send(std::move(reply));

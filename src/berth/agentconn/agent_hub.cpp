@@ -12,6 +12,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/logging.hpp"
 #include "berth/core/metrics.hpp"
 #include "berth/core/untrusted.hpp"
 
@@ -22,6 +23,14 @@ namespace proto = agent_protocol;
 using nlohmann::json;
 
 namespace {
+
+// A request to an agent; it carries the request id of the call it serves, which the agent
+// logs, so one call can be followed into the workspace.
+json request_frame(std::uint64_t id, const std::string& method, const json& params) {
+  json frame = {{"type", proto::kRequest}, {"id", id}, {"method", method}, {"params", params}};
+  if (!current_request_id().empty()) frame["request_id"] = current_request_id();
+  return frame;
+}
 
 // Agents connected to this replica, and connections made.
 void record_connections(std::size_t now_connected, bool connected) {
@@ -312,8 +321,7 @@ asio::awaitable<Result<json>> AgentHub::call_local(std::string agent_id, std::st
   auto call = std::make_shared<PendingCall>(executor_);
   call->on_output = std::move(on_output);
   conn->pending[id] = call;
-  conn->channel->send(
-      json{{"type", proto::kRequest}, {"id", id}, {"method", method}, {"params", params}}.dump());
+  conn->channel->send(request_frame(id, method, params).dump());
   call->timer.expires_after(timeout);
   boost::system::error_code ec;
   co_await call->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

@@ -17,6 +17,7 @@
 #include "berth/cli/remote_coordinator.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/logging.hpp"
 #include "berth/core/tags.hpp"
 #include "berth/egress/policy.hpp"
 #include "berth/http/agent_socket_relay.hpp"
@@ -42,9 +43,11 @@ struct DaemonOptions {
   int max_jobs = 32;
   bool allow_unisolated = false;
   std::vector<std::string> egress_allow_nets;
+  std::string log_format = "text";
 };
 
 int run_daemon(const GlobalOptions& g, const DaemonOptions& o) {
+  configure_logging(o.log_format == "json" ? LogFormat::json : LogFormat::text, "provisioner");
   const std::string url = g.resolved_url();
   std::string key = o.key;
   if (key.empty()) {
@@ -196,6 +199,11 @@ void add_provisioner_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
                    "--hung-job-timeout or less)")
       ->capture_default_str();
   daemon->add_option("--max-jobs", o->max_jobs, "Builds at once")->capture_default_str();
+  daemon
+      ->add_option("--log-format", o->log_format,
+                   "text (one line per event, key=value) or json (one object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   daemon->add_flag("--allow-unisolated", o->allow_unisolated,
                    "Run templates with isolation process or script (their commands run on this "
                    "host as this daemon's user)");

@@ -25,6 +25,7 @@
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/duration.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/logging.hpp"
 #include "berth/egress/policy.hpp"
 #include "berth/events/bus.hpp"
 #include "berth/events/pg_relay.hpp"
@@ -75,6 +76,7 @@ struct ServerOptions {
   std::size_t max_connections_per_client = 256;
   std::size_t max_connections = 4096;
   int provisioners = 1;
+  std::string log_format = "text";
 };
 
 // The store: SQLite in the data directory, or the PostgreSQL database `database` names.
@@ -118,7 +120,7 @@ fs::path find_examples(const std::string& explicit_dir) {
 
 int run_server(const ServerOptions& o) {
   // Microseconds: the benchmarks time tool calls against agent reports from this log.
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f %^%l%$ %v");
+  configure_logging(o.log_format == "json" ? LogFormat::json : LogFormat::text, "server");
   // Every line is written at once: a log redirected to a file would otherwise lose its last
   // lines (the ones that explain a crash) in the C library's buffer.
   spdlog::flush_on(spdlog::level::trace);
@@ -496,6 +498,11 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
                    "replicas doing the builds)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1));
+  server
+      ->add_option("--log-format", server_options->log_format,
+                   "text (one line per event, key=value) or json (one object per line)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   server->add_flag("--allow-unisolated", server_options->allow_unisolated,
                    "Let site admins push templates with isolation process or script, which run "
                    "commands on this host as the server's user (single-user development only)");

@@ -29,10 +29,12 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/logging.hpp"
 #include "berth/core/untrusted.hpp"
 #include "berth/http/metrics_handlers.hpp"
 #include "berth/http/router.hpp"
 #include "berth/mcp/mcp_server.hpp"
+#include "berth/net/scoped_executor.hpp"
 #include "berth/net/tls.hpp"
 
 namespace berth::http {
@@ -247,10 +249,22 @@ struct HttpServer::Impl {
 };
 
 // Every request is counted by route and status, and timed to its answer's head.
+// Each request runs on an executor that keeps its request id set (X-Request-Id when the client
+// sent a well-formed one, else a new one), so every line logged on its behalf carries it.
 awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader, bool agents_only) {
   const auto started = std::chrono::steady_clock::now();
-  Response r = co_await dispatch_route(req, upgrader, agents_only);
-  record_request(req, r.status, std::chrono::steady_clock::now() - started);
+  req.request_id = req.header("x-request-id");
+  if (!valid_request_id(req.request_id)) req.request_id = new_request_id();
+  net::ScopedExecutor scoped(co_await asio::this_coro::executor,
+                             std::make_shared<const std::string>(req.request_id));
+  Response r =
+      co_await asio::co_spawn(scoped, dispatch_route(req, upgrader, agents_only), use_awaitable);
+  r.headers.emplace_back("X-Request-Id", req.request_id);
+  const auto took = std::chrono::steady_clock::now() - started;
+  record_request(req, r.status, took);
+  spdlog::debug("request method={} path={} status={} ms={:.3f} request_id={}", req.method,
+                req.route.empty() ? std::string("(unmatched)") : req.route, r.status,
+                std::chrono::duration<double, std::milli>(took).count(), req.request_id);
   co_return r;
 }
 

@@ -15,6 +15,7 @@
 #include "berth/core/clock.hpp"
 #include "berth/core/tags.hpp"
 #include "berth/egress/proxy.hpp"
+#include "berth/net/scoped_executor.hpp"
 #include "berth/provisioner/job_run.hpp"
 #include "berth/provisioner/local_coordinator.hpp"
 #include "berth/provisioner/sandbox.hpp"
@@ -105,7 +106,12 @@ awaitable<void> Provisioner::State::job_loop() {
     }
     if (!*job) continue;
     ++active;
-    asio::co_spawn(executor, run_job(std::move(**job)), [self](std::exception_ptr e) {
+    // The build logs with the id of the request that queued it (net/scoped_executor.hpp).
+    auto request_id = (*job)->job.request_id.empty()
+                          ? nullptr
+                          : std::make_shared<const std::string>((*job)->job.request_id);
+    net::ScopedExecutor scoped(executor, std::move(request_id));
+    asio::co_spawn(scoped, run_job(std::move(**job)), [self](std::exception_ptr e) {
       --self->active;
       self->slot_freed.cancel();  // capacity is free again
       if (e) {

@@ -1,10 +1,12 @@
 #include "berth/provisioner/wire.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+
+#include <fmt/format.h>
+
+#include "berth/core/logging.hpp"
 
 namespace berth::provisioner::wire {
 
@@ -85,7 +87,8 @@ json to_json(const store::AcquiredJob& a) {
             {"created_at", j.created_at},
             {"started_at", opt(j.started_at)},
             {"worker_id", opt(j.worker_id)},
-            {"deadline_at", opt(j.deadline_at)}}},
+            {"deadline_at", opt(j.deadline_at)},
+            {"request_id", j.request_id}}},
           {"build",
            {{"id", b.id},
             {"workspace_id", b.workspace_id},
@@ -127,6 +130,9 @@ Result<store::AcquiredJob> acquired_job(const json& in) {
     a.job.started_at = opt_get<std::int64_t>(j, "started_at");
     a.job.worker_id = opt_get<std::string>(j, "worker_id");
     a.job.deadline_at = opt_get<std::int64_t>(j, "deadline_at");
+    // Only an id the server itself would accept is used in log lines.
+    if (auto id = opt_get<std::string>(j, "request_id"); id && valid_request_id(*id))
+      a.job.request_id = *id;
     const json& b = in.at("build");
     a.build.id = b.at("id");
     a.build.workspace_id = b.at("workspace_id");

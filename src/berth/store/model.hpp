@@ -122,6 +122,7 @@ struct ProvisionerJob {
   std::optional<std::string> worker_id;
   std::optional<UnixMillis> heartbeat_at;
   std::optional<UnixMillis> deadline_at;
+  std::string request_id;  // of the call that queued it ("" when the server did)
 
   JobStatus status() const;
 };

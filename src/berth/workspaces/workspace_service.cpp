@@ -151,6 +151,9 @@ Result<WorkspaceView> WorkspaceService::create(const Actor& actor,
     if (created || created.error().code != ErrorCode::already_exists) break;
   }
   if (!created) return created.error();
+  spdlog::info("workspace created workspace_id={} name={} owner={} template={} job_id={}",
+               created->workspace.id, created->workspace.name, actor.user.username, tmpl->tmpl.name,
+               created->job.id);
   bus_.publish(events::topic::kJobQueued);
   bus_.publish(events::topic::workspace(created->workspace.id));
   if (req.chat) bus_.publish(events::topic::chat(req.chat->chat_id));
@@ -254,6 +257,8 @@ Result<store::BuildWithJob> WorkspaceService::new_build(const Actor& actor,
                                        .initiator_id = actor.user.id,
                                        .parameters = std::move(parameters)});
   if (!b) return b.error();
+  spdlog::info("build queued workspace_id={} transition={} build_number={} job_id={}", ws.id,
+               to_string(transition), b->build.build_number, b->job.id);
   bus_.publish(events::topic::kJobQueued);
   bus_.publish(events::topic::workspace(ws.id));
   return b;

@@ -60,8 +60,8 @@ inline WorkspaceBuild read_build(const Statement& s, int c = 0) {
 
 inline constexpr std::string_view kJobColumns =
     "j.id, j.organization_id, j.kind, j.created_at, j.started_at, j.completed_at, j.canceled_at, "
-    "j.error, j.error_code, j.worker_id, j.heartbeat_at, j.deadline_at";
-inline constexpr int kJobColumnCount = 12;
+    "j.error, j.error_code, j.worker_id, j.heartbeat_at, j.deadline_at, j.request_id";
+inline constexpr int kJobColumnCount = 13;
 
 inline ProvisionerJob read_job(const Statement& s, int c = 0) {
   ProvisionerJob j;
@@ -77,6 +77,7 @@ inline ProvisionerJob read_job(const Statement& s, int c = 0) {
   j.worker_id = s.opt_text(c + 9);
   j.heartbeat_at = s.opt_int64(c + 10);
   j.deadline_at = s.opt_int64(c + 11);
+  j.request_id = s.text(c + 12);
   return j;
 }
 

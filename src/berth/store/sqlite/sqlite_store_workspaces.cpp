@@ -3,6 +3,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/core/logging.hpp"
 #include "berth/store/log_cap.hpp"
 #include "berth/store/sqlite/rows.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
@@ -75,10 +76,14 @@ Result<BuildWithJob> SqliteStore::insert_build_locked(const Workspace& ws, const
   out.job.created_at = now;
   {
     auto q = db_->prepare(
-        "INSERT INTO provisioner_jobs (id, organization_id, kind, created_at, updated_at) "
-        "VALUES ($1, $2, $3, $4, $4)");
+        "INSERT INTO provisioner_jobs (id, organization_id, kind, created_at, updated_at, "
+        "request_id) VALUES ($1, $2, $3, $4, $4, $5)");
     if (!q) return q.error();
-    if (auto s = q->with(out.job.id, out.job.organization_id, out.job.kind, now).run(); !s) {
+    // The request being served, if any (core/logging): its id follows the job into the build.
+    out.job.request_id = current_request_id();
+    if (auto s = q->with(out.job.id, out.job.organization_id, out.job.kind, now, out.job.request_id)
+                     .run();
+        !s) {
       return s.error();
     }
   }
