@@ -138,4 +138,10 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
   return m;
 }
 
+std::vector<std::span<const Route>> all_routes() {
+  return {workspace_routes(),   admin_routes(),      account_routes(),
+          mcp_routes(),         chat_watch_routes(), replica_routes(),
+          provisioner_routes(), metrics_routes(),    openapi_routes()};
+}
+
 }  // namespace berth::http

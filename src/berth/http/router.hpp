@@ -4,6 +4,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "berth/http/app.hpp"
 #include "berth/http/message.hpp"
@@ -46,7 +47,8 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
                   std::map<std::string, std::string>& params);
 
 // Every route of the server (rest_handlers.cpp, rest_admin_handlers.cpp, mcp_handlers.cpp,
-// chat_watch.cpp, replica_handlers.cpp, provisioner_handlers.cpp, metrics_handlers.cpp).
+// chat_watch.cpp, replica_handlers.cpp, provisioner_handlers.cpp, metrics_handlers.cpp,
+// openapi.cpp).
 std::span<const Route> workspace_routes();
 std::span<const Route> admin_routes();
 std::span<const Route> account_routes();
@@ -55,5 +57,8 @@ std::span<const Route> chat_watch_routes();
 std::span<const Route> replica_routes();
 std::span<const Route> provisioner_routes();
 std::span<const Route> metrics_routes();
+std::span<const Route> openapi_routes();
+// Every route table above, in the order the server matches them.
+std::vector<std::span<const Route>> all_routes();
 
 }  // namespace berth::http

@@ -588,8 +588,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::listen(App& app, const std::stri
                               "choose another --listen address or stop what uses it");
   }
   auto impl = std::make_unique<Impl>(app, std::move(acceptor));
-  for (auto table : {workspace_routes(), admin_routes(), account_routes(), mcp_routes(),
-                     chat_watch_routes(), replica_routes(), provisioner_routes(), metrics_routes()})
+  for (auto table : all_routes())
     impl->routes.insert(impl->routes.end(), table.begin(), table.end());
   for (const auto& route : impl->routes) {
     if (route.upgrade) impl->agent_routes.push_back(route);
