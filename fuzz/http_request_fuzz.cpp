@@ -1,6 +1,7 @@
 // libFuzzer target: the bytes of an HTTP request as the server reads them: Beast's parser with
-// the server's limits, the target split into path and query, the route tables, and the Host
-// and Origin policy. Invariant: no crash or hang on any input.
+// the server's limits, the target split into path and query, the route tables, the Host and
+// Origin policy, the session cookie and the request id. Invariant: no crash or hang on any
+// input.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -9,8 +10,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/logging.hpp"
 #include "berth/http/host_policy.hpp"
 #include "berth/http/router.hpp"
+#include "berth/http/web_session.hpp"
 
 namespace bhttp = boost::beast::http;
 
@@ -33,11 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     req.path = std::string(raw.target());
   }
-  for (auto table :
-       {berth::http::workspace_routes(), berth::http::admin_routes(), berth::http::account_routes(),
-        berth::http::mcp_routes(), berth::http::chat_watch_routes()}) {
+  for (auto table : berth::http::all_routes()) {
     (void)berth::http::match_route(table, req.method, req.path, req.params);
   }
+  if (auto cookie =
+          berth::http::cookie_value(raw[bhttp::field::cookie], berth::http::kSessionCookie)) {
+    (void)berth::http::csrf_token_for(*cookie);
+  }
+  (void)berth::valid_request_id(raw["x-request-id"]);
   berth::http::HostPolicy policy{.loopback_only = true, .allowed = {"berth.example"}};
   (void)policy.refusal(raw[bhttp::field::host], raw[bhttp::field::origin]);
   return 0;

@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libre2-dev libseccomp-dev libpq-dev postgresql
   bubblewrap procps curl ca-certificates
+  chromium   # the dashboard's browser tests (tests/e2e/dashboard.test.mjs, playwright-core)
 )
 # The end-to-end MCP tests use Node.js (the image's node 20, or Debian's nodejs 18).
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

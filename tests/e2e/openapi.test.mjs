@@ -78,6 +78,15 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
     await call("GET", "/healthz", undefined, { token: "" });
     await call("GET", "/api/v1/openapi.json", undefined, { token: "" });
     await call("GET", "/metrics");
+    await call("GET", "/", undefined, { token: "" });
+    await call("GET", "/assets/app.js", undefined, { token: "" });
+    await call("GET", "/assets/style.css", undefined, { token: "" });
+    await call("GET", "/assets/nope.js", undefined, { token: "", expect: 404 });
+    await call("POST", "/api/v1/sessions", { token: server.token }, { token: "", expect: 201 });
+    await call("POST", "/api/v1/sessions", { token: "berth_nope" }, { token: "", expect: 401 });
+    await call("POST", "/api/v1/sessions", {}, { token: "", expect: 400 });
+    await call("GET", "/api/v1/sessions/current");
+    await call("DELETE", "/api/v1/sessions/current", undefined, { expect: 400 });
     const yaml = "name: shell\nisolation: sandbox\nparameters:\n  - {name: greeting, type: " +
                  "string, default: hi, mutable: true}\npresets:\n  - {name: quick}\nagents:\n" +
                  "  - name: main\n    startup_script: echo started\nscripts:\n  start: echo building\n";

@@ -272,6 +272,7 @@ int run_server(const ServerOptions& o) {
                   false);
   }
   const bool tls = !o.tls_cert.empty();
+  app.options.tls = tls;
   if (tls) {
     if (auto s = (*server)->enable_tls(o.tls_cert, o.tls_key); !s) return report(s.error(), false);
   }

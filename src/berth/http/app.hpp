@@ -38,6 +38,7 @@ struct AppOptions {
   // The bearer other replicas present on the relay endpoint (random per start, published in
   // this replica's row of the shared database).
   std::string relay_secret;
+  bool tls = false;  // HTTPS only: session cookies are Secure
 };
 
 class McpSessions;

@@ -26,8 +26,9 @@ struct Request {
   std::map<std::string, std::string> headers;  // names in lower case
   std::map<std::string, std::string> params;   // from the route pattern, e.g. {id}
   std::string body;
-  std::string route;  // the pattern of the route that matched ("" when none did)
-  std::string request_id;  // X-Request-Id (the client's when well-formed, else a new one)
+  std::string route;           // the pattern of the route that matched ("" when none did)
+  std::string request_id;      // X-Request-Id (the client's when well-formed, else a new one)
+  std::string session_cookie;  // the dashboard session token, when that authenticated it
 
   std::string header(std::string_view name) const;
   std::optional<std::string> query_param(std::string_view name) const;

@@ -58,6 +58,8 @@ std::span<const Route> replica_routes();
 std::span<const Route> provisioner_routes();
 std::span<const Route> metrics_routes();
 std::span<const Route> openapi_routes();
+std::span<const Route> session_routes();
+std::span<const Route> dashboard_routes();
 // Every route table above, in the order the server matches them.
 std::vector<std::span<const Route>> all_routes();
 

@@ -29,10 +29,12 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/ids.hpp"
 #include "berth/core/logging.hpp"
 #include "berth/core/untrusted.hpp"
 #include "berth/http/metrics_handlers.hpp"
 #include "berth/http/router.hpp"
+#include "berth/http/web_session.hpp"
 #include "berth/mcp/mcp_server.hpp"
 #include "berth/net/scoped_executor.hpp"
 #include "berth/net/tls.hpp"
@@ -299,8 +301,25 @@ awaitable<Response> HttpServer::Impl::dispatch_route(Request& req, Upgrader* upg
   req.route = m.route->pattern;
   Context ctx{app, req, std::nullopt};
   if (m.route->auth != Auth::none) {
-    auto actor = app.admin.authenticate(req.bearer_token());
+    // A bearer token, else the dashboard's session cookie (web_session.hpp).
+    std::string token = req.bearer_token();
+    if (token.empty()) {
+      if (auto cookie = cookie_value(req.header("cookie"), kSessionCookie);
+          cookie && !cookie->empty()) {
+        token = *cookie;
+        req.session_cookie = std::move(*cookie);
+      }
+    }
+    auto actor = app.admin.authenticate(token);
     if (!actor) co_return error_response(actor.error());
+    if (!req.session_cookie.empty() && req.method != "GET" && req.method != "HEAD" &&
+        // Compared as hashes, so the time taken says nothing about the expected value.
+        sha256_hex(req.header(kCsrfHeader)) != sha256_hex(csrf_token_for(req.session_cookie))) {
+      co_return error_response(Error::permission_denied(
+          "missing or wrong X-CSRF-Token",
+          "a dashboard request that changes something sends the X-CSRF-Token its sign-in gave "
+          "(GET /api/v1/sessions/current shows it again)"));
+    }
     if (actor->scope.read_only && m.route->auth == Auth::user && req.method != "GET" &&
         req.method != "HEAD") {
       co_return error_response(Error::permission_denied(

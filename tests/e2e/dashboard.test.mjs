@@ -1,0 +1,197 @@
+// The web dashboard in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core;
+// no downloaded browser): sign in, create a workspace and watch its build log stream to ready,
+// stop and start it, see a failed build's error, revoke a token as an admin. Each step saves a
+// screenshot (BERTH_SCREENSHOTS, else a temporary directory) and the page must stay free of
+// errors and CSP violations.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer } from "./harness.mjs";
+
+const executablePath = process.env.BERTH_CHROMIUM || "/usr/bin/chromium";
+const shots = process.env.BERTH_SCREENSHOTS || join(tmpdir(), "berth-screenshots");
+mkdirSync(shots, { recursive: true });
+
+let server;
+let browser;
+
+const shell = `name: shell
+display_name: Shell
+description: A shell in a sandbox
+isolation: sandbox
+agents:
+  - name: main
+    startup_script: |
+      echo setting up
+      sleep 1
+      echo all set
+scripts:
+  start: |
+    echo preparing the workspace
+    sleep 1
+    echo prepared
+`;
+const broken = `name: broken
+isolation: sandbox
+agents:
+  - name: main
+scripts:
+  start: |
+    echo about to fail
+    echo "missing dependency: libfoo" >&2
+    exit 3
+`;
+
+before(async () => {
+  assert.ok(existsSync(executablePath), `${executablePath} is missing: apt-get install chromium`);
+  server = await startServer();
+  await server.api("POST", "/api/v1/templates", { files: { "template.yaml": shell } });
+  await server.api("POST", "/api/v1/templates", { files: { "template.yaml": broken } });
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// A page signed in as `token`, collecting console errors (CSP violations are among them).
+async function signedIn(t, token, shot) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    // The first look at /api/v1/sessions/current answers 401 before signing in.
+    if (m.type() === "error" && !/status of 401/.test(m.text())) problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(String(e)));
+  await page.goto(server.url + "/");
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+  if (shot) await page.screenshot({ path: join(shots, shot), fullPage: true });
+  t.after(() => context.close());
+  return { page, context, problems };
+}
+
+test("sign in exchanges the token for an HttpOnly session cookie", async (t) => {
+  const { page, context, problems } = await signedIn(t, server.token, "01-signed-in.png");
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "berth_session");
+  assert.ok(session, "no session cookie");
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, "Strict");
+  assert.notEqual(session.value, server.token, "the session is a token of its own");
+  // The page's script cannot read it.
+  assert.equal(await page.evaluate(() => document.cookie), "");
+  await page.getByRole("link", { name: "Templates" }).click();
+  await page.getByRole("link", { name: "Shell" }).waitFor();
+  // A wrong token is refused with the server's message.
+  const other = await browser.newPage();
+  await other.goto(server.url + "/#/signin");
+  await other.getByLabel("API token").fill("berth_nope");
+  await other.getByRole("button", { name: "Sign in" }).click();
+  await other.getByRole("alert").filter({ hasText: "missing or invalid API token" }).waitFor();
+  await other.screenshot({ path: join(shots, "02-wrong-token.png") });
+  await other.close();
+  assert.deepEqual(problems, []);
+});
+
+test("create a workspace and watch its build log stream to ready; stop and start it", async (t) => {
+  const { page, problems } = await signedIn(t, server.token);
+  await page.getByLabel("Template", { exact: true }).selectOption("shell");
+  await page.getByLabel("Name", { exact: true }).fill("web");
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await page.getByRole("heading", { name: "admin/web" }).waitFor();
+  const log = page.locator("#build-log");
+  // Lines arrive while the build runs, then the end line.
+  await log.getByText("preparing the workspace").waitFor({ timeout: 20000 });
+  await log.getByText("build succeeded").waitFor({ timeout: 30000 });
+  await page.locator("#ws-status-value").getByText("running").waitFor({ timeout: 30000 });
+  await page.getByText("ready", { exact: true }).first().waitFor({ timeout: 30000 });
+  await page.getByRole("heading", { name: /ready in/ }).waitFor({ timeout: 30000 });
+  const phases = await page.getByRole("list", { name: "Build phases" }).innerText();
+  for (const phase of ["Queued", "Build", "main: connected", "main: startup script"]) {
+    assert.match(phases, new RegExp(phase));
+  }
+  await page.getByText("all set").waitFor({ timeout: 20000 }); // the agent's startup log
+  await page.screenshot({ path: join(shots, "03-workspace-ready.png"), fullPage: true });
+
+  await page.getByRole("button", { name: "Stop" }).click();
+  await page.locator("#ws-status-value").getByText("stopped").waitFor({ timeout: 30000 });
+  await page.screenshot({ path: join(shots, "04-stopped.png"), fullPage: true });
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.locator("#ws-status-value").getByText("running").waitFor({ timeout: 30000 });
+  await page.getByRole("heading", { name: /Build 3 \(start\)/ }).waitFor({ timeout: 30000 });
+  await page.screenshot({ path: join(shots, "05-started-again.png"), fullPage: true });
+  const w = await server.api("GET", "/api/v1/workspaces/web");
+  assert.equal(w.latest_build.build_number, 3);
+  assert.equal(w.status, "running");
+  assert.deepEqual(problems, []);
+});
+
+test("a failed build shows its error", async (t) => {
+  const { page, problems } = await signedIn(t, server.token);
+  await page.getByLabel("Template", { exact: true }).selectOption("broken");
+  await page.getByLabel("Name", { exact: true }).fill("bad");
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await page.locator("#ws-status-value").getByText("failed").waitFor({ timeout: 30000 });
+  await page.locator("#build-error")
+    .getByText("start script exited with status 3: missing dependency: libfoo").waitFor();
+  // The script's own lines streamed, then the end line with the job's error.
+  const log = page.locator("#build-log");
+  await log.getByText("build failed: start script exited with status 3").waitFor({ timeout: 30000 });
+  const text = await log.innerText();
+  assert.match(text, /\[start\] about to fail\n.*\[start\] missing dependency: libfoo/s);
+  await page.screenshot({ path: join(shots, "06-failed-build.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test("an admin revokes a token and its holder is signed out", async (t) => {
+  const bob = await server.api("POST", "/api/v1/users", { username: "bob", email: "b@example.com" });
+  const issued = await server.api("POST", "/api/v1/tokens", { username: "bob", name: "bob-laptop" });
+  const bobPage = await signedIn(t, issued.token);
+  const admin = await signedIn(t, server.token);
+  await admin.page.getByRole("link", { name: "Tokens" }).click();
+  await admin.page.getByLabel("Tokens of user").fill("bob");
+  await admin.page.getByRole("button", { name: "Show" }).click();
+  // Bob's API token and his dashboard session are both listed.
+  const row = admin.page.getByRole("row").filter({ hasText: "bob-laptop" });
+  await row.waitFor();
+  await admin.page.screenshot({ path: join(shots, "07-tokens.png"), fullPage: true });
+  const sessions = await server.api("GET", "/api/v1/tokens?user=bob");
+  const session = sessions.find((x) => x.name === "dashboard session");
+  assert.ok(session, "bob's session is a token of his");
+  await admin.page.getByRole("button", { name: `Revoke token dashboard session (${session.id})` })
+    .click();
+  await admin.page.getByRole("status").getByText("Token revoked").waitFor();
+  await admin.page.screenshot({ path: join(shots, "08-token-revoked.png"), fullPage: true });
+  // Bob's next request is refused and the page returns to sign-in.
+  await bobPage.page.getByRole("link", { name: "Chats" }).click();
+  await bobPage.page.getByLabel("API token").waitFor({ timeout: 10000 });
+  await bobPage.page.screenshot({ path: join(shots, "09-signed-out.png") });
+  const left = await server.api("GET", "/api/v1/tokens?user=bob");
+  assert.ok(!left.some((x) => x.id === session.id));
+  assert.ok(bob.id);
+  assert.deepEqual(admin.problems, []);
+});
+
+test("changes without the CSRF token are refused, and the page sends it", async (t) => {
+  const { page } = await signedIn(t, server.token);
+  const status = await page.evaluate(async () => {
+    const r = await fetch("/api/v1/organizations", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "forged" }),
+    });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(status.status, 403);
+  assert.equal(status.body.message, "missing or wrong X-CSRF-Token");
+});

@@ -1,0 +1,548 @@
+// Berth's dashboard: plain modules, no framework, served by the binary itself. Every view is
+// built from the REST API (docs/api.md) with the session cookie; changes send X-CSRF-Token.
+
+const main = document.getElementById("main");
+const statusBox = document.getElementById("status");
+let session = null; // {user, csrf_token, read_only}
+let cleanups = []; // what the current view started (streams, timers)
+
+// --- helpers ---------------------------------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "style") Object.assign(el.style, v); // CSSOM: allowed by the page's CSP
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status;
+    this.detail = body?.detail || "";
+    this.validations = body?.validations || [];
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && session?.csrf_token) headers["X-CSRF-Token"] = session.csrf_token;
+  const res = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
+  if (res.status === 401 && !path.startsWith("/api/v1/sessions")) {
+    session = null;
+    location.hash = "#/signin";
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// A labelled control: <div class="field"><label for=ID>TEXT</label>CONTROL</div>.
+function field(text, control) {
+  return h("div", { class: "field" }, h("label", { for: control.id }, text), control);
+}
+
+function errorBox(e) {
+  return h("div", { class: "error", role: "alert" }, e.message,
+           e.detail ? "\n" + e.detail : "",
+           (e.validations || []).map((v) => `\n${v.field}: ${v.detail}`));
+}
+
+function say(text) {
+  statusBox.textContent = text;
+  statusBox.classList.add("show");
+  clearTimeout(say.timer);
+  say.timer = setTimeout(() => statusBox.classList.remove("show"), 2500);
+}
+
+function badge(value) {
+  return h("span", { class: `badge s-${value}` }, value);
+}
+
+function when(t) {
+  return t ? new Date(t).toLocaleString() : "—";
+}
+
+function seconds(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+function table(headers, rows, caption) {
+  return h("table", {},
+    caption ? h("caption", { class: "muted" }, caption) : null,
+    h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, rows.length ? rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))
+                               : h("tr", {}, h("td", { colspan: headers.length, class: "muted" },
+                                               "Nothing here yet."))));
+}
+
+// Runs an action from a button: disables it, reports success or the error next to it.
+async function act(button, label, fn) {
+  button.disabled = true;
+  const slot = button.closest("section, form, main").querySelector(":scope > .action-error");
+  slot?.replaceChildren();
+  try {
+    await fn();
+    say(label);
+  } catch (e) {
+    (slot || main).prepend(errorBox(e));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function view(title, ...content) {
+  document.title = `${title} · Berth`;
+  main.replaceChildren(h("h1", {}, title), h("div", { class: "action-error" }), ...content);
+  main.focus();
+}
+
+// --- sign in ---------------------------------------------------------------------------------
+
+function signinPage() {
+  const input = h("input", { id: "token", type: "password", autocomplete: "off", required: true,
+                              "aria-describedby": "token-help" });
+  const form = h("form", { class: "signin", "aria-labelledby": "signin-title" },
+    h("h1", { id: "signin-title" }, "Sign in to Berth"),
+    h("div", { class: "action-error" }),
+    field("API token", input),
+    h("p", { id: "token-help", class: "muted" },
+      "A token from `berth tokens create`, or the first admin token in DATA/admin.token. " +
+      "It is exchanged for a session cookie and not kept by this page."),
+    h("button", { type: "submit", class: "primary" }, "Sign in"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector("button");
+    await act(button, "Signed in", async () => {
+      session = await api("POST", "/api/v1/sessions", { token: input.value.trim() });
+      input.value = "";
+      showChrome();
+      location.hash = "#/workspaces";
+    });
+  });
+  document.title = "Sign in · Berth";
+  main.replaceChildren(form);
+  input.focus();
+}
+
+function showChrome() {
+  document.getElementById("nav").hidden = !session;
+  document.getElementById("signout").hidden = !session;
+  document.getElementById("who").textContent = session
+    ? `${session.user.username}${session.read_only ? " (read-only)" : ""}` : "";
+  for (const el of document.querySelectorAll("[data-admin]")) {
+    el.hidden = !session?.user?.site_admin;
+  }
+}
+
+document.getElementById("signout").addEventListener("click", async () => {
+  try { await api("DELETE", "/api/v1/sessions/current"); } catch { /* signed out anyway */ }
+  session = null;
+  showChrome();
+  location.hash = "#/signin";
+});
+
+// --- workspaces ------------------------------------------------------------------------------
+
+async function workspacesPage() {
+  const [list, templates] = await Promise.all([api("GET", "/api/v1/workspaces"),
+                                              api("GET", "/api/v1/templates")]);
+  const search = h("input", { id: "ws-search", type: "search", placeholder: "name or owner" });
+  const status = h("select", { id: "ws-status" }, h("option", { value: "" }, "any"),
+    ["running", "starting", "pending", "stopping", "stopped", "deleting", "failed"]
+      .map((s) => h("option", { value: s }, s)));
+  const tmplFilter = h("select", { id: "ws-template" }, h("option", { value: "" }, "any"),
+    templates.map((t) => h("option", { value: t.name }, t.name)));
+  const body = h("div");
+  const render = () => {
+    const q = search.value.toLowerCase();
+    const rows = list.filter((w) => (!q || w.full_name.toLowerCase().includes(q)) &&
+                                    (!status.value || w.status === status.value) &&
+                                    (!tmplFilter.value || w.template_name === tmplFilter.value));
+    body.replaceChildren(table(["Workspace", "Template", "Status", "Agents", "Last build"],
+      rows.map((w) => [
+        h("a", { href: `#/workspaces/${w.id}` }, w.full_name),
+        w.template_name, badge(w.status),
+        w.agents.map((a) => `${a.name} (${a.status}, ${a.lifecycle_state})`).join(", ") || "—",
+        `${w.latest_build.transition} #${w.latest_build.build_number} ${w.latest_build.job.status}`,
+      ]), `${rows.length} of ${list.length} workspaces`));
+  };
+  for (const el of [search, status, tmplFilter]) el.addEventListener("input", render);
+
+  const name = h("input", { id: "new-name", placeholder: "generated if empty" });
+  const tmpl = h("select", { id: "new-template", required: true },
+    templates.map((t) => h("option", { value: t.name }, t.display_name || t.name)));
+  const create = h("form", { class: "inline", "aria-label": "New workspace" },
+    field("Template", tmpl),
+    field("Name", name),
+    h("button", { type: "submit", class: "primary", disabled: session.read_only }, "Create workspace"));
+  create.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(create.querySelector("button"), "Workspace created", async () => {
+      const body = { template: tmpl.value };
+      if (name.value.trim()) body.name = name.value.trim();
+      const w = await api("POST", "/api/v1/workspaces", body);
+      location.hash = `#/workspaces/${w.id}`;
+    });
+  });
+  view("Workspaces", create,
+       h("div", { class: "toolbar", role: "search" },
+         field("Filter by name", search),
+         field("Filter by status", status),
+         field("Filter by template", tmplFilter)),
+       body);
+  render();
+}
+
+// The phases of one build, from its recorded timestamps (each agent its own rows).
+function phases(w) {
+  const b = w.latest_build;
+  const t = (x) => (x ? Date.parse(x) : null);
+  const out = [
+    ["Queued", t(b.created_at), t(b.job.started_at)],
+    ["Build", t(b.job.started_at), t(b.job.completed_at)],
+  ];
+  if (b.transition === "start") {
+    for (const a of w.agents) {
+      out.push([`${a.name}: connected`, t(b.job.completed_at) ?? t(b.job.started_at),
+                t(a.first_connected_at)]);
+      out.push([`${a.name}: startup script`, t(a.started_at), t(a.ready_at)]);
+    }
+  }
+  return out;
+}
+
+function waterfall(w) {
+  const rows = phases(w);
+  const start = rows[0][1];
+  const ends = rows.flatMap((r) => [r[1], r[2]]).filter((x) => x !== null);
+  const end = Math.max(start + 1, ...ends);
+  const span = end - start;
+  const ready = w.agents.length && w.agents.every((a) => a.ready_at)
+    ? Math.max(...w.agents.map((a) => Date.parse(a.ready_at))) : null;
+  const grid = h("div", { class: "waterfall", role: "list", "aria-label": "Build phases" },
+    rows.map(([label, from, to]) => {
+      const done = from !== null && to !== null;
+      const left = from === null ? 0 : ((from - start) / span) * 100;
+      const width = done ? Math.max(((to - from) / span) * 100, 0.4) : 0;
+      const text = done ? seconds(to - from) : from !== null ? "in progress" : "—";
+      return h("div", { role: "listitem", style: { display: "contents" } },
+        h("span", {}, label),
+        h("span", { class: "track", "aria-hidden": "true" },
+          h("span", { class: "bar", style: { left: `${left}%`, width: `${width}%` } })),
+        h("span", { class: "dur" }, text));
+    }));
+  return h("section", { "aria-labelledby": "wf-title" },
+    h("h2", { id: "wf-title" }, `Build ${w.latest_build.build_number} (${w.latest_build.transition})`,
+      ready && w.latest_build.transition === "start" ? ` — ready in ${seconds(ready - start)}` : ""),
+    grid);
+}
+
+function logLine(l) {
+  return h("div", { class: l.level === "error" ? "err" : "" },
+           h("span", { class: "stage" }, `${new Date(l.time).toLocaleTimeString()} [${l.stage}] `),
+           l.output);
+}
+
+// Streams a build's log (SSE) into `pre`; calls onEnd(job) when the build ends.
+function followBuild(buildId, pre, onEnd) {
+  pre.replaceChildren();
+  const es = new EventSource(`/api/v1/builds/${buildId}/logs?follow=true`);
+  es.addEventListener("log", (ev) => {
+    pre.append(logLine(JSON.parse(ev.data)));
+    pre.scrollTop = pre.scrollHeight;
+  });
+  es.addEventListener("end", (ev) => {
+    const job = JSON.parse(ev.data);
+    pre.append(h("div", { class: job.status === "failed" ? "err" : "stage" },
+                 `build ${job.status}${job.error ? ": " + job.error : ""}`));
+    es.close();
+    onEnd?.(job);
+  });
+  es.onerror = () => { if (es.readyState === EventSource.CLOSED) return; };
+  cleanups.push(() => es.close());
+}
+
+async function workspacePage(id) {
+  let w = await api("GET", `/api/v1/workspaces/${encodeURIComponent(id)}`);
+  const summary = h("div");
+  const actions = h("div", { class: "toolbar", role: "group", "aria-label": "Actions" });
+  const phasesBox = h("div");
+  const agentsBox = h("section", { "aria-labelledby": "agents-title" });
+  const log = h("pre", { class: "log", id: "build-log", tabindex: "0", "aria-label": "Build log",
+                         "aria-live": "polite" });
+  let following = null;
+
+  const transition = (label, method, path, body) => {
+    const b = h("button", { type: "button", disabled: session.read_only,
+                            class: label === "Delete" ? "danger" : "" }, label);
+    b.addEventListener("click", () => {
+      if (label === "Delete" && !confirm(`Delete ${w.full_name} and its files?`)) return;
+      act(b, `${label} queued`, async () => {
+        await api(method, path, body);
+        await refresh();
+      });
+    });
+    return b;
+  };
+
+  async function renderAgents() {
+    const logs = await Promise.all(w.agents.map((a) =>
+      api("GET", `/api/v1/agents/${a.id}/logs`).catch(() => [])));
+    agentsBox.replaceChildren(h("h2", { id: "agents-title" }, "Agents"),
+      table(["Agent", "Connection", "Lifecycle", "Directory", "Startup log"],
+        w.agents.map((a, i) => [a.name, badge(a.status), badge(a.lifecycle_state), a.directory,
+          logs[i].length ? h("pre", { class: "log" }, logs[i].map(logLine)) : "—"])));
+  }
+
+  async function refresh() {
+    w = await api("GET", `/api/v1/workspaces/${encodeURIComponent(id)}`);
+    const b = w.latest_build;
+    summary.replaceChildren(h("dl", { class: "facts" },
+      h("dt", {}, "Status"), h("dd", { id: "ws-status-value" }, badge(w.status)),
+      h("dt", {}, "Template"), h("dd", {}, h("a", { href: `#/templates/${w.template_name}` }, w.template_name)),
+      h("dt", {}, "Owner"), h("dd", {}, w.owner_name),
+      h("dt", {}, "Latest build"), h("dd", {}, `${b.transition} #${b.build_number}: `, badge(b.job.status),
+        b.job.error ? h("span", { class: "error", id: "build-error" }, b.job.error) : null),
+      h("dt", {}, "Stops at"), h("dd", {}, w.deadline ? when(w.deadline) : "—"),
+      h("dt", {}, "Created"), h("dd", {}, when(w.created_at))));
+    const base = `/api/v1/workspaces/${w.id}`;
+    actions.replaceChildren(
+      transition("Start", "POST", `${base}/start`, {}),
+      transition("Stop", "POST", `${base}/stop`, {}),
+      transition("Delete", "DELETE", base));
+    phasesBox.replaceChildren(waterfall(w));
+    // Checked and set before the next await: refreshes overlap (the timer, a build's end).
+    if (following !== b.id) {
+      following = b.id;
+      followBuild(b.id, log, () => refresh());
+    }
+    await renderAgents();
+  }
+
+  view(w.full_name, summary, actions, phasesBox,
+       h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, "Build log"), log),
+       agentsBox);
+  await refresh();
+  const timer = setInterval(() => refresh().catch(() => {}), 2000);
+  cleanups.push(() => clearInterval(timer));
+}
+
+// --- templates -------------------------------------------------------------------------------
+
+async function templatesPage() {
+  const list = await api("GET", "/api/v1/templates");
+  view("Templates", table(["Template", "Description", "Isolation", "Updated"],
+    list.map((t) => [h("a", { href: `#/templates/${t.name}` }, t.display_name || t.name),
+                     t.description, t.isolation, when(t.updated_at)])));
+}
+
+async function templatePage(name) {
+  const t = await api("GET", `/api/v1/templates/${encodeURIComponent(name)}`);
+  view(t.display_name || t.name,
+    h("p", {}, t.description),
+    h("dl", { class: "facts" },
+      h("dt", {}, "Version"), h("dd", {}, `${t.version.number} (${t.version.id})`),
+      h("dt", {}, "Isolation"), h("dd", {}, t.isolation),
+      h("dt", {}, "Time to live"), h("dd", {}, t.default_ttl_ms ? seconds(t.default_ttl_ms) : "none")),
+    h("h2", {}, "Parameters"),
+    table(["Name", "Type", "Default", "Mutable", "Description"],
+      t.parameters.map((p) => [p.name, p.type, p.default ?? "—", p.mutable ? "yes" : "no",
+                               p.description || ""])),
+    h("h2", {}, "Presets"),
+    table(["Preset", "Parameters", "Prebuilds"],
+      t.presets.map((p) => [p.name, JSON.stringify(p.parameters || {}), String(p.prebuilds ?? 0)])),
+    h("h2", {}, "Prebuild pools"),
+    table(["Preset", "Desired", "Ready", "Building", "State", "Last error"],
+      t.prebuilds.map((p) => [p.preset, String(p.desired), String(p.ready), String(p.building),
+                              badge(p.state), p.last_error || "—"])),
+    h("h2", {}, "Agents"),
+    table(["Agent", "Chat", "External"],
+      t.agents.map((a) => [a.name, a.chat ? "yes" : "no", a.external ? "yes" : "no"])));
+}
+
+// --- chats -----------------------------------------------------------------------------------
+
+async function chatsPage() {
+  const [chats, workspaces] = await Promise.all([api("GET", "/api/v1/chats"),
+                                                 api("GET", "/api/v1/workspaces")]);
+  const byId = new Map(workspaces.map((w) => [w.id, w]));
+  view("Chats", table(["Chat", "Key", "Workspace", "Status", "Updated"],
+    chats.map((c) => {
+      const w = c.workspace_id ? byId.get(c.workspace_id) : null;
+      return [c.title || c.id.slice(0, 8), c.key || "—",
+              w ? h("a", { href: `#/workspaces/${w.id}` }, w.full_name) : "—",
+              w ? badge(w.status) : "—", when(c.updated_at)];
+    })));
+}
+
+// --- tokens and admin ------------------------------------------------------------------------
+
+async function tokensPage(forUser = "") {
+  const admin = session.user.site_admin;
+  const tokens = await api("GET", "/api/v1/tokens" +
+                                  (forUser ? `?user=${encodeURIComponent(forUser)}` : ""));
+  const rows = tokens.map((t) => {
+    const b = h("button", { type: "button", class: "danger", disabled: session.read_only,
+                            "aria-label": `Revoke token ${t.name} (${t.id})` }, "Revoke");
+    b.addEventListener("click", () => act(b, "Token revoked", async () => {
+      await api("DELETE", `/api/v1/tokens/${t.id}`);
+      await tokensPage(forUser);
+      say("Token revoked");
+    }));
+    return [t.name, t.read_only ? "read-only" : "full", when(t.created_at), when(t.expires_at), b];
+  });
+  // Site admins look at anyone's tokens.
+  const owner = h("input", { id: "tokens-of", value: forUser, placeholder: session.user.username });
+  const ownerForm = admin ? h("form", { class: "inline", role: "search", "aria-label": "Tokens of a user" },
+    field("Tokens of user", owner),
+    h("button", { type: "submit" }, "Show")) : null;
+  ownerForm?.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    tokensPage(owner.value.trim()).catch((e) => main.prepend(errorBox(e)));
+  });
+  const name = h("input", { id: "token-name", placeholder: "cli" });
+  const readOnly = h("input", { id: "token-ro", type: "checkbox" });
+  const form = h("form", { class: "inline", "aria-label": "New token" },
+    field("Token name", name),
+    field("Read-only", readOnly),
+    h("button", { type: "submit", class: "primary", disabled: session.read_only }, "Create token"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(form.querySelector("button"), "Token created", async () => {
+      const t = await api("POST", "/api/v1/tokens", { name: name.value || "cli", read_only: readOnly.checked });
+      await tokensPage(forUser);
+      main.append(h("p", { role: "alert" }, "New token (shown once): ", h("code", {}, t.token)));
+    });
+  });
+  view(forUser ? `Tokens of ${forUser}` : "Tokens", form, ownerForm,
+       table(["Name", "Access", "Created", "Expires", ""], rows));
+}
+
+async function adminPage() {
+  const orgs = await api("GET", "/api/v1/organizations");
+  const quotas = await Promise.all(orgs.map((o) =>
+    api("GET", `/api/v1/organizations/${o.name}/quotas`).catch(() => null)));
+  const username = h("input", { id: "user-name", required: true });
+  const email = h("input", { id: "user-email", type: "email" });
+  const userForm = h("form", { class: "inline", "aria-label": "New user" },
+    field("Username", username),
+    field("Email", email),
+    h("button", { type: "submit", class: "primary" }, "Create user"));
+  userForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(userForm.querySelector("button"), "User created", async () => {
+      await api("POST", "/api/v1/users", { username: username.value.trim(), email: email.value.trim() });
+      username.value = email.value = "";
+    });
+  });
+  const suspendName = h("input", { id: "suspend-name" });
+  const suspendForm = h("form", { class: "inline", "aria-label": "Suspend a user" },
+    field("Username", suspendName),
+    h("button", { type: "submit", "data-op": "suspend" }, "Suspend"),
+    h("button", { type: "submit", "data-op": "unsuspend" }, "Unsuspend"));
+  suspendForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const op = ev.submitter?.dataset.op || "suspend";
+    act(ev.submitter, `User ${op}ed`, () =>
+      api("POST", `/api/v1/users/${encodeURIComponent(suspendName.value.trim())}/${op}`));
+  });
+  const orgName = h("input", { id: "org-name", required: true });
+  const orgForm = h("form", { class: "inline", "aria-label": "New organization" },
+    field("Name", orgName),
+    h("button", { type: "submit", class: "primary" }, "Create organization"));
+  orgForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(orgForm.querySelector("button"), "Organization created", async () => {
+      await api("POST", "/api/v1/organizations", { name: orgName.value.trim() });
+      await adminPage();
+    });
+  });
+  const quotaOrg = h("select", { id: "quota-org" }, orgs.map((o) => h("option", { value: o.name }, o.name)));
+  const quotaUser = h("input", { id: "quota-user", placeholder: "every member" });
+  const quotaBudget = h("input", { id: "quota-budget", type: "number", min: "0", placeholder: "none" });
+  const quotaForm = h("form", { class: "inline", "aria-label": "Set a quota" },
+    field("Organization", quotaOrg),
+    field("User", quotaUser),
+    field("Daily credits", quotaBudget),
+    h("button", { type: "submit" }, "Set quota"));
+  quotaForm.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(quotaForm.querySelector("button"), "Quota set", async () => {
+      const body = { budget: quotaBudget.value === "" ? null : Number(quotaBudget.value) };
+      if (quotaUser.value.trim()) body.user = quotaUser.value.trim();
+      await api("PUT", `/api/v1/organizations/${quotaOrg.value}/quota`, body);
+      await adminPage();
+    });
+  });
+  view("Admin",
+    h("h2", {}, "Users"), userForm, suspendForm,
+    h("h2", {}, "Organizations and quotas"), orgForm,
+    table(["Organization", "Every member", "Users with their own budget"],
+      orgs.map((o, i) => [o.name, quotas[i]?.every_member ?? "no quota",
+        (quotas[i]?.users || []).map((u) => `${u.username}: ${u.budget}`).join(", ") || "—"])),
+    quotaForm);
+}
+
+// --- routing ---------------------------------------------------------------------------------
+
+const routes = [
+  [/^#\/signin$/, signinPage],
+  [/^#\/workspaces$/, workspacesPage],
+  [/^#\/workspaces\/([^/]+)$/, workspacePage],
+  [/^#\/templates$/, templatesPage],
+  [/^#\/templates\/([^/]+)$/, templatePage],
+  [/^#\/chats$/, chatsPage],
+  [/^#\/tokens$/, tokensPage],
+  [/^#\/admin$/, adminPage],
+];
+
+async function route() {
+  for (const c of cleanups) c();
+  cleanups = [];
+  const hash = location.hash || "#/workspaces";
+  if (!session && hash !== "#/signin") {
+    try {
+      session = await api("GET", "/api/v1/sessions/current");
+    } catch {
+      location.hash = "#/signin";
+      return;
+    }
+    showChrome();
+  }
+  for (const a of document.querySelectorAll("nav a")) {
+    if (hash.startsWith(a.getAttribute("href"))) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  for (const [re, page] of routes) {
+    const m = hash.match(re);
+    if (!m) continue;
+    try {
+      await page(...m.slice(1).map(decodeURIComponent));
+    } catch (e) {
+      view("Something went wrong", errorBox(e));
+    }
+    return;
+  }
+  view("Not found", h("p", {}, "No such page. ", h("a", { href: "#/workspaces" }, "Workspaces")));
+}
+
+window.addEventListener("hashchange", route);
+route();
