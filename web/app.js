@@ -34,7 +34,7 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, { headers: wantHeaders = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && session?.csrf_token) headers["X-CSRF-Token"] = session.csrf_token;
@@ -50,7 +50,7 @@ async function api(method, path, body) {
     location.hash = "#/signin";
   }
   if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  return wantHeaders ? { data, headers: res.headers } : data;
 }
 
 // A labelled control: <div class="field"><label for=ID>TEXT</label>CONTROL</div>.
@@ -161,30 +161,46 @@ document.getElementById("signout").addEventListener("click", async () => {
 
 // --- workspaces ------------------------------------------------------------------------------
 
+const kPage = 50;
+
 async function workspacesPage() {
-  const [list, templates] = await Promise.all([api("GET", "/api/v1/workspaces"),
-                                              api("GET", "/api/v1/templates")]);
-  const search = h("input", { id: "ws-search", type: "search", placeholder: "name or owner" });
+  const templates = await api("GET", "/api/v1/templates");
+  const search = h("input", { id: "ws-search", type: "search", placeholder: "owner/name" });
   const status = h("select", { id: "ws-status" }, h("option", { value: "" }, "any"),
     ["running", "starting", "pending", "stopping", "stopped", "deleting", "failed"]
       .map((s) => h("option", { value: s }, s)));
   const tmplFilter = h("select", { id: "ws-template" }, h("option", { value: "" }, "any"),
     templates.map((t) => h("option", { value: t.name }, t.name)));
   const body = h("div");
-  const render = () => {
-    const q = search.value.toLowerCase();
-    const rows = list.filter((w) => (!q || w.full_name.toLowerCase().includes(q)) &&
-                                    (!status.value || w.status === status.value) &&
-                                    (!tmplFilter.value || w.template_name === tmplFilter.value));
+  let offset = 0;
+  // The server filters and pages (X-Total-Count says how many match).
+  const load = async () => {
+    const q = new URLSearchParams({ limit: kPage, offset });
+    if (search.value.trim()) q.set("q", search.value.trim());
+    if (status.value) q.set("status", status.value);
+    if (tmplFilter.value) q.set("template", tmplFilter.value);
+    const { data: list, headers } = await api("GET", `/api/v1/workspaces?${q}`, undefined,
+                                              { headers: true });
+    const total = Number(headers.get("X-Total-Count") || list.length);
+    const prev = h("button", { type: "button", disabled: offset === 0 }, "Previous page");
+    const next = h("button", { type: "button", disabled: offset + list.length >= total }, "Next page");
+    prev.addEventListener("click", () => { offset = Math.max(0, offset - kPage); load(); });
+    next.addEventListener("click", () => { offset += kPage; load(); });
     body.replaceChildren(table(["Workspace", "Template", "Status", "Agents", "Last build"],
-      rows.map((w) => [
+      list.map((w) => [
         h("a", { href: `#/workspaces/${w.id}` }, w.full_name),
         w.template_name, badge(w.status),
         w.agents.map((a) => `${a.name} (${a.status}, ${a.lifecycle_state})`).join(", ") || "—",
         `${w.latest_build.transition} #${w.latest_build.build_number} ${w.latest_build.job.status}`,
-      ]), `${rows.length} of ${list.length} workspaces`));
+      ]), total ? `${offset + 1}–${offset + list.length} of ${total} workspaces` : "No workspaces"),
+      h("div", { class: "toolbar" }, prev, next));
   };
-  for (const el of [search, status, tmplFilter]) el.addEventListener("input", render);
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { offset = 0; load(); }, 250);
+  });
+  for (const el of [status, tmplFilter]) el.addEventListener("input", () => { offset = 0; load(); });
 
   const name = h("input", { id: "new-name", placeholder: "generated if empty" });
   const tmpl = h("select", { id: "new-template", required: true },
@@ -208,7 +224,7 @@ async function workspacesPage() {
          field("Filter by status", status),
          field("Filter by template", tmplFilter)),
        body);
-  render();
+  await load();
 }
 
 // The phases of one build, from its recorded timestamps (each agent its own rows).

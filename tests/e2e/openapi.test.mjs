@@ -101,6 +101,9 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
                           { expect: 201 });
     await call("POST", "/api/v1/workspaces", {}, { expect: 400 });
     await call("GET", "/api/v1/workspaces");
+    await call("GET", "/api/v1/workspaces?limit=1&offset=0&status=running&q=do&template=shell");
+    await call("GET", "/api/v1/workspaces?limit=0", undefined, { expect: 400 });
+    await call("GET", "/api/v1/workspaces?status=sleeping", undefined, { expect: 400 });
     await call("GET", "/api/v1/workspaces/doc");
     await call("GET", "/api/v1/workspaces/nope", undefined, { expect: 404 });
     const ready = await call("GET", `/api/v1/workspaces/${ws.id}/wait?timeout=30s`);

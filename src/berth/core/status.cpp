@@ -43,6 +43,22 @@ bool job_active(JobStatus s) {
   return s == JobStatus::pending || s == JobStatus::running || s == JobStatus::canceling;
 }
 
+std::string_view workspace_status(Transition transition, JobStatus s) {
+  switch (transition) {
+    case Transition::start:
+      if (s == JobStatus::pending) return "pending";
+      if (job_active(s)) return "starting";
+      return s == JobStatus::succeeded ? "running" : "failed";
+    case Transition::stop:
+      if (job_active(s)) return "stopping";
+      return s == JobStatus::succeeded ? "stopped" : "failed";
+    case Transition::delete_:
+      if (job_active(s)) return "deleting";
+      return s == JobStatus::succeeded ? "deleted" : "failed";
+  }
+  return "failed";
+}
+
 JobStatus derive_job_status(const JobTimes& t) {
   if (t.completed_at) {
     if (t.has_error) return JobStatus::failed;

@@ -29,6 +29,13 @@ struct JobTimes {
 };
 JobStatus derive_job_status(const JobTimes& t);
 
+// A workspace's status, from its latest build: pending, starting, running, stopping, stopped,
+// deleting, deleted, failed (a failed or canceled build of any transition).
+std::string_view workspace_status(Transition transition, JobStatus job);
+// Every value workspace_status() returns.
+inline constexpr std::string_view kWorkspaceStatuses[] = {
+    "pending", "starting", "running", "stopping", "stopped", "deleting", "deleted", "failed"};
+
 enum class AgentLifecycle {
   created,
   starting,

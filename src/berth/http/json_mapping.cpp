@@ -11,20 +11,7 @@ json time_or_null(const std::optional<UnixMillis>& t) {
 }  // namespace
 
 std::string_view workspace_status(const store::BuildWithJob& latest) {
-  auto s = latest.job.status();
-  switch (latest.build.transition) {
-    case Transition::start:
-      if (s == JobStatus::pending) return "pending";
-      if (job_active(s)) return "starting";
-      return s == JobStatus::succeeded ? "running" : "failed";
-    case Transition::stop:
-      if (job_active(s)) return "stopping";
-      return s == JobStatus::succeeded ? "stopped" : "failed";
-    case Transition::delete_:
-      if (job_active(s)) return "deleting";
-      return s == JobStatus::succeeded ? "deleted" : "failed";
-  }
-  return "failed";
+  return berth::workspace_status(latest.build.transition, latest.job.status());
 }
 
 json job_json(const store::ProvisionerJob& j) {

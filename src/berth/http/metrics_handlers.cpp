@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "berth/core/clock.hpp"
+#include "berth/core/status.hpp"
 #include "berth/http/app.hpp"
 #include "berth/http/router.hpp"
 
@@ -41,28 +42,12 @@ std::vector<Sample> workspaces_by_status(store::Store& store) {
   if (!counts) throw std::runtime_error(counts.error().message);
   std::map<std::string, double> by_status;
   // Every status appears, at 0 when no workspace has it, so a dashboard's series never vanish.
-  for (const char* s :
-       {"pending", "starting", "running", "stopping", "stopped", "deleting", "failed"})
-    by_status[s] = 0;
-  for (const auto& c : *counts) {
-    std::string_view status;
-    if (c.status == JobStatus::pending) {
-      status = c.transition == Transition::start  ? "pending"
-               : c.transition == Transition::stop ? "stopping"
-                                                  : "deleting";
-    } else if (job_active(c.status)) {
-      status = c.transition == Transition::start  ? "starting"
-               : c.transition == Transition::stop ? "stopping"
-                                                  : "deleting";
-    } else if (c.status != JobStatus::succeeded) {
-      status = "failed";
-    } else {
-      status = c.transition == Transition::start  ? "running"
-               : c.transition == Transition::stop ? "stopped"
-                                                  : "deleted";
-    }
-    by_status[std::string(status)] += static_cast<double>(c.count);
+  for (auto s : kWorkspaceStatuses) {
+    if (s != "deleted") by_status[std::string(s)] = 0;
   }
+  for (const auto& c : *counts)
+    by_status[std::string(workspace_status(c.transition, c.status))] +=
+        static_cast<double>(c.count);
   std::vector<Sample> out;
   for (const auto& [status, n] : by_status) out.push_back({{status}, n});
   return out;

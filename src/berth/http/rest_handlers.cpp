@@ -1,4 +1,5 @@
 // REST handlers for workspaces, builds, logs, waits and agent connections.
+#include <algorithm>
 #include <charconv>
 #include <tuple>
 
@@ -28,6 +29,9 @@ constexpr auto kLogFallback = std::chrono::seconds(2);
 json render(Context& c, const workspaces::WorkspaceView& v) {
   return workspace_json(v, now_ms(), c.app.agents.inactive_timeout());
 }
+
+// The largest page of GET /api/v1/workspaces.
+constexpr std::int64_t kMaxWorkspacePage = 500;
 
 awaitable<Response> healthz(Context&) { co_return Response::json(200, R"({"status":"ok"})"); }
 
@@ -59,12 +63,51 @@ awaitable<Response> create_workspace(Context& c) {
   co_return Response::json(201, dump_json(out));
 }
 
+// A whole number query parameter in [min, max], or nullopt when absent.
+Result<std::optional<std::int64_t>> int_param(const Request& r, const char* name, std::int64_t min,
+                                              std::int64_t max) {
+  auto v = r.query_param(name);
+  if (!v) return std::optional<std::int64_t>();
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || ptr != v->data() + v->size() || n < min || n > max) {
+    return Error::invalid_argument(fmt::format("invalid {} \"{}\"", name, *v),
+                                   fmt::format("use a whole number from {} to {}", min, max))
+        .with_validation(name, "must be a whole number");
+  }
+  return std::optional<std::int64_t>(n);
+}
+
+// GET /api/v1/workspaces[?limit=N&offset=M&status=S&owner=U&template=T&q=TEXT]: with a limit,
+// one page, and X-Total-Count says how many match.
 awaitable<Response> list_workspaces(Context& c) {
-  auto all = c.app.workspaces.list(c.caller());
-  if (!all) co_return error_response(all.error());
+  const auto& r = c.request;
+  auto limit = int_param(r, "limit", 1, kMaxWorkspacePage);
+  if (!limit) co_return error_response(limit.error());
+  auto offset = int_param(r, "offset", 0, std::int64_t{1} << 40);
+  if (!offset) co_return error_response(offset.error());
+  workspaces::WorkspaceQuery query{.status = r.query_param("status").value_or(""),
+                                   .owner = r.query_param("owner").value_or(""),
+                                   .template_name = r.query_param("template").value_or(""),
+                                   .text = r.query_param("q").value_or("")};
+  if (*limit) query.limit = static_cast<std::size_t>(**limit);
+  query.offset = static_cast<std::size_t>(offset->value_or(0));
+  if (!query.status.empty() &&
+      std::find(std::begin(kWorkspaceStatuses), std::end(kWorkspaceStatuses), query.status) ==
+          std::end(kWorkspaceStatuses)) {
+    co_return error_response(
+        Error::invalid_argument(fmt::format("invalid status \"{}\"", query.status),
+                                "use pending, starting, running, stopping, stopped, deleting or "
+                                "failed")
+            .with_validation("status", "is not a workspace status"));
+  }
+  auto page = c.app.workspaces.list(c.caller(), query);
+  if (!page) co_return error_response(page.error());
   json out = json::array();
-  for (const auto& v : *all) out.push_back(render(c, v));
-  co_return Response::json(200, dump_json(out));
+  for (const auto& v : page->items) out.push_back(render(c, v));
+  Response resp = Response::json(200, dump_json(out));
+  resp.headers.emplace_back("X-Total-Count", std::to_string(page->total));
+  co_return resp;
 }
 
 awaitable<Response> get_workspace(Context& c) {

@@ -329,6 +329,14 @@ struct PrebuildWorkspace {
                                // connected within its connection timeout
 };
 
+// A workspace and where its latest build stands: what a listing filters and counts before it
+// reads whole views of one page.
+struct WorkspaceSummary {
+  Workspace workspace;
+  Transition transition = Transition::start;
+  JobStatus status = JobStatus::pending;
+};
+
 struct WorkspaceStateCount {
   Transition transition = Transition::start;
   JobStatus status = JobStatus::pending;

@@ -79,6 +79,9 @@ class Store {
   virtual Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) = 0;
   // Live workspaces; of one owner when `owner_id` is set.
   virtual Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) = 0;
+  // The same workspaces, each with its latest build's transition and job status (one query).
+  virtual Result<std::vector<WorkspaceSummary>> list_workspace_summaries(
+      std::optional<std::string> owner_id) = 0;
   virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
   virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
   // The workspace's sandbox number (its host uid on a root server), handed out on first use

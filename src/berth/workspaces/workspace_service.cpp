@@ -233,18 +233,37 @@ Result<WorkspaceView> WorkspaceService::get(const Actor& actor, std::string_view
   return view(*ws);
 }
 
-Result<std::vector<WorkspaceView>> WorkspaceService::list(const Actor& actor) {
-  auto all =
-      store_.list_workspaces(actor.user.site_admin ? std::nullopt : std::optional(actor.user.id));
+Result<WorkspacePage> WorkspaceService::list(const Actor& actor, const WorkspaceQuery& query) {
+  auto all = store_.list_workspace_summaries(actor.user.site_admin ? std::nullopt
+                                                                   : std::optional(actor.user.id));
   if (!all) return all.error();
-  std::vector<WorkspaceView> out;
-  for (const auto& ws : *all) {
-    if (!actor.in_scope(ws.organization_id)) continue;
-    auto v = view(ws);
-    if (!v) return v.error();
-    out.push_back(std::move(*v));
+  auto lower = [](std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string text = lower(query.text);
+  WorkspacePage page;
+  std::vector<const store::Workspace*> wanted;
+  for (const auto& s : *all) {
+    const auto& w = s.workspace;
+    if (!actor.in_scope(w.organization_id)) continue;
+    if (!query.status.empty() && workspace_status(s.transition, s.status) != query.status) continue;
+    if (!query.owner.empty() && w.owner_name != query.owner) continue;
+    if (!query.template_name.empty() && w.template_name != query.template_name) continue;
+    if (!text.empty() && lower(w.owner_name + "/" + w.name).find(text) == std::string::npos)
+      continue;
+    wanted.push_back(&w);
   }
-  return out;
+  page.total = wanted.size();
+  const std::size_t from = std::min(query.offset, wanted.size());
+  const std::size_t to = query.limit ? std::min(wanted.size(), from + *query.limit) : wanted.size();
+  for (std::size_t i = from; i < to; ++i) {
+    auto v = view(*wanted[i]);
+    if (!v) return v.error();
+    page.items.push_back(std::move(*v));
+  }
+  return page;
 }
 
 Result<store::BuildWithJob> WorkspaceService::new_build(const Actor& actor,

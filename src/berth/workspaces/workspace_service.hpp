@@ -27,6 +27,21 @@ struct WorkspaceView {
   bool prebuild_claimed = false;              // create() handed over a prebuilt workspace
 };
 
+// Which workspaces a listing wants; empty fields do not filter. Without a limit, all of them.
+struct WorkspaceQuery {
+  std::string status;  // one of kWorkspaceStatuses (core/status.hpp)
+  std::string owner;   // username
+  std::string template_name;
+  std::string text;  // part of owner/name, any case
+  std::optional<std::size_t> limit;
+  std::size_t offset = 0;
+};
+
+struct WorkspacePage {
+  std::vector<WorkspaceView> items;
+  std::size_t total = 0;  // how many match, across all pages
+};
+
 struct CreateWorkspaceRequest {
   std::string organization;  // name or id; "" = wherever the template is found
   std::string template_ref;  // template name or id
@@ -72,7 +87,9 @@ class WorkspaceService {
   enum class IncludeDeleted { no, yes };
   Result<WorkspaceView> get(const Actor& actor, std::string_view ref,
                             IncludeDeleted include_deleted = IncludeDeleted::no);
-  Result<std::vector<WorkspaceView>> list(const Actor& actor);
+  // The caller's workspaces (everyone's, for site admins) matching `query`, ordered by owner
+  // and name: filtered on one summary query, then whole views read for the page only.
+  Result<WorkspacePage> list(const Actor& actor, const WorkspaceQuery& query = {});
   // failed_precondition when already running / stopped or a build is in progress.
   Result<store::BuildWithJob> start(const Actor& actor, std::string_view ref,
                                     const templates::ParameterValues& parameters);

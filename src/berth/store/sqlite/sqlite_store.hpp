@@ -58,6 +58,8 @@ class SqliteStore final : public Store {
   Result<Workspace> workspace_by_id(std::string_view id) override;
   Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) override;
   Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) override;
+  Result<std::vector<WorkspaceSummary>> list_workspace_summaries(
+      std::optional<std::string> owner_id) override;
   Result<std::int64_t> sandbox_number(std::string_view workspace_id) override;
   Result<bool> extend_workspace_deadline(std::string_view workspace_id, UnixMillis now) override;
   Result<std::optional<UnixMillis>> next_workspace_deadline() override;

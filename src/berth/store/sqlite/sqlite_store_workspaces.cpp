@@ -206,6 +206,33 @@ Result<std::vector<Workspace>> SqliteStore::list_workspaces(std::optional<std::s
   return all<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); });
 }
 
+Result<std::vector<WorkspaceSummary>> SqliteStore::list_workspace_summaries(
+    std::optional<std::string> owner_id) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql =
+      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns,
+                  ", b.transition, j.started_at, j.completed_at, j.canceled_at, "
+                  "CASE WHEN COALESCE(j.error, '') = '' THEN 0 ELSE 1 END",
+                  sqlite::kWorkspaceFrom,
+                  "JOIN workspace_builds b ON b.workspace_id = w.id AND b.build_number = "
+                  "(SELECT MAX(build_number) FROM workspace_builds WHERE workspace_id = w.id) "
+                  "JOIN provisioner_jobs j ON j.id = b.job_id "
+                  "WHERE NOT w.deleted AND (CAST($1 AS TEXT) IS NULL OR w.owner_id = $1) "
+                  "ORDER BY u.username, w.name");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(owner_id);
+  return all<WorkspaceSummary>(q, [](const auto& s) {
+    constexpr int c = sqlite::kWorkspaceColumnCount;
+    WorkspaceSummary out{sqlite::read_workspace(s), Transition::start, JobStatus::pending};
+    out.transition = parse_transition(s.text(c)).value_or(Transition::start);
+    out.status = derive_job_status({.started_at = s.opt_int64(c + 1),
+                                    .completed_at = s.opt_int64(c + 2),
+                                    .canceled_at = s.opt_int64(c + 3),
+                                    .has_error = s.int64(c + 4) != 0});
+    return out;
+  });
+}
+
 Result<BuildWithJob> SqliteStore::latest_build(std::string_view workspace_id) {
   std::lock_guard lock(mu_);
   return latest_build_locked(workspace_id);
