@@ -195,3 +195,56 @@ test("changes without the CSRF token are refused, and the page sends it", async 
   assert.equal(status.status, 403);
   assert.equal(status.body.message, "missing or wrong X-CSRF-Token");
 });
+
+test("keyboard only: sign in and create a workspace without a mouse", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url + "/");
+  await page.getByLabel("API token").waitFor();
+  // The token field has the focus; Enter submits.
+  await page.keyboard.type(server.token);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+  // The view takes the focus; Tab walks into the form.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "new-template");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("kbd");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "admin/kbd" }).waitFor();
+  await page.screenshot({ path: join(shots, "10-keyboard-created.png") });
+  await context.close();
+});
+
+test("every page passes axe-core's accessibility rules (serious and critical)", async () => {
+  // axe is injected as a script, which the page's CSP would refuse: this context ignores CSP.
+  const context = await browser.newContext({ bypassCSP: true });
+  const page = await context.newPage();
+  await page.goto(server.url + "/");
+  const axe = join(import.meta.dirname, "node_modules/axe-core/axe.min.js");
+  const audit = async (name) => {
+    await page.addScriptTag({ path: axe });
+    const result = await page.evaluate(async () => {
+      const r = await window.axe.run(document, { resultTypes: ["violations"] });
+      return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+    });
+    assert.deepEqual(result, [], `${name}: accessibility violations`);
+  };
+  await page.getByLabel("API token").waitFor();
+  await audit("sign in");
+  await page.getByLabel("API token").fill(server.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Workspaces" }).waitFor();
+  await page.getByRole("table").waitFor();
+  await audit("workspaces");
+  for (const [hash, heading] of [["#/workspaces/web", "admin/web"], ["#/templates", "Templates"],
+                                 ["#/templates/shell", "Shell"], ["#/chats", "Chats"],
+                                 ["#/tokens", "Tokens"], ["#/admin", "Admin"]]) {
+    await page.goto(server.url + "/" + hash);
+    await page.getByRole("heading", { name: heading, exact: true }).waitFor();
+    await audit(hash);
+  }
+  await context.close();
+});
