@@ -466,19 +466,22 @@ async function adminPage() {
     ev.preventDefault();
     act(userForm.querySelector("button"), "User created", async () => {
       await api("POST", "/api/v1/users", { username: username.value.trim(), email: email.value.trim() });
-      username.value = email.value = "";
+      await adminPage();
     });
   });
-  const suspendName = h("input", { id: "suspend-name" });
-  const suspendForm = h("form", { class: "inline", "aria-label": "Suspend a user" },
-    field("Username", suspendName),
-    h("button", { type: "submit", "data-op": "suspend" }, "Suspend"),
-    h("button", { type: "submit", "data-op": "unsuspend" }, "Unsuspend"));
-  suspendForm.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const op = ev.submitter?.dataset.op || "suspend";
-    act(ev.submitter, `User ${op}ed`, () =>
-      api("POST", `/api/v1/users/${encodeURIComponent(suspendName.value.trim())}/${op}`));
+  const users = await api("GET", "/api/v1/users");
+  const userRows = users.map((u) => {
+    const op = u.suspended ? "unsuspend" : "suspend";
+    const b = h("button", { type: "button", class: u.suspended ? "" : "danger",
+                            "aria-label": `${u.suspended ? "Unsuspend" : "Suspend"} ${u.username}` },
+                u.suspended ? "Unsuspend" : "Suspend");
+    b.addEventListener("click", () => act(b, `User ${op}ed`, async () => {
+      await api("POST", `/api/v1/users/${encodeURIComponent(u.username)}/${op}`);
+      await adminPage();
+    }));
+    return [u.username, u.email || "—", u.site_admin ? "site admin" : "member",
+            u.suspended ? badge("suspended") : badge("active"), when(u.created_at),
+            u.id === session.user.id ? "—" : b];
   });
   const orgName = h("input", { id: "org-name", required: true });
   const orgForm = h("form", { class: "inline", "aria-label": "New organization" },
@@ -509,7 +512,8 @@ async function adminPage() {
     });
   });
   view("Admin",
-    h("h2", {}, "Users"), userForm, suspendForm,
+    h("h2", {}, "Users"), userForm,
+    table(["User", "Email", "Role", "State", "Created", ""], userRows),
     h("h2", {}, "Organizations and quotas"), orgForm,
     table(["Organization", "Every member", "Users with their own budget"],
       orgs.map((o, i) => [o.name, quotas[i]?.every_member ?? "no quota",

@@ -248,3 +248,19 @@ test("every page passes axe-core's accessibility rules (serious and critical)", 
   }
   await context.close();
 });
+
+test("an admin suspends and unsuspends a user from the admin page", async (t) => {
+  await server.api("POST", "/api/v1/users", { username: "carol", email: "c@example.com" });
+  const { page, problems } = await signedIn(t, server.token);
+  await page.getByRole("link", { name: "Admin", exact: true }).click();
+  const row = page.getByRole("row").filter({ hasText: "carol" });
+  await row.getByText("active").waitFor();
+  await page.getByRole("button", { name: "Suspend carol" }).click();
+  await row.getByText("suspended").waitFor();
+  await page.screenshot({ path: join(shots, "11-user-suspended.png"), fullPage: true });
+  const users = await server.api("GET", "/api/v1/users");
+  assert.equal(users.find((u) => u.username === "carol").suspended, true);
+  await page.getByRole("button", { name: "Unsuspend carol" }).click();
+  await row.getByText("active").waitFor();
+  assert.deepEqual(problems, []);
+});

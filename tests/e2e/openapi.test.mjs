@@ -136,6 +136,7 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
                { expect: 201 });
     await call("POST", "/api/v1/users", { username: "bob" }, { expect: 409 });
     await call("GET", "/api/v1/users/me");
+    await call("GET", "/api/v1/users");
     const token = await call("POST", "/api/v1/tokens", { username: "bob", read_only: true },
                              { expect: 201 });
     await call("GET", "/api/v1/tokens");

@@ -120,6 +120,7 @@ json user_json(const store::User& u) {
           {"username", u.username},
           {"email", u.email},
           {"site_admin", u.site_admin},
+          {"suspended", u.suspended},
           {"created_at", format_rfc3339(u.created_at)}};
 }
 

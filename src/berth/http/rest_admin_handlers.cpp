@@ -118,6 +118,15 @@ awaitable<Response> create_user(Context& c) {
   co_return Response::json(201, dump_json(user_json(*user)));
 }
 
+// GET /api/v1/users (site admins)
+awaitable<Response> list_users(Context& c) {
+  auto users = c.app.admin.list_users(c.caller());
+  if (!users) co_return error_response(users.error());
+  json out = json::array();
+  for (const auto& u : *users) out.push_back(user_json(u));
+  co_return Response::json(200, dump_json(out));
+}
+
 awaitable<Response> me(Context& c) {
   co_return Response::json(200, dump_json(user_json(c.caller().user)));
 }
@@ -322,6 +331,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/api/v1/templates", Auth::user, &list_templates},
     {"GET", "/api/v1/templates/{id}", Auth::user, &get_template},
     {"POST", "/api/v1/users", Auth::user, &create_user},
+    {"GET", "/api/v1/users", Auth::user, &list_users},
     {"GET", "/api/v1/users/me", Auth::user, &me},
     {"POST", "/api/v1/tokens", Auth::user, &create_token},
     {"POST", "/api/v1/organizations", Auth::user, &create_organization},

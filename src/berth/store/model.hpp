@@ -30,6 +30,7 @@ struct User {
   bool site_admin = false;
   bool is_system = false;
   UnixMillis created_at = 0;
+  bool suspended = false;  // its tokens are refused
 };
 
 // What a token may do beyond its user's own rights: nothing (the default), or less.

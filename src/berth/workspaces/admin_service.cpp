@@ -223,6 +223,11 @@ Result<IssuedToken> AdminService::create_token(const Actor& actor, const TokenRe
   return issue_token(user, req.name.empty() ? "cli" : req.name, req.lifetime, scope);
 }
 
+Result<std::vector<store::User>> AdminService::list_users(const Actor& actor) {
+  if (auto s = authz_.require_site_admin(actor, "list users"); !s) return s.error();
+  return store_.list_users();
+}
+
 Result<store::Organization> AdminService::create_organization(const Actor& actor,
                                                               std::string_view name,
                                                               std::string_view display_name) {

@@ -77,6 +77,8 @@ class AdminService {
   Result<store::Organization> create_organization(const Actor& actor, std::string_view name,
                                                   std::string_view display_name);
   Result<std::vector<store::Organization>> list_organizations(const Actor& actor);
+  // Every user (site admins).
+  Result<std::vector<store::User>> list_users(const Actor& actor);
 
   // Site settings; invalid_argument for unknown keys or malformed values.
   Status set_config(const Actor& actor, std::string_view key, std::string_view value);

@@ -77,9 +77,10 @@ Organization read_org(const sqlite::Statement& s) {
   return {s.text(0), s.text(1), s.text(2), s.int64(3)};
 }
 User read_user(const sqlite::Statement& s) {
-  return {s.text(0), s.text(1), s.text(2), s.boolean(3), s.boolean(4), s.int64(5)};
+  return {s.text(0), s.text(1), s.text(2), s.boolean(3), s.boolean(4), s.int64(5), s.boolean(6)};
 }
-constexpr std::string_view kUserColumns = "id, username, email, site_admin, is_system, created_at";
+constexpr std::string_view kUserColumns =
+    "id, username, email, site_admin, is_system, created_at, suspended";
 
 }  // namespace
 
