@@ -403,10 +403,54 @@ async function chatsPage() {
   view("Chats", table(["Chat", "Key", "Workspace", "Status", "Updated"],
     chats.map((c) => {
       const w = c.workspace_id ? byId.get(c.workspace_id) : null;
-      return [c.title || c.id.slice(0, 8), c.key || "—",
+      return [h("a", { href: `#/chats/${c.id}` }, c.title || c.key || c.id.slice(0, 8)), c.key || "—",
               w ? h("a", { href: `#/workspaces/${w.id}` }, w.full_name) : "—",
               w ? badge(w.status) : "—", when(c.updated_at)];
     })));
+}
+
+// A chat as its screen shows it: the bound workspace and the bound build's log, live
+// (GET /api/v1/chats/{id}/watch), and binding another workspace to it.
+async function chatPage(id) {
+  const chat = await api("GET", `/api/v1/chats/${encodeURIComponent(id)}`);
+  const binding = h("div", { "aria-live": "polite" });
+  const log = h("pre", { class: "log", id: "chat-log", tabindex: "0", "aria-label": "Bound build log" });
+  const showBinding = async (c) => {
+    const w = c.workspace_id
+      ? await api("GET", `/api/v1/workspaces/${c.workspace_id}`).catch(() => null) : null;
+    binding.replaceChildren(h("dl", { class: "facts" },
+      h("dt", {}, "Key"), h("dd", {}, c.key || "—"),
+      h("dt", {}, "Workspace"), h("dd", { id: "chat-workspace" },
+        w ? h("a", { href: `#/workspaces/${w.id}` }, w.full_name) : "none yet"),
+      h("dt", {}, "Status"), h("dd", {}, w ? badge(w.status) : "—"),
+      h("dt", {}, "Updated"), h("dd", {}, when(c.updated_at))));
+  };
+  await showBinding(chat);
+  let build = null;
+  const es = new EventSource(`/api/v1/chats/${chat.id}/watch`);
+  es.addEventListener("chat", (ev) => showBinding(JSON.parse(ev.data)).catch(() => {}));
+  es.addEventListener("log", (ev) => {
+    const l = JSON.parse(ev.data);
+    if (l.build_id !== build) {
+      build = l.build_id;
+      log.replaceChildren();
+    }
+    log.append(logLine(l));
+    log.scrollTop = log.scrollHeight;
+  });
+  cleanups.push(() => es.close());
+  const ws = h("input", { id: "bind-workspace", required: true, placeholder: "name or owner/name" });
+  const form = h("form", { class: "inline", "aria-label": "Bind a workspace" },
+    field("Workspace", ws),
+    h("button", { type: "submit", disabled: session.read_only }, "Bind to this chat"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act(form.querySelector("button"), "Workspace bound", () =>
+      api("POST", `/api/v1/chats/${chat.id}/workspace`, { workspace: ws.value.trim() }));
+  });
+  view(`Chat ${chat.title || chat.key || chat.id.slice(0, 8)}`, binding, form,
+       h("section", { "aria-labelledby": "chat-log-title" },
+         h("h2", { id: "chat-log-title" }, "Bound build log"), log));
 }
 
 // --- tokens and admin ------------------------------------------------------------------------
@@ -530,6 +574,7 @@ const routes = [
   [/^#\/templates$/, templatesPage],
   [/^#\/templates\/([^/]+)$/, templatePage],
   [/^#\/chats$/, chatsPage],
+  [/^#\/chats\/([^/]+)$/, chatPage],
   [/^#\/tokens$/, tokensPage],
   [/^#\/admin$/, adminPage],
 ];

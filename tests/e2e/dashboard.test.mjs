@@ -264,3 +264,18 @@ test("an admin suspends and unsuspends a user from the admin page", async (t) =>
   await row.getByText("active").waitFor();
   assert.deepEqual(problems, []);
 });
+
+test("a chat page shows its binding live and binds a workspace", async (t) => {
+  const chat = await server.api("POST", "/api/v1/chats", { key: "screen" });
+  const { page, problems } = await signedIn(t, server.token);
+  await page.goto(server.url + `/#/chats/${chat.id}`);
+  await page.locator("#chat-workspace").getByText("none yet").waitFor();
+  await page.getByLabel("Workspace", { exact: true }).fill("web");
+  await page.getByRole("button", { name: "Bind to this chat" }).click();
+  // The watch stream brings the new binding and the bound build's log.
+  await page.locator("#chat-workspace").getByRole("link", { name: "admin/web" }).waitFor();
+  await page.locator("#chat-log").getByText("build succeeded").or(
+    page.locator("#chat-log").getByText("[agents]")).first().waitFor({ timeout: 20000 });
+  await page.screenshot({ path: join(shots, "12-chat-bound.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});

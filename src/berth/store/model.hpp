@@ -333,7 +333,11 @@ struct PrebuildWorkspace {
 // A workspace and where its latest build stands: what a listing filters and counts before it
 // reads whole views of one page.
 struct WorkspaceSummary {
-  Workspace workspace;
+  std::string id;
+  std::string organization_id;
+  std::string owner_name;
+  std::string name;
+  std::string template_name;
   Transition transition = Transition::start;
   JobStatus status = JobStatus::pending;
 };

@@ -244,22 +244,23 @@ Result<WorkspacePage> WorkspaceService::list(const Actor& actor, const Workspace
   };
   const std::string text = lower(query.text);
   WorkspacePage page;
-  std::vector<const store::Workspace*> wanted;
+  std::vector<const store::WorkspaceSummary*> wanted;
   for (const auto& s : *all) {
-    const auto& w = s.workspace;
-    if (!actor.in_scope(w.organization_id)) continue;
+    if (!actor.in_scope(s.organization_id)) continue;
     if (!query.status.empty() && workspace_status(s.transition, s.status) != query.status) continue;
-    if (!query.owner.empty() && w.owner_name != query.owner) continue;
-    if (!query.template_name.empty() && w.template_name != query.template_name) continue;
-    if (!text.empty() && lower(w.owner_name + "/" + w.name).find(text) == std::string::npos)
+    if (!query.owner.empty() && s.owner_name != query.owner) continue;
+    if (!query.template_name.empty() && s.template_name != query.template_name) continue;
+    if (!text.empty() && lower(s.owner_name + "/" + s.name).find(text) == std::string::npos)
       continue;
-    wanted.push_back(&w);
+    wanted.push_back(&s);
   }
   page.total = wanted.size();
   const std::size_t from = std::min(query.offset, wanted.size());
   const std::size_t to = query.limit ? std::min(wanted.size(), from + *query.limit) : wanted.size();
   for (std::size_t i = from; i < to; ++i) {
-    auto v = view(*wanted[i]);
+    auto ws = store_.workspace_by_id(wanted[i]->id);
+    if (!ws) return ws.error();
+    auto v = view(*ws);
     if (!v) return v.error();
     page.items.push_back(std::move(*v));
   }

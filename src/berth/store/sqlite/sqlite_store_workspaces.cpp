@@ -209,26 +209,25 @@ Result<std::vector<Workspace>> SqliteStore::list_workspaces(std::optional<std::s
 Result<std::vector<WorkspaceSummary>> SqliteStore::list_workspace_summaries(
     std::optional<std::string> owner_id) {
   std::lock_guard lock(mu_);
-  static const std::string kSql =
-      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns,
-                  ", b.transition, j.started_at, j.completed_at, j.canceled_at, "
-                  "CASE WHEN COALESCE(j.error, '') = '' THEN 0 ELSE 1 END",
-                  sqlite::kWorkspaceFrom,
-                  "JOIN workspace_builds b ON b.workspace_id = w.id AND b.build_number = "
-                  "(SELECT MAX(build_number) FROM workspace_builds WHERE workspace_id = w.id) "
-                  "JOIN provisioner_jobs j ON j.id = b.job_id "
-                  "WHERE NOT w.deleted AND (CAST($1 AS TEXT) IS NULL OR w.owner_id = $1) "
-                  "ORDER BY u.username, w.name");
+  // Only what a listing filters on: a page's whole rows are read after (workspace_by_id).
+  static const std::string kSql = sqlite::sql(
+      "SELECT w.id, w.organization_id, u.username, w.name, t.name, b.transition, j.started_at, "
+      "j.completed_at, j.canceled_at, CASE WHEN COALESCE(j.error, '') = '' THEN 0 ELSE 1 END",
+      sqlite::kWorkspaceFrom,
+      "JOIN workspace_builds b ON b.workspace_id = w.id AND b.build_number = "
+      "(SELECT MAX(build_number) FROM workspace_builds WHERE workspace_id = w.id) "
+      "JOIN provisioner_jobs j ON j.id = b.job_id "
+      "WHERE NOT w.deleted AND (CAST($1 AS TEXT) IS NULL OR w.owner_id = $1) "
+      "ORDER BY u.username, w.name");
   auto q = db_->prepare(kSql);
   if (q) q->with(owner_id);
   return all<WorkspaceSummary>(q, [](const auto& s) {
-    constexpr int c = sqlite::kWorkspaceColumnCount;
-    WorkspaceSummary out{sqlite::read_workspace(s), Transition::start, JobStatus::pending};
-    out.transition = parse_transition(s.text(c)).value_or(Transition::start);
-    out.status = derive_job_status({.started_at = s.opt_int64(c + 1),
-                                    .completed_at = s.opt_int64(c + 2),
-                                    .canceled_at = s.opt_int64(c + 3),
-                                    .has_error = s.int64(c + 4) != 0});
+    WorkspaceSummary out{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4)};
+    out.transition = parse_transition(s.text(5)).value_or(Transition::start);
+    out.status = derive_job_status({.started_at = s.opt_int64(6),
+                                    .completed_at = s.opt_int64(7),
+                                    .canceled_at = s.opt_int64(8),
+                                    .has_error = s.int64(9) != 0});
     return out;
   });
 }
