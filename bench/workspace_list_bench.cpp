@@ -5,7 +5,8 @@
 // client's round trip p50/p95 and the server's own time per request (from /metrics:
 // berth_http_request_duration_seconds for the route, sum/count over the runs).
 //
-//   cmake --preset release && cmake --build --preset release && build/berth_bench_workspace_list [N]
+//   cmake --preset release && cmake --build --preset release
+//   build/berth_bench_workspace_list [N]
 
 #include <chrono>
 #include <iostream>
@@ -32,7 +33,7 @@ std::pair<double, double> server_time(berth::cli::ApiClient& api) {
   std::istringstream in(r->body);
   const std::string route = "route=\"/api/v1/workspaces\"}";
   for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("berth_http_request_duration_seconds_sum{" ) &&
+    if (line.starts_with("berth_http_request_duration_seconds_sum{") &&
         line.find(route) != std::string::npos)
       sum = std::stod(line.substr(line.rfind(' ') + 1));
     if (line.starts_with("berth_http_request_duration_seconds_count{") &&
@@ -98,8 +99,8 @@ int main(int argc, char** argv) {
         {"q=ws-4999 (search)", "/api/v1/workspaces?q=ws-4999&limit=50", runs},
         {"whole list, unpaged", "/api/v1/workspaces", 10},
     };
-    std::cout << fmt::format("{:<30} {:>10} {:>10} {:>14} {:>8}\n", "request", "p50 ms",
-                             "p95 ms", "server mean ms", "items");
+    std::cout << fmt::format("{:<30} {:>10} {:>10} {:>14} {:>8}\n", "request", "p50 ms", "p95 ms",
+                             "server mean ms", "items");
     for (const auto& c : cases) {
       auto before = server_time(api);
       std::vector<double> ms;

@@ -59,8 +59,8 @@ TEST(WebSession, ChangesNeedTheCsrfTokenReadsDoNot) {
   auto none = with_cookie(server, "POST", "/api/v1/organizations", s.cookie, "", org);
   EXPECT_EQ(none.status, 403);
   EXPECT_EQ(none.json_body()["message"], "missing or wrong X-CSRF-Token");
-  auto wrong = with_cookie(server, "POST", "/api/v1/organizations", s.cookie,
-                           std::string(64, 'a'), org);
+  auto wrong =
+      with_cookie(server, "POST", "/api/v1/organizations", s.cookie, std::string(64, 'a'), org);
   EXPECT_EQ(wrong.status, 403);
   // Another session's CSRF token does not fit this cookie.
   auto other = sign_in(server, server.admin_token());
@@ -72,10 +72,10 @@ TEST(WebSession, ChangesNeedTheCsrfTokenReadsDoNot) {
   EXPECT_EQ(right.status, 201) << right.body;
   EXPECT_EQ(with_cookie(server, "GET", "/api/v1/workspaces", s.cookie).status, 200);
   // A bearer token needs no CSRF token (no browser sends it on its own).
-  auto bearer = http_request(server.url(), "POST", "/api/v1/organizations",
-                             {{"Authorization", "Bearer " + server.admin_token()},
-                              {"Content-Type", "application/json"}},
-                             json{{"name", "viabearer"}}.dump());
+  auto bearer = http_request(
+      server.url(), "POST", "/api/v1/organizations",
+      {{"Authorization", "Bearer " + server.admin_token()}, {"Content-Type", "application/json"}},
+      json{{"name", "viabearer"}}.dump());
   EXPECT_EQ(bearer.status, 201) << bearer.body;
 }
 
