@@ -96,6 +96,8 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
     await call("GET", "/api/v1/templates");
     await call("GET", "/api/v1/templates/shell");
     await call("GET", "/api/v1/templates/nope", undefined, { expect: 404 });
+    await call("GET", "/api/v1/templates/shell/versions");
+    await call("GET", "/api/v1/templates/nope/versions", undefined, { expect: 404 });
 
     const ws = await call("POST", "/api/v1/workspaces", { template: "shell", name: "doc" },
                           { expect: 201 });
@@ -114,6 +116,7 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
     await call("GET", `/api/v1/builds/${build.id}/logs?limit=x`, undefined, { expect: 400 });
     const agent = ready.agents[0];
     await call("GET", `/api/v1/agents/${agent.id}/logs`);
+    await call("GET", `/api/v1/agents/${agent.id}/logs?after=-1`, undefined, { expect: 400 });
     await call("POST", `/api/v1/agents/${agent.id}/exec`, { command: "echo hi" });
     await call("POST", `/api/v1/agents/${agent.id}/files/write`, { path: "a.txt", content: "x\n" });
     await call("POST", `/api/v1/agents/${agent.id}/files/read`, { path: "a.txt" });
@@ -150,6 +153,8 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
     await call("GET", "/api/v1/organizations");
     await call("PUT", "/api/v1/organizations/team/members/bob", { role: "admin" }, { expect: 204 });
     await call("PUT", "/api/v1/organizations/team/members/bob", { role: "boss" }, { expect: 400 });
+    await call("GET", "/api/v1/organizations/team/members");
+    await call("GET", "/api/v1/organizations/nope/members", undefined, { expect: 404 });
     await call("DELETE", "/api/v1/organizations/team/members/bob", undefined, { expect: 204 });
     await call("PUT", "/api/v1/organizations/default/quota", { budget: 40 });
     await call("PUT", "/api/v1/organizations/default/quota", { user: "bob", budget: 10 });

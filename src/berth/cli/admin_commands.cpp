@@ -99,6 +99,26 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     });
   }
 
+  {
+    auto ref = std::make_shared<std::string>();
+    auto* cmd = templates->add_subcommand("versions", "List a template's versions, newest first");
+    cmd->add_option("template", *ref, "Template name or id")->required();
+    cmd->callback([&, ref, client] {
+      exit_code =
+          finish(g, client().get("/api/v1/templates/" + path_segment(*ref) + "/versions"),
+                 [](const json& all) {
+                   std::cout << fmt::format("{:<8} {:<6} {:<21} {}\n", "VERSION", "ACTIVE",
+                                            "PUSHED", "BY");
+                   for (const auto& v : all) {
+                     std::cout << fmt::format(
+                         "{:<8} {:<6} {:<21} {}\n", v.value("number", 0),
+                         v.value("active", false) ? "yes" : "", v.value("created_at", ""),
+                         v["created_by"].is_string() ? v["created_by"].get<std::string>() : "-");
+                   }
+                 });
+    });
+  }
+
   auto* users = app.add_subcommand("users", "Manage users (site admins)")->require_subcommand(1);
   {
     struct Args {
@@ -246,6 +266,20 @@ void add_admin_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
                                << fmt::format("{} is {} of {}\n", a->user,
                                               a->role == "admin" ? "an admin" : "a member", a->org);
                          });
+    });
+    auto* list = members->add_subcommand("list", "List the members and their roles");
+    list->add_option("org", a->org, "Organization")->required();
+    list->callback([&, a, client] {
+      exit_code = finish(
+          g, client().get(fmt::format("/api/v1/organizations/{}/members", path_segment(a->org))),
+          [](const json& all) {
+            std::cout << fmt::format("{:<32} {:<7} {}\n", "USERNAME", "ROLE", "SUSPENDED");
+            for (const auto& m : all) {
+              std::cout << fmt::format("{:<32} {:<7} {}\n", m.value("username", ""),
+                                       m.value("role", ""),
+                                       m.value("suspended", false) ? "yes" : "no");
+            }
+          });
     });
     auto* remove = members->add_subcommand("remove", "End a user's membership");
     remove->add_option("org", a->org, "Organization")->required();

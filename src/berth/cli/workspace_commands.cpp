@@ -401,7 +401,9 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     cmd->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
     cmd->add_option("--build", a->build, "A build id (default: the latest build)");
     cmd->add_option("--agent", a->agent, "Show this agent's startup script output instead");
-    cmd->add_flag("-f,--follow", a->follow, "Follow the log until the build finishes");
+    cmd->add_flag(
+        "-f,--follow", a->follow,
+        "Follow the log until the build finishes (or, with --agent, until its start ends)");
     cmd->callback([&, a, client] {
       auto c = client();
       auto w = c.get("/api/v1/workspaces/" + path_segment(a->ref));
@@ -418,6 +420,7 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
         }
         std::cout.flush();
       };
+      std::string log_path;
       if (!a->agent.empty()) {
         std::string agent_id;
         for (const auto& ag : w->value("agents", json::array())) {
@@ -431,39 +434,37 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
               g.json);
           return;
         }
-        auto logs = c.get("/api/v1/agents/" + agent_id + "/logs");
-        if (!logs) {
-          exit_code = report(logs.error(), g.json);
-          return;
-        }
-        for (const auto& l : *logs) print_line(l);
-        return;
+        log_path = "/api/v1/agents/" + agent_id + "/logs";
+      } else {
+        log_path =
+            "/api/v1/builds/" +
+            path_segment(a->build.empty() ? (*w)["latest_build"].value("id", "") : a->build) +
+            "/logs";
       }
-      std::string build = a->build.empty() ? (*w)["latest_build"].value("id", "") : a->build;
       if (a->follow) {
-        std::string final_status;
+        // The "end" event carries the build's job (status, error) or the agent (its lifecycle).
+        std::string outcome;
         auto s = c.stream(
-            "/api/v1/builds/" + build + "/logs?follow=true",
-            [&](const std::string& event, const std::string& data) {
+            log_path + "?follow=true", [&](const std::string& event, const std::string& data) {
               json j = json::parse(data, nullptr, false);
               if (event == "log") print_line(j);
-              if (event == "end") {
-                final_status = j.value("status", "");
-                if (!g.json)
-                  std::cout << "build " << final_status
-                            << (j["error"].is_null() ? "" : ": " + j["error"].get<std::string>())
-                            << "\n";
-                return false;
+              if (event != "end") return true;
+              outcome = j.contains("lifecycle_state") ? j.value("lifecycle_state", "")
+                                                      : j.value("status", "");
+              const json error = j.value("error", json());
+              if (!g.json) {
+                std::cout << (j.contains("lifecycle_state") ? "agent " : "build ") << outcome
+                          << (error.is_string() ? ": " + error.get<std::string>() : "") << "\n";
               }
-              return true;
+              return false;
             });
         if (!s)
           exit_code = report(s.error(), g.json);
-        else if (final_status == "failed")
+        else if (outcome == "failed" || outcome == "start_error" || outcome == "start_timeout")
           exit_code = 1;
         return;
       }
-      auto logs = c.get("/api/v1/builds/" + build + "/logs");
+      auto logs = c.get(log_path);
       if (!logs) {
         exit_code = report(logs.error(), g.json);
         return;

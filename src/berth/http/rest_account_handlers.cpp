@@ -4,6 +4,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/http/json_mapping.hpp"
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
 
@@ -94,6 +95,19 @@ awaitable<Response> delete_member(Context& c) {
   co_return no_content();
 }
 
+// GET /api/v1/organizations/{org}/members: users with their role (organization admins).
+awaitable<Response> list_members(Context& c) {
+  auto members = c.app.admin.members(c.caller(), c.request.params.at("org"));
+  if (!members) co_return error_response(members.error());
+  json out = json::array();
+  for (const auto& m : *members) {
+    json j = user_json(m.user);
+    j["role"] = to_string(m.role);
+    out.push_back(std::move(j));
+  }
+  co_return Response::json(200, dump_json(out));
+}
+
 // POST /api/v1/tokens/rotate-bootstrap: a new admin token; the bootstrap one is revoked and
 // its file in the data directory removed.
 awaitable<Response> rotate_bootstrap(Context& c) {
@@ -110,6 +124,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/tokens/rotate-bootstrap", Auth::user, &rotate_bootstrap},
     {"POST", "/api/v1/users/{name}/suspend", Auth::user, &suspend_user},
     {"POST", "/api/v1/users/{name}/unsuspend", Auth::user, &unsuspend_user},
+    {"GET", "/api/v1/organizations/{org}/members", Auth::user, &list_members},
     {"PUT", "/api/v1/organizations/{org}/members/{name}", Auth::user, &put_member},
     {"DELETE", "/api/v1/organizations/{org}/members/{name}", Auth::user, &delete_member},
 };

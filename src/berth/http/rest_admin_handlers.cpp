@@ -85,6 +85,25 @@ awaitable<Response> get_template(Context& c) {
   co_return Response::json(200, dump_json(template_with_spec(c, *t)));
 }
 
+// GET /api/v1/templates/{id}/versions: every version, newest first, with its template.yaml.
+awaitable<Response> template_versions(Context& c) {
+  auto t = c.app.admin.get_template(c.caller(), c.request.params.at("id"));
+  if (!t) co_return error_response(t.error());
+  auto versions = c.app.store.template_versions(t->id);
+  if (!versions) co_return error_response(versions.error());
+  json out = json::array();
+  for (const auto& e : *versions) {
+    out.push_back({{"id", e.version.id},
+                   {"number", e.version.number},
+                   {"active", t->active_version_id == e.version.id},
+                   {"created_at", format_rfc3339(e.version.created_at)},
+                   {"created_by", e.created_by.empty() ? json(nullptr) : json(e.created_by)},
+                   {"has_external_agent", e.version.has_external_agent},
+                   {"source", e.version.source}});
+  }
+  co_return Response::json(200, dump_json(out));
+}
+
 awaitable<Response> create_user(Context& c) {
   auto body = json_body(c.request);
   if (!body) co_return error_response(body.error());
@@ -330,6 +349,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/templates", Auth::user, &push_template},
     {"GET", "/api/v1/templates", Auth::user, &list_templates},
     {"GET", "/api/v1/templates/{id}", Auth::user, &get_template},
+    {"GET", "/api/v1/templates/{id}/versions", Auth::user, &template_versions},
     {"POST", "/api/v1/users", Auth::user, &create_user},
     {"GET", "/api/v1/users", Auth::user, &list_users},
     {"GET", "/api/v1/users/me", Auth::user, &me},

@@ -1,7 +1,7 @@
 // REST handlers for workspaces, builds, logs, waits and agent connections.
 #include <algorithm>
 #include <charconv>
-#include <tuple>
+#include <functional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -182,61 +182,53 @@ struct LogRange {
   int limit = 1'000'000;
 };
 Result<LogRange> log_range(const Request& r) {
-  LogRange out;
-  for (auto [name, target, max] :
-       {std::tuple{"after", &out.after, std::int64_t{1} << 62},
-        std::tuple{"limit", static_cast<std::int64_t*>(nullptr), std::int64_t{1'000'000}}}) {
-    auto v = r.query_param(name);
-    if (!v) continue;
-    std::int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < 0 || n > max) {
-      return Error::invalid_argument(fmt::format("invalid {} \"{}\"", name, *v),
-                                     fmt::format("use a whole number from 0 to {}", max))
-          .with_validation(name, "must be a whole number");
-    }
-    if (target) {
-      *target = n;
-    } else {
-      out.limit = static_cast<int>(n);
-    }
+  auto after = int_param(r, "after", 0, std::int64_t{1} << 62);
+  if (!after) return after.error();
+  auto limit = int_param(r, "limit", 0, 1'000'000);
+  if (!limit) return limit.error();
+  return LogRange{after->value_or(0), static_cast<int>(limit->value_or(1'000'000))};
+}
+
+bool wants_follow(const Request& r) {
+  return r.query_param("follow").value_or("false") == "true" ||
+         r.header("accept").find("text/event-stream") != std::string::npos;
+}
+
+// A log page as a JSON array (logs are capped, store/log_cap.hpp, so even "all" is bounded).
+using LogPage = std::function<Result<std::vector<store::LogLine>>(std::int64_t after, int limit)>;
+Result<json> log_lines(const Request& r, const LogPage& page_of) {
+  auto range = log_range(r);
+  if (!range) return range.error();
+  json out = json::array();
+  std::int64_t after = range->after;
+  while (static_cast<int>(out.size()) < range->limit) {
+    const int want = std::min(kLogPage, range->limit - static_cast<int>(out.size()));
+    auto page = page_of(after, want);
+    if (!page) return page.error();
+    for (const auto& l : *page) out.push_back(log_json(l));
+    if (page->size() < static_cast<std::size_t>(want)) break;
+    after = page->back().seq;
   }
   return out;
 }
 
-awaitable<Response> build_logs(Context& c) {
-  auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
-  if (!b) co_return error_response(b.error());
-  bool follow = c.request.query_param("follow").value_or("false") == "true" ||
-                c.request.header("accept").find("text/event-stream") != std::string::npos;
-  std::string job_id = b->job.id;
-  if (!follow) {
-    auto range = log_range(c.request);
-    if (!range) co_return error_response(range.error());
-    json out = json::array();
-    std::int64_t after = range->after;
-    // Logs are capped (store/log_cap.hpp), so even "all of it" is bounded.
-    while (static_cast<int>(out.size()) < range->limit) {
-      const int want = std::min(kLogPage, range->limit - static_cast<int>(out.size()));
-      auto page = c.app.store.job_logs(job_id, after, want);
-      if (!page) co_return error_response(page.error());
-      for (const auto& l : *page) out.push_back(log_json(l));
-      if (page->size() < static_cast<std::size_t>(want)) break;
-      after = page->back().seq;
-    }
-    co_return Response::json(200, dump_json(out));
-  }
+// The "end" event's data once the log's writer is done (the job finished, the agent's start
+// ended), nullopt while it may still write; an error ends the stream without "end".
+using LogEnd = std::function<Result<std::optional<json>>()>;
+
+// Follows a log as Server-Sent Events: "log" events, then one "end" event. The writer's state
+// is read before each page, so no line written before it finished is missed.
+Response follow_log(App& app, std::string topic, LogPage page_of, LogEnd end_of) {
   Response r;
   r.content_type = "text/event-stream";
-  App& app = c.app;
-  r.stream = [&app, job_id](EventStream& es) -> awaitable<void> {
-    auto sub = app.bus.subscribe(app.executor, events::topic::job_logs(job_id));
+  r.stream = [&app, topic = std::move(topic), page_of = std::move(page_of),
+              end_of = std::move(end_of)](EventStream& es) -> awaitable<void> {
+    auto sub = app.bus.subscribe(app.executor, topic);
     std::int64_t after = 0;
     while (true) {
-      auto job = app.store.job_by_id(job_id);
-      if (!job) co_return;
-      bool done = !job_active(job->status());
-      auto page = app.store.job_logs(job_id, after, kLogPage);
+      auto end = end_of();
+      if (!end) co_return;
+      auto page = page_of(after, kLogPage);
       if (!page) co_return;
       for (const auto& l : *page) {
         const bool sent = co_await es.send("log", dump_json(log_json(l)));
@@ -244,26 +236,66 @@ awaitable<Response> build_logs(Context& c) {
         after = l.seq;
       }
       if (page->size() == static_cast<std::size_t>(kLogPage)) continue;
-      if (done) {
-        co_await es.send("end", dump_json(job_json(*job)));
+      if (*end) {
+        co_await es.send("end", dump_json(**end));
         co_return;
       }
       co_await sub->wait(kLogFallback);
     }
   };
-  co_return r;
+  return r;
 }
 
+// GET /api/v1/builds/{id}/logs[?follow=true]: the build log as JSON, or followed live as
+// Server-Sent Events ("log" events, then one "end" event with the job's final status).
+// ?after=SEQ&limit=N: a page of a log (lines after SEQ, at most N; default all).
+awaitable<Response> build_logs(Context& c) {
+  auto b = c.app.workspaces.build(c.caller(), c.request.params.at("id"));
+  if (!b) co_return error_response(b.error());
+  store::Store& store = c.app.store;
+  LogPage page_of = [&store, job_id = b->job.id](std::int64_t after, int limit) {
+    return store.job_logs(job_id, after, limit);
+  };
+  if (!wants_follow(c.request)) {
+    auto out = log_lines(c.request, page_of);
+    if (!out) co_return error_response(out.error());
+    co_return Response::json(200, dump_json(*out));
+  }
+  co_return follow_log(c.app, events::topic::job_logs(b->job.id), std::move(page_of),
+                       [&store, job_id = b->job.id]() -> Result<std::optional<json>> {
+                         auto job = store.job_by_id(job_id);
+                         if (!job) return job.error();
+                         if (job_active(job->status())) return std::optional<json>();
+                         return std::optional<json>(job_json(*job));
+                       });
+}
+
+// GET /api/v1/agents/{id}/logs[?follow=true]: an agent's startup log, as JSON or followed live
+// ("log" events, then one "end" event with the agent once its start has ended).
 awaitable<Response> agent_logs(Context& c) {
   auto a = c.app.workspaces.agent(c.caller(), c.request.params.at("id"));
   if (!a) co_return error_response(a.error());
-  auto range = log_range(c.request);
-  if (!range) co_return error_response(range.error());
-  auto logs = c.app.store.agent_logs(a->id, range->after, range->limit);
-  if (!logs) co_return error_response(logs.error());
-  json out = json::array();
-  for (const auto& l : *logs) out.push_back(log_json(l));
-  co_return Response::json(200, dump_json(out));
+  store::Store& store = c.app.store;
+  LogPage page_of = [&store, agent_id = a->id](std::int64_t after, int limit) {
+    return store.agent_logs(agent_id, after, limit);
+  };
+  if (!wants_follow(c.request)) {
+    auto out = log_lines(c.request, page_of);
+    if (!out) co_return error_response(out.error());
+    co_return Response::json(200, dump_json(*out));
+  }
+  App& app = c.app;
+  co_return follow_log(
+      app, events::topic::agent(a->id), std::move(page_of),
+      [&app, agent_id = a->id]() -> Result<std::optional<json>> {
+        auto agent = app.store.agent_by_id(agent_id);
+        if (!agent) return agent.error();
+        const auto s = agent->lifecycle_state;
+        if (s == AgentLifecycle::created || s == AgentLifecycle::starting) {
+          return std::optional<json>();
+        }
+        return std::optional<json>(agent_json(*agent, now_ms(), app.agents.inactive_timeout()));
+      });
 }
 
 // POST /api/v1/workspaces/{id}/agent-token {"agent": name?}: a new token for an external agent,

@@ -33,6 +33,12 @@ struct User {
   bool suspended = false;  // its tokens are refused
 };
 
+// A user's membership of one organization, as the admin page lists it.
+struct Member {
+  User user;
+  OrgRole role = OrgRole::member;
+};
+
 // What a token may do beyond its user's own rights: nothing (the default), or less.
 struct TokenScope {
   std::optional<std::string> organization_id;  // only this organization; never site admin
@@ -75,6 +81,12 @@ struct TemplateVersion {
   std::string readme;
   bool has_external_agent = false;
   UnixMillis created_at = 0;
+};
+
+// One entry of a template's history: the version and who pushed it ("" when unknown).
+struct TemplateVersionEntry {
+  TemplateVersion version;
+  std::string created_by;
 };
 
 struct Workspace {

@@ -52,6 +52,8 @@ class Store {
   virtual Status set_user_suspended(std::string_view user_id, bool suspended) = 0;
   // Ends the membership; not_found when there was none.
   virtual Status remove_member(std::string_view org_id, std::string_view user_id) = 0;
+  // The organization's members (system users excluded), by username.
+  virtual Result<std::vector<Member>> list_members(std::string_view org_id) = 0;
   // Returns unauthenticated when the token id is unknown, the hash differs, or it expired.
   virtual Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
                                             UnixMillis now) = 0;
@@ -64,6 +66,9 @@ class Store {
   // All templates of the given organizations (all organizations when `org_ids` is empty).
   virtual Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) = 0;
   virtual Result<TemplateVersion> template_version_by_id(std::string_view id) = 0;
+  // Every version of a template, newest first.
+  virtual Result<std::vector<TemplateVersionEntry>> template_versions(
+      std::string_view template_id) = 0;
   // Presets of a version, in the order the template lists them.
   virtual Result<std::vector<Preset>> presets_for_version(std::string_view version_id) = 0;
   virtual Result<Preset> preset_by_id(std::string_view id) = 0;

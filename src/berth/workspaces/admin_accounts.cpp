@@ -70,11 +70,19 @@ Status AdminService::remove_member(const Actor& actor, std::string_view organiza
     if (s.error().code == ErrorCode::not_found) {
       return Error::not_found(
           fmt::format("{} is not a member of organization {}", username, org->name),
-          "list the organization's members with `berth orgs list`");
+          "list the organization's members with `berth orgs members list`");
     }
     return s.error();
   }
   return {};
+}
+
+Result<std::vector<store::Member>> AdminService::members(const Actor& actor,
+                                                         std::string_view organization) {
+  auto org = this->organization(organization);
+  if (!org) return org.error();
+  if (auto s = authz_.require_org_admin(actor, org->id, "list members"); !s) return s.error();
+  return store_.list_members(org->id);
 }
 
 Result<IssuedToken> AdminService::rotate_bootstrap_token(const Actor& actor,

@@ -104,6 +104,7 @@ class AdminService {
                         std::string_view username, store::OrgRole role);
   Status remove_member(const Actor& actor, std::string_view organization,
                        std::string_view username);
+  Result<std::vector<store::Member>> members(const Actor& actor, std::string_view organization);
   // Site admins: a new token for the actor replaces the bootstrap token, which is revoked,
   // and its file (`token_file`) is removed.
   Result<IssuedToken> rotate_bootstrap_token(const Actor& actor,

@@ -207,6 +207,18 @@ Result<std::optional<OrgRole>> SqliteStore::member_role(std::string_view org_id,
   return parse_org_role(q->text(0));
 }
 
+Result<std::vector<Member>> SqliteStore::list_members(std::string_view org_id) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "SELECT u.id, u.username, u.email, u.site_admin, u.is_system, u.created_at, u.suspended, "
+      "m.role FROM organization_members m JOIN users u ON u.id = m.user_id "
+      "WHERE m.organization_id = $1 AND NOT u.is_system ORDER BY u.username");
+  if (q) q->with(org_id);
+  return sqlite::all<Member>(q, [](const sqlite::Statement& s) {
+    return Member{read_user(s), parse_org_role(s.text(7)).value_or(OrgRole::member)};
+  });
+}
+
 // --- Tokens
 
 Result<ApiToken> SqliteStore::create_api_token(std::string_view user_id, std::string_view name,
@@ -410,6 +422,20 @@ Result<TemplateVersion> SqliteStore::template_version_by_id(std::string_view id)
   if (q) q->with(id);
   return one<TemplateVersion>(std::move(q), sqlite::read_template_version,
                               fmt::format("template version {} not found", id));
+}
+
+Result<std::vector<TemplateVersionEntry>> SqliteStore::template_versions(
+    std::string_view template_id) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql = sqlite::sql(
+      "SELECT v.id, v.template_id, v.number, v.source, v.spec, v.readme, v.has_external_agent, "
+      "v.created_at, COALESCE(u.username, '') FROM template_versions v "
+      "LEFT JOIN users u ON u.id = v.created_by WHERE v.template_id = $1 ORDER BY v.number DESC");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(template_id);
+  return sqlite::all<TemplateVersionEntry>(q, [](const sqlite::Statement& s) {
+    return TemplateVersionEntry{sqlite::read_template_version(s), s.text(8)};
+  });
 }
 
 namespace {

@@ -36,6 +36,7 @@ class SqliteStore final : public Store {
   Result<ApiToken> api_token_by_id(std::string_view token_id) override;
   Status set_user_suspended(std::string_view user_id, bool suspended) override;
   Status remove_member(std::string_view org_id, std::string_view user_id) override;
+  Result<std::vector<Member>> list_members(std::string_view org_id) override;
   Result<std::optional<OrgRole>> member_role(std::string_view org_id,
                                              std::string_view user_id) override;
   Result<ApiToken> create_api_token(std::string_view user_id, std::string_view name,
@@ -50,6 +51,8 @@ class SqliteStore final : public Store {
   Result<Template> template_by_name(std::string_view org_id, std::string_view name) override;
   Result<std::vector<Template>> list_templates(const std::vector<std::string>& org_ids) override;
   Result<TemplateVersion> template_version_by_id(std::string_view id) override;
+  Result<std::vector<TemplateVersionEntry>> template_versions(
+      std::string_view template_id) override;
   Result<std::vector<Preset>> presets_for_version(std::string_view version_id) override;
   Result<Preset> preset_by_id(std::string_view id) override;
 
