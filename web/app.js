@@ -277,24 +277,40 @@ function logLine(l) {
            l.output);
 }
 
-// Streams a build's log (SSE) into `pre`; calls onEnd(job) when the build ends.
-function followBuild(buildId, pre, onEnd) {
+// Streams a log (SSE: "log" events, then one "end") into `pre`; `endLine(data)` says how it
+// ended and onEnd(data) is called. The stream closes when the view changes.
+function followLog(url, pre, endLine, onEnd) {
   pre.replaceChildren();
-  const es = new EventSource(`/api/v1/builds/${buildId}/logs?follow=true`);
+  const es = new EventSource(url);
   es.addEventListener("log", (ev) => {
     pre.append(logLine(JSON.parse(ev.data)));
     pre.scrollTop = pre.scrollHeight;
   });
   es.addEventListener("end", (ev) => {
-    const job = JSON.parse(ev.data);
-    pre.append(h("div", { class: job.status === "failed" ? "err" : "stage" },
-                 `build ${job.status}${job.error ? ": " + job.error : ""}`));
+    const data = JSON.parse(ev.data);
+    const [text, failed] = endLine(data);
+    pre.append(h("div", { class: failed ? "err" : "stage" }, text));
     es.close();
-    onEnd?.(job);
+    onEnd?.(data);
   });
-  es.onerror = () => { if (es.readyState === EventSource.CLOSED) return; };
   cleanups.push(() => es.close());
+  return () => es.close();
 }
+
+function followBuild(buildId, pre, onEnd) {
+  return followLog(`/api/v1/builds/${buildId}/logs?follow=true`, pre,
+                   (job) => [`build ${job.status}${job.error ? ": " + job.error : ""}`,
+                             job.status === "failed"], onEnd);
+}
+
+// An agent's startup log, live until its start ends (ready, start_error, start_timeout).
+function followAgent(agent, pre, onEnd) {
+  return followLog(`/api/v1/agents/${agent.id}/logs?follow=true`, pre,
+                   (a) => [`agent ${a.lifecycle_state}`, a.lifecycle_state !== "ready"], onEnd);
+}
+
+const kLiveAgentLogs = 3;
+const kSlowRefresh = 5000;
 
 async function workspacePage(id) {
   let w = await api("GET", `/api/v1/workspaces/${encodeURIComponent(id)}`);
@@ -319,13 +335,36 @@ async function workspacePage(id) {
     return b;
   };
 
-  async function renderAgents() {
-    const logs = await Promise.all(w.agents.map((a) =>
-      api("GET", `/api/v1/agents/${a.id}/logs`).catch(() => [])));
-    agentsBox.replaceChildren(h("h2", { id: "agents-title" }, "Agents"),
-      table(["Agent", "Connection", "Lifecycle", "Directory", "Startup log"],
-        w.agents.map((a, i) => [a.name, badge(a.status), badge(a.lifecycle_state), a.directory,
-          logs[i].length ? h("pre", { class: "log" }, logs[i].map(logLine)) : "—"])));
+  // One row per agent of the latest build, kept across refreshes so that each startup log
+  // streams into its own <pre>; only the status cells change.
+  let agentRows = new Map(); // agent id -> {status, lifecycle}
+  function renderAgents() {
+    const ids = w.agents.map((a) => a.id).join(",");
+    if (ids !== [...agentRows.keys()].join(",")) {
+      agentRows = new Map();
+      const rows = w.agents.map((a, i) => {
+        const cells = { status: h("span"), lifecycle: h("span") };
+        agentRows.set(a.id, cells);
+        const pre = h("pre", { class: "log", id: `agent-log-${a.name}`, tabindex: "0",
+                               "aria-label": `Startup log of ${a.name}` });
+        // A browser holds at most six connections to one server: follow a few agents live,
+        // read the rest once.
+        if (i < kLiveAgentLogs) {
+          followAgent(a, pre, () => refresh().catch(() => {}));
+        } else {
+          api("GET", `/api/v1/agents/${a.id}/logs`).then((l) => pre.replaceChildren(...l.map(logLine)),
+                                                          () => {});
+        }
+        return [a.name, cells.status, cells.lifecycle, a.directory, pre];
+      });
+      agentsBox.replaceChildren(h("h2", { id: "agents-title" }, "Agents"),
+        table(["Agent", "Connection", "Lifecycle", "Directory", "Startup log"], rows));
+    }
+    for (const a of w.agents) {
+      const cells = agentRows.get(a.id);
+      cells.status.replaceChildren(badge(a.status));
+      cells.lifecycle.replaceChildren(badge(a.lifecycle_state));
+    }
   }
 
   async function refresh() {
@@ -348,16 +387,18 @@ async function workspacePage(id) {
     // Checked and set before the next await: refreshes overlap (the timer, a build's end).
     if (following !== b.id) {
       following = b.id;
-      followBuild(b.id, log, () => refresh());
+      followBuild(b.id, log, () => refresh().catch(() => {}));
     }
-    await renderAgents();
+    renderAgents();
   }
 
   view(w.full_name, summary, actions, phasesBox,
        h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, "Build log"), log),
        agentsBox);
   await refresh();
-  const timer = setInterval(() => refresh().catch(() => {}), 2000);
+  // Builds and agents starting are followed live (above); this catches what has no stream,
+  // such as an agent disconnecting or another user stopping the workspace.
+  const timer = setInterval(() => refresh().catch(() => {}), kSlowRefresh);
   cleanups.push(() => clearInterval(timer));
 }
 
@@ -371,7 +412,9 @@ async function templatesPage() {
 }
 
 async function templatePage(name) {
-  const t = await api("GET", `/api/v1/templates/${encodeURIComponent(name)}`);
+  const [t, versions] = await Promise.all([
+    api("GET", `/api/v1/templates/${encodeURIComponent(name)}`),
+    api("GET", `/api/v1/templates/${encodeURIComponent(name)}/versions`)]);
   view(t.display_name || t.name,
     h("p", {}, t.description),
     h("dl", { class: "facts" },
@@ -391,7 +434,15 @@ async function templatePage(name) {
                               badge(p.state), p.last_error || "—"])),
     h("h2", {}, "Agents"),
     table(["Agent", "Chat", "External"],
-      t.agents.map((a) => [a.name, a.chat ? "yes" : "no", a.external ? "yes" : "no"])));
+      t.agents.map((a) => [a.name, a.chat ? "yes" : "no", a.external ? "yes" : "no"])),
+    h("h2", {}, "Versions"),
+    table(["Version", "Pushed", "By", "template.yaml"],
+      versions.map((v) => [
+        v.active ? h("span", {}, `${v.number} `, badge("active")) : String(v.number),
+        when(v.created_at), v.created_by || "—",
+        h("details", {}, h("summary", {}, `template.yaml of version ${v.number}`),
+          h("pre", { class: "log", id: `version-${v.number}-source` }, v.source))]),
+      "Every version pushed, newest first"));
 }
 
 // --- chats -----------------------------------------------------------------------------------
@@ -557,12 +608,66 @@ async function adminPage() {
   });
   view("Admin",
     h("h2", {}, "Users"), userForm,
-    table(["User", "Email", "Role", "State", "Created", ""], userRows),
+    table(["User", "Email", "Role", "State", "Created", ""], userRows, "Every user"),
     h("h2", {}, "Organizations and quotas"), orgForm,
     table(["Organization", "Every member", "Users with their own budget"],
       orgs.map((o, i) => [o.name, quotas[i]?.every_member ?? "no quota",
         (quotas[i]?.users || []).map((u) => `${u.username}: ${u.budget}`).join(", ") || "—"])),
-    quotaForm);
+    quotaForm,
+    h("h2", { id: "members-title" }, "Members"), await membersSection(orgs));
+}
+
+// An organization's members with their roles; organization admins change them here.
+async function membersSection(orgs, chosen = orgs[0]?.name) {
+  const box = h("section", { "aria-labelledby": "members-title", id: "members" });
+  const render = async (org) => {
+    const pick = h("select", { id: "members-org" },
+      orgs.map((o) => h("option", { value: o.name, selected: o.name === org }, o.name)));
+    pick.addEventListener("change", () => render(pick.value).catch((e) => box.replaceChildren(errorBox(e))));
+    const base = `/api/v1/organizations/${encodeURIComponent(org)}/members`;
+    let members;
+    try {
+      members = await api("GET", base);
+    } catch (e) {
+      box.replaceChildren(h("div", { class: "toolbar" }, field("Organization", pick)), errorBox(e));
+      return;
+    }
+    const rows = members.map((m) => {
+      const role = h("select", { "aria-label": `Role of ${m.username}` },
+        ["member", "admin"].map((r) => h("option", { value: r, selected: r === m.role }, r)));
+      role.addEventListener("change", () => act(role, `${m.username} is now ${role.value}`, async () => {
+        await api("PUT", `${base}/${encodeURIComponent(m.username)}`, { role: role.value });
+        await render(org);
+      }));
+      const remove = h("button", { type: "button", class: "danger",
+                                   "aria-label": `Remove ${m.username} from ${org}` }, "Remove");
+      remove.addEventListener("click", () => {
+        if (!confirm(`Remove ${m.username} from ${org}?`)) return;
+        act(remove, `${m.username} removed`, async () => {
+          await api("DELETE", `${base}/${encodeURIComponent(m.username)}`);
+          await render(org);
+        });
+      });
+      return [m.username, role, m.suspended ? badge("suspended") : badge("active"), remove];
+    });
+    const who = h("input", { id: "member-name", required: true });
+    const asRole = h("select", { id: "member-role" },
+      ["member", "admin"].map((r) => h("option", { value: r }, r)));
+    const add = h("form", { class: "inline", "aria-label": "Add a member" },
+      field("Username", who), field("Role", asRole),
+      h("button", { type: "submit" }, "Add member"));
+    add.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      act(add.querySelector("button"), "Member added", async () => {
+        await api("PUT", `${base}/${encodeURIComponent(who.value.trim())}`, { role: asRole.value });
+        await render(org);
+      });
+    });
+    box.replaceChildren(h("div", { class: "toolbar" }, field("Organization", pick)), add,
+      table(["Member", "Role", "State", ""], rows, `Members of ${org}`));
+  };
+  if (chosen) await render(chosen);
+  return box;
 }
 
 // --- routing ---------------------------------------------------------------------------------

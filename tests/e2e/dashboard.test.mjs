@@ -121,7 +121,11 @@ test("create a workspace and watch its build log stream to ready; stop and start
   for (const phase of ["Queued", "Build", "main: connected", "main: startup script"]) {
     assert.match(phases, new RegExp(phase));
   }
-  await page.getByText("all set").waitFor({ timeout: 20000 }); // the agent's startup log
+  // The agent's startup log streams into its own box, then says how the start ended.
+  const agentLog = page.locator("#agent-log-main");
+  await agentLog.getByText("setting up").waitFor({ timeout: 20000 });
+  await agentLog.getByText("all set").waitFor({ timeout: 20000 });
+  await agentLog.getByText("agent ready").waitFor({ timeout: 20000 });
   await page.screenshot({ path: join(shots, "03-workspace-ready.png"), fullPage: true });
 
   await page.getByRole("button", { name: "Stop" }).click();
@@ -253,7 +257,8 @@ test("an admin suspends and unsuspends a user from the admin page", async (t) =>
   await server.api("POST", "/api/v1/users", { username: "carol", email: "c@example.com" });
   const { page, problems } = await signedIn(t, server.token);
   await page.getByRole("link", { name: "Admin", exact: true }).click();
-  const row = page.getByRole("row").filter({ hasText: "carol" });
+  const row = page.getByRole("table", { name: "Every user" }).getByRole("row")
+    .filter({ hasText: "carol" });
   await row.getByText("active").waitFor();
   await page.getByRole("button", { name: "Suspend carol" }).click();
   await row.getByText("suspended").waitFor();
@@ -277,5 +282,34 @@ test("a chat page shows its binding live and binds a workspace", async (t) => {
   await page.locator("#chat-log").getByText("build succeeded").or(
     page.locator("#chat-log").getByText("[agents]")).first().waitFor({ timeout: 20000 });
   await page.screenshot({ path: join(shots, "12-chat-bound.png"), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test("a template's versions, and an organization's members managed from the admin page",
+     async (t) => {
+  await server.api("POST", "/api/v1/templates",
+                   { files: { "template.yaml": shell.replace("A shell in a sandbox", "A shell, v2") } });
+  await server.api("POST", "/api/v1/users", { username: "dave" });
+  const { page, problems } = await signedIn(t, server.token);
+  await page.goto(server.url + "/#/templates/shell");
+  const versions = page.getByRole("table", { name: "Every version pushed, newest first" });
+  await versions.getByRole("row").nth(1).getByText("active").waitFor();
+  await page.getByText("template.yaml of version 1").click();
+  await page.locator("#version-1-source").getByText("A shell in a sandbox").waitFor();
+  await page.screenshot({ path: join(shots, "13-template-versions.png"), fullPage: true });
+
+  await page.getByRole("link", { name: "Admin", exact: true }).click();
+  const members = page.getByRole("table", { name: "Members of default" });
+  await members.getByRole("row").filter({ hasText: "admin" }).first().waitFor();
+  await page.getByRole("button", { name: "Remove dave from default" }).waitFor();
+  await page.getByLabel("Role of dave").selectOption("admin");
+  await page.getByRole("status").getByText("dave is now admin").waitFor();
+  const listed = await server.api("GET", "/api/v1/organizations/default/members");
+  assert.equal(listed.find((m) => m.username === "dave").role, "admin");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Remove dave from default" }).click();
+  await page.getByRole("status").getByText("dave removed").waitFor();
+  await page.getByRole("button", { name: "Remove dave from default" }).waitFor({ state: "detached" });
+  await page.screenshot({ path: join(shots, "14-members.png"), fullPage: true });
   assert.deepEqual(problems, []);
 });
