@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -160,34 +161,34 @@ CollectorHandle::~CollectorHandle() {
   if (registry_) registry_->remove_collector(id_);
 }
 
+template <class T>
+Family<T>& Registry::find_or_add(Families<T>& families, std::string_view name,
+                                 std::string_view help, std::vector<std::string> label_names,
+                                 std::vector<double> bounds) {
+  auto it = families.find(name);
+  if (it != families.end()) return *it->second;
+  std::unique_ptr<Family<T>> f(new Family<T>(std::string(name), std::string(help),
+                                             std::move(label_names), std::move(bounds)));
+  return *families.emplace(std::string(name), std::move(f)).first->second;
+}
+
 Family<Counter>& Registry::counter(std::string_view name, std::string_view help,
                                    std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
-  auto it = counters_.find(name);
-  if (it != counters_.end()) return *it->second;
-  auto* f = new Family<Counter>(std::string(name), std::string(help), std::move(label_names));
-  return *counters_.emplace(std::string(name), std::unique_ptr<Family<Counter>>(f)).first->second;
+  return find_or_add(counters_, name, help, std::move(label_names), {});
 }
 
 Family<Gauge>& Registry::gauge(std::string_view name, std::string_view help,
                                std::vector<std::string> label_names) {
   std::lock_guard lock(mutex_);
-  auto it = gauges_.find(name);
-  if (it != gauges_.end()) return *it->second;
-  auto* f = new Family<Gauge>(std::string(name), std::string(help), std::move(label_names));
-  return *gauges_.emplace(std::string(name), std::unique_ptr<Family<Gauge>>(f)).first->second;
+  return find_or_add(gauges_, name, help, std::move(label_names), {});
 }
 
 Family<Histogram>& Registry::histogram(std::string_view name, std::string_view help,
                                        std::vector<std::string> label_names,
                                        const std::vector<double>& bounds) {
   std::lock_guard lock(mutex_);
-  auto it = histograms_.find(name);
-  if (it != histograms_.end()) return *it->second;
-  auto* f =
-      new Family<Histogram>(std::string(name), std::string(help), std::move(label_names), bounds);
-  return *histograms_.emplace(std::string(name), std::unique_ptr<Family<Histogram>>(f))
-              .first->second;
+  return find_or_add(histograms_, name, help, std::move(label_names), bounds);
 }
 
 CollectorHandle Registry::add_collector(std::string name, std::string help, Type type,
@@ -205,47 +206,44 @@ void Registry::remove_collector(std::uint64_t id) {
   collectors_.erase(id);
 }
 
+template <class T>
+void Registry::render_families(const Families<T>& families,
+                               std::map<std::string, std::string>& blocks) {
+  constexpr Type kType = std::is_same_v<T, Counter> ? Type::counter
+                         : std::is_same_v<T, Gauge> ? Type::gauge
+                                                    : Type::histogram;
+  for (const auto& [name, f] : families) {
+    std::string out;
+    header(out, name, f->help_, kType);
+    std::lock_guard family_lock(f->mutex_);
+    for (const auto& [values, child] : f->children_) {
+      const std::string labels = label_text(f->label_names_, values);
+      if constexpr (kType != Type::histogram) {
+        out += fmt::format("{}{} {}\n", name, labels, format_value(child->value()));
+      } else {
+        auto s = child->snapshot();
+        for (std::size_t i = 0; i < s.cumulative.size(); ++i) {
+          std::string le = i < f->bounds_.size() ? format_value(f->bounds_[i]) : "+Inf";
+          out += fmt::format("{}_bucket{} {}\n", name,
+                             label_text(f->label_names_, values, "le", le), s.cumulative[i]);
+        }
+        out += fmt::format("{}_sum{} {}\n", name, labels, format_value(s.sum));
+        out += fmt::format("{}_count{} {}\n", name, labels, s.count);
+      }
+    }
+    blocks[name] = std::move(out);
+  }
+}
+
 std::string Registry::render() const {
   // Each family's text by name, so the output is sorted and stable.
   std::map<std::string, std::string> blocks;
   std::vector<Collector> collectors;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& [name, f] : counters_) {
-      std::string out;
-      header(out, name, f->help_, Type::counter);
-      std::lock_guard family_lock(f->mutex_);
-      for (const auto& [values, c] : f->children_)
-        out += fmt::format("{}{} {}\n", name, label_text(f->label_names_, values),
-                           format_value(c->value()));
-      blocks[name] = std::move(out);
-    }
-    for (const auto& [name, f] : gauges_) {
-      std::string out;
-      header(out, name, f->help_, Type::gauge);
-      std::lock_guard family_lock(f->mutex_);
-      for (const auto& [values, g] : f->children_)
-        out += fmt::format("{}{} {}\n", name, label_text(f->label_names_, values),
-                           format_value(g->value()));
-      blocks[name] = std::move(out);
-    }
-    for (const auto& [name, f] : histograms_) {
-      std::string out;
-      header(out, name, f->help_, Type::histogram);
-      std::lock_guard family_lock(f->mutex_);
-      for (const auto& [values, h] : f->children_) {
-        auto s = h->snapshot();
-        for (std::size_t i = 0; i < s.cumulative.size(); ++i) {
-          std::string le = i < f->bounds_.size() ? format_value(f->bounds_[i]) : "+Inf";
-          out += fmt::format("{}_bucket{} {}\n", name,
-                             label_text(f->label_names_, values, "le", le), s.cumulative[i]);
-        }
-        out += fmt::format("{}_sum{} {}\n", name, label_text(f->label_names_, values),
-                           format_value(s.sum));
-        out += fmt::format("{}_count{} {}\n", name, label_text(f->label_names_, values), s.count);
-      }
-      blocks[name] = std::move(out);
-    }
+    render_families(counters_, blocks);
+    render_families(gauges_, blocks);
+    render_families(histograms_, blocks);
     for (const auto& [id, c] : collectors_) collectors.push_back(c);
   }
   // Collectors run outside the lock: they may read the database.

@@ -145,10 +145,21 @@ class Registry {
     std::vector<std::string> label_names;
     std::function<std::vector<Sample>()> collect;
   };
+  template <class T>
+  using Families = std::map<std::string, std::unique_ptr<Family<T>>, std::less<>>;
+  // The family `name` of `families`, made on first use (under mutex_).
+  template <class T>
+  static Family<T>& find_or_add(Families<T>& families, std::string_view name, std::string_view help,
+                                std::vector<std::string> label_names, std::vector<double> bounds);
+  // Appends each family's text to `blocks` by name (under mutex_).
+  template <class T>
+  static void render_families(const Families<T>& families,
+                              std::map<std::string, std::string>& blocks);
+
   mutable std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Family<Counter>>, std::less<>> counters_;
-  std::map<std::string, std::unique_ptr<Family<Gauge>>, std::less<>> gauges_;
-  std::map<std::string, std::unique_ptr<Family<Histogram>>, std::less<>> histograms_;
+  Families<Counter> counters_;
+  Families<Gauge> gauges_;
+  Families<Histogram> histograms_;
   std::map<std::uint64_t, Collector> collectors_;
   std::uint64_t next_collector_ = 1;
 };
