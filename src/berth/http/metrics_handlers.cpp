@@ -63,8 +63,7 @@ std::vector<Sample> prebuild_pools(store::Store& store, bool desired) {
   if (!pool) throw std::runtime_error(pool.error().message);
   std::vector<Sample> out;
   for (const auto& p : *presets) {
-    auto t = store.template_by_id(p.template_id);
-    std::string tmpl = t ? t->name : p.template_id;
+    const std::string& tmpl = p.template_name;
     if (desired) {
       out.push_back({{tmpl, p.preset.name}, static_cast<double>(p.preset.desired_instances)});
       continue;

@@ -56,10 +56,9 @@ Coordinator::Async<Status> LocalCoordinator::append_logs(JobRef job,
 Status LocalCoordinator::complete_now(const JobRef& job, std::optional<std::string> error,
                                       std::optional<std::string> error_code) {
   const bool failed = error.has_value();
-  auto st = store_.complete_job(job.job_id, std::move(error), std::move(error_code), now_ms());
-  if (st) {
-    if (auto done = store_.build_by_id(job.build_id)) record_build_finished(*done);
-  }
+  auto done = store_.complete_job(job.job_id, std::move(error), std::move(error_code), now_ms());
+  Status st = done ? Status() : Status(done.error());
+  if (done) record_build_finished(*done);
   bus_.publish(events::topic::workspace(job.workspace_id));
   bus_.publish(events::topic::job_logs(job.job_id));
   if (st && !failed) bus_.publish(events::topic::kDeadlines);

@@ -331,6 +331,7 @@ struct PrebuildPreset {
   Preset preset;
   std::string template_id;
   std::string organization_id;
+  std::string template_name;
 };
 
 // An unclaimed prebuilt workspace and the state of its latest build.

@@ -125,9 +125,12 @@ class Store {
   virtual Status delete_provisioner_key(std::string_view name) = 0;
   virtual Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) = 0;
   // Marks the job completed; with an error it is failed. A delete build that succeeds also
-  // soft-deletes its workspace. Returns failed_precondition if it was already completed.
-  virtual Status complete_job(std::string_view job_id, std::optional<std::string> error,
-                              std::optional<std::string> error_code, UnixMillis now) = 0;
+  // soft-deletes its workspace. Returns the completed build, or failed_precondition if it was
+  // already completed.
+  virtual Result<BuildWithJob> complete_job(std::string_view job_id,
+                                            std::optional<std::string> error,
+                                            std::optional<std::string> error_code,
+                                            UnixMillis now) = 0;
   // Fails every running job whose deadline passed, or whose worker stopped heartbeating
   // before `stale_before`, or (when set) that belongs to a worker other than `live_worker`
   // under the same `worker_prefix`; and every pending job of a workspace living on a

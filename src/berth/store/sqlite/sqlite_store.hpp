@@ -81,8 +81,8 @@ class SqliteStore final : public Store {
   Result<ProvisionerKey> provisioner_key_by_id(std::string_view id) override;
   Status delete_provisioner_key(std::string_view name) override;
   Status heartbeat_jobs(std::string_view worker_id, UnixMillis now) override;
-  Status complete_job(std::string_view job_id, std::optional<std::string> error,
-                      std::optional<std::string> error_code, UnixMillis now) override;
+  Result<BuildWithJob> complete_job(std::string_view job_id, std::optional<std::string> error,
+                                    std::optional<std::string> error_code, UnixMillis now) override;
   Result<std::vector<std::string>> fail_stale_jobs(const StaleJobPolicy& policy) override;
   Result<std::optional<UnixMillis>> next_job_deadline() override;
   Result<ProvisionerJob> job_by_id(std::string_view id) override;

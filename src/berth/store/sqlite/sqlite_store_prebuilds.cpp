@@ -36,7 +36,7 @@ Result<std::vector<PrebuildPreset>> SqliteStore::prebuild_presets() {
   std::lock_guard lock(mu_);
   auto q = db_->prepare(
       "SELECT p.id, p.template_version_id, p.name, p.description, p.is_default, p.parameters, "
-      "p.desired_instances, t.id, t.organization_id FROM template_version_presets p "
+      "p.desired_instances, t.id, t.organization_id, t.name FROM template_version_presets p "
       "JOIN templates t ON t.active_version_id = p.template_version_id "
       "WHERE NOT t.deleted AND p.desired_instances > 0 ORDER BY t.name, p.name");
   if (!q) return q.error();
@@ -48,7 +48,8 @@ Result<std::vector<PrebuildPreset>> SqliteStore::prebuild_presets() {
     out.push_back(
         {{q->text(0), q->text(1), q->text(2), q->text(3), q->boolean(4), q->text(5), q->int32(6)},
          q->text(7),
-         q->text(8)});
+         q->text(8),
+         q->text(9)});
   }
   return out;
 }

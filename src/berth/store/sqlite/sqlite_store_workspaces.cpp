@@ -340,8 +340,10 @@ Status SqliteStore::heartbeat_jobs(std::string_view worker_id, UnixMillis now) {
   return q->with(worker_id, now).run();
 }
 
-Status SqliteStore::complete_job(std::string_view job_id, std::optional<std::string> error,
-                                 std::optional<std::string> error_code, UnixMillis now) {
+Result<BuildWithJob> SqliteStore::complete_job(std::string_view job_id,
+                                               std::optional<std::string> error,
+                                               std::optional<std::string> error_code,
+                                               UnixMillis now) {
   std::lock_guard lock(mu_);
   auto tx = Transaction::begin(*db_);
   if (!tx) return tx.error();
@@ -350,7 +352,7 @@ Status SqliteStore::complete_job(std::string_view job_id, std::optional<std::str
         "UPDATE provisioner_jobs SET completed_at = $2, updated_at = $2, error = $3, "
         "error_code = $4 WHERE id = $1 AND completed_at IS NULL");
     if (!q) return q.error();
-    if (auto s = q->with(job_id, now, error, error_code).run(); !s) return s;
+    if (auto s = q->with(job_id, now, error, error_code).run(); !s) return s.error();
     if (db_->changes() == 0) {
       return Error::failed_precondition(fmt::format("job {} is already completed", job_id));
     }
@@ -360,21 +362,27 @@ Status SqliteStore::complete_job(std::string_view job_id, std::optional<std::str
         "UPDATE workspaces SET deleted = TRUE, updated_at = $2 WHERE id = (SELECT workspace_id "
         "FROM workspace_builds WHERE job_id = $1 AND transition = 'delete')");
     if (!q) return q.error();
-    if (auto s = q->with(job_id, now).run(); !s) return s;
+    if (auto s = q->with(job_id, now).run(); !s) return s.error();
     auto d = db_->prepare(
         "UPDATE workspaces SET deadline_at = $2 + ttl_ms WHERE ttl_ms IS NOT NULL AND id = "
         "(SELECT workspace_id FROM workspace_builds WHERE job_id = $1 AND transition = 'start')");
     if (!d) return d.error();
-    if (auto s = d->with(job_id, now).run(); !s) return s;
+    if (auto s = d->with(job_id, now).run(); !s) return s.error();
     // A workspace lives where its first start succeeded: its files and processes are there.
     auto pin = db_->prepare(
         "UPDATE workspaces SET provisioner_id = (SELECT provisioner_id FROM provisioner_jobs "
         "WHERE id = $1) WHERE provisioner_id IS NULL AND id = (SELECT workspace_id FROM "
         "workspace_builds WHERE job_id = $1 AND transition = 'start')");
     if (!pin) return pin.error();
-    if (auto s = pin->with(job_id).run(); !s) return s;
+    if (auto s = pin->with(job_id).run(); !s) return s.error();
   }
-  return tx->commit();
+  static const std::string kSql = kBuildWithJobSelect + "WHERE b.job_id = $1";
+  auto q = db_->prepare(kSql);
+  if (q) q->with(job_id);
+  auto done = one<BuildWithJob>(q, read_build_with_job, fmt::format("job {} has no build", job_id));
+  if (!done) return done.error();
+  if (auto s = tx->commit(); !s) return s.error();
+  return done;
 }
 
 Result<std::vector<std::string>> SqliteStore::fail_stale_jobs(const StaleJobPolicy& p) {
