@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/sse_parser.hpp"
 #include "berth/net/tls.hpp"
 
 namespace berth::cli {
@@ -110,24 +111,10 @@ Result<ApiClient::Reply> exchange_on(S& stream, const std::string& url,
   // an error status's body) is collected.
   const bool events = on_event && reply.status < 300 &&
                       reply.headers["content-type"].starts_with("text/event-stream");
-  std::string pending;
+  SseParser sse;
   auto deliver = [&]() -> bool {
-    std::size_t sep;
-    while ((sep = pending.find("\n\n")) != std::string::npos) {
-      std::string frame = pending.substr(0, sep);
-      pending.erase(0, sep + 2);
-      std::string event = "message", data;
-      std::size_t start = 0;
-      while (start < frame.size()) {
-        auto nl = frame.find('\n', start);
-        std::string line =
-            frame.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-        if (line.starts_with("event: ")) event = line.substr(7);
-        if (line.starts_with("data: ")) data += (data.empty() ? "" : "\n") + line.substr(6);
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-      }
-      if (!on_event(event, data)) return false;
+    while (auto ev = sse.next()) {
+      if (!on_event(ev->event, ev->data)) return false;
     }
     return true;
   };
@@ -141,7 +128,12 @@ Result<ApiClient::Reply> exchange_on(S& stream, const std::string& url,
         ec != asio::ssl::error::stream_truncated) {
       return unreachable(url, ec.message());
     }
-    (events ? pending : reply.body).append(chunk, sizeof chunk - parser.get().body().size);
+    const std::string_view got(chunk, sizeof chunk - parser.get().body().size);
+    if (events) {
+      sse.feed(got);
+    } else {
+      reply.body.append(got);
+    }
     if (events && !deliver()) return reply;
     if (ec) break;
   }

@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
+#include "berth/core/sse_parser.hpp"
 #include "berth/core/untrusted.hpp"
 
 namespace berth::http {
@@ -89,34 +90,20 @@ asio::awaitable<Result<json>> relay_on(S& stream, const store::Replica& replica,
 
   // The rest is an SSE stream until the far side closes: "event: NAME\ndata: JSON\n\n".
   beast::get_lowest_layer(stream).expires_after(timeout + kAnswerSlack);
-  std::string pending(static_cast<const char*>(buffer.data().data()), buffer.size());
+  SseParser sse;
+  sse.feed(std::string_view(static_cast<const char*>(buffer.data().data()), buffer.size()));
   buffer.consume(buffer.size());
-  std::string event;
   while (true) {
-    std::size_t end;
-    while ((end = pending.find("\n\n")) != std::string::npos) {
-      std::string frame = pending.substr(0, end);
-      pending.erase(0, end + 2);
-      std::string name, data;
-      std::size_t start = 0;
-      while (start <= frame.size()) {
-        std::size_t nl = frame.find('\n', start);
-        std::string_view line(frame.data() + start,
-                              (nl == std::string::npos ? frame.size() : nl) - start);
-        if (line.starts_with("event: ")) name = line.substr(7);
-        if (line.starts_with("data: ")) data = line.substr(6);
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-      }
-      json value = json::parse(data, nullptr, false);
-      if (name == "output" && value.is_string()) {
+    while (auto ev = sse.next()) {
+      json value = json::parse(ev->data, nullptr, false);
+      if (ev->event == "output" && value.is_string()) {
         if (on_output) on_output(value.get<std::string>());
-      } else if (name == "result" && value.is_object()) {
+      } else if (ev->event == "result" && value.is_object()) {
         if (value.contains("error")) co_return error_from(value["error"]);
         co_return value.value("result", json::object());
       }
     }
-    if (pending.size() > kMaxEventBytes) co_return relay_failed(replica, "an event was too large");
+    if (sse.buffered() > kMaxEventBytes) co_return relay_failed(replica, "an event was too large");
     char chunk[16384];
     std::size_t n = co_await stream.async_read_some(asio::buffer(chunk),
                                                     asio::redirect_error(use_awaitable, ec));
@@ -125,7 +112,7 @@ asio::awaitable<Result<json>> relay_on(S& stream, const store::Replica& replica,
           fmt::format("agent did not answer {} within {} ms", method, timeout.count()));
     }
     if (ec) co_return relay_failed(replica, "the connection closed before the answer");
-    pending.append(chunk, n);
+    sse.feed(std::string_view(chunk, n));
   }
 }
 
