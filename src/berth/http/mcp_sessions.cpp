@@ -70,27 +70,36 @@ Result<std::shared_ptr<McpHttpSession>> McpSessions::find(const std::string& id,
   json info = json::parse(row->client_info, nullptr, false);
   entry->protocol.client_info = info.is_object() ? std::move(info) : json::object();
   entry->last_used = std::chrono::steady_clock::now();
+  entry->stored = *row;
   const UnixMillis now = now_ms();
   if (now - row->last_used_at >= kTouchInterval.count()) {
     if (auto s = store_.touch_mcp_session(id, now); !s) {
       spdlog::warn("MCP session use not recorded session={} error={}", id, s.error().message);
+    } else {
+      entry->stored.last_used_at = now;
     }
   }
   return entry;
 }
 
-Status McpSessions::save(const McpHttpSession& session) {
-  auto row = store_.mcp_session(session.id);
-  if (!row) return row.error().code == ErrorCode::not_found ? Status{} : Status(row.error());
+// Compares with the row find() read (no second read): writes what the request changed, or
+// else the last use when it is older than kTouchInterval (a long call ends long after find).
+Status McpSessions::save(McpHttpSession& session) {
   store::McpSessionRecord next = record_of(session);
+  const store::McpSessionRecord& was = session.stored;
   const UnixMillis now = now_ms();
-  if (row->protocol_version == next.protocol_version && row->client_info == next.client_info &&
-      row->initialized == next.initialized) {
-    if (now - row->last_used_at < kTouchInterval.count()) return {};
-    return store_.touch_mcp_session(session.id, now);
+  if (was.protocol_version == next.protocol_version && was.client_info == next.client_info &&
+      was.initialized == next.initialized) {
+    if (now - was.last_used_at < kTouchInterval.count()) return {};
+    if (auto s = store_.touch_mcp_session(session.id, now); !s) return s;
+    session.stored.last_used_at = now;
+    return {};
   }
+  next.created_at = was.created_at;
   next.last_used_at = now;
-  return store_.update_mcp_session(next);
+  if (auto s = store_.update_mcp_session(next); !s) return s;
+  session.stored = next;
+  return {};
 }
 
 Result<bool> McpSessions::remove(const std::string& id, const std::string& token_id) {

@@ -23,6 +23,7 @@ struct McpHttpSession {
   std::string chat_id;          // the chat this session works for
   std::string organization_id;  // that chat's organization
   std::chrono::steady_clock::time_point last_used;  // on this replica
+  store::McpSessionRecord stored;                   // the row as last read or written
 };
 
 class McpSessions {
@@ -44,7 +45,7 @@ class McpSessions {
   Result<std::shared_ptr<McpHttpSession>> find(const std::string& id, const std::string& token_id);
   // Writes what the protocol learnt (initialize, notifications/initialized) when it changed,
   // and the session's use (a long call keeps its session in use).
-  Status save(const McpHttpSession& session);
+  Status save(McpHttpSession& session);
   // Ends the session and cancels its calls in flight on this replica.
   Result<bool> remove(const std::string& id, const std::string& token_id);
   // Ends sessions unused for `idle` (a client that comes back gets 404 and starts a new
