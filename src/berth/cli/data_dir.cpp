@@ -49,4 +49,33 @@ Result<int> lock_data_dir(const fs::path& dir, std::string_view what) {
   return fd;
 }
 
+Result<fs::path> open_data_dir(const std::string& dir, std::string_view what) {
+  std::error_code ec;
+  fs::path data = fs::absolute(dir, ec);
+  fs::create_directories(data, ec);
+  if (ec) {
+    return Error::unavailable(
+        fmt::format("cannot create data directory {}: {}", data.string(), ec.message()));
+  }
+  auto lock = lock_data_dir(data, what);
+  if (!lock) return lock.error();
+  fs::permissions(data, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
+  fs::create_directories(data / "logs", ec);
+  fs::permissions(data / "logs", fs::perms::owner_all, ec);
+  return data;
+}
+
+Result<std::vector<egress::Cidr>> parse_egress_allow_nets(const std::vector<std::string>& texts) {
+  std::vector<egress::Cidr> nets;
+  for (const auto& text : texts) {
+    auto net = egress::Cidr::parse(text);
+    if (!net) {
+      return Error::invalid_argument("invalid --egress-allow-net: " + net.error().message,
+                                     "give address ranges such as 10.20.0.0/16");
+    }
+    nets.push_back(*net);
+  }
+  return nets;
+}
+
 }  // namespace berth::cli

@@ -77,33 +77,15 @@ int run_daemon(const GlobalOptions& g, const DaemonOptions& o) {
                                           "--hung-job-timeout; heartbeat a third as often"),
                   false);
   }
-  std::vector<egress::Cidr> egress_nets;
-  for (const auto& text : o.egress_allow_nets) {
-    auto net = egress::Cidr::parse(text);
-    if (!net) {
-      return report(Error::invalid_argument("invalid --egress-allow-net: " + net.error().message,
-                                            "give address ranges such as 10.20.0.0/16"),
-                    false);
-    }
-    egress_nets.push_back(*net);
-  }
+  auto egress_nets = parse_egress_allow_nets(o.egress_allow_nets);
+  if (!egress_nets) return report(egress_nets.error(), false);
   // The agent socket relay dials the server as agents would; check the URL now.
   auto tls = net::client_tls_context(net::ca_file_from_environment());
   if (!tls) return report(tls.error(), false);
 
-  std::error_code ec;
-  fs::path data = fs::absolute(o.data_dir, ec);
-  fs::create_directories(data, ec);
-  if (ec) {
-    return report(Error::unavailable(fmt::format("cannot create data directory {}: {}",
-                                                 data.string(), ec.message())),
-                  false);
-  }
-  auto lock = lock_data_dir(data, "berth provisioner");
-  if (!lock) return report(lock.error(), false);
-  fs::permissions(data, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
-  fs::create_directories(data / "logs", ec);
-  fs::permissions(data / "logs", fs::perms::owner_all, ec);
+  auto opened = open_data_dir(o.data_dir, "berth provisioner");
+  if (!opened) return report(opened.error(), false);
+  const fs::path data = *opened;
   auto provisioner_id = host_identity(data / "provisioner.id");
   if (!provisioner_id) return report(provisioner_id.error(), false);
   const std::string worker_id = *provisioner_id + "/" + new_uuid();
@@ -142,7 +124,7 @@ int run_daemon(const GlobalOptions& g, const DaemonOptions& o) {
                                  .agent_binary = layout->agent_binary,
                                  .agent_socket_dir = layout->run,
                                  .egress_dir = layout->egress,
-                                 .egress_allowed_nets = egress_nets,
+                                 .egress_allowed_nets = *egress_nets,
                                  .allow_unisolated = o.allow_unisolated,
                                  .provisioner_id = *provisioner_id,
                                  .name = name,

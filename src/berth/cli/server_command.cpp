@@ -173,31 +173,15 @@ int run_server(const ServerOptions& o) {
                   false);
   }
 
-  std::vector<egress::Cidr> egress_nets;
-  for (const auto& text : o.egress_allow_nets) {
-    auto net = egress::Cidr::parse(text);
-    if (!net) {
-      return report(Error::invalid_argument("invalid --egress-allow-net: " + net.error().message,
-                                            "give address ranges such as 10.20.0.0/16"),
-                    false);
-    }
-    egress_nets.push_back(*net);
-  }
+  auto egress_nets = parse_egress_allow_nets(o.egress_allow_nets);
+  if (!egress_nets) return report(egress_nets.error(), false);
 
+  auto opened = open_data_dir(o.data_dir, "berth server");
+  if (!opened) return report(opened.error(), false);
+  const fs::path data = *opened;
+  // The data directory's secrets are the server's alone, from the moment they exist: the
+  // database is 0600 before SQLite opens it (its -wal and -shm files take the same mode).
   std::error_code ec;
-  fs::path data = fs::absolute(o.data_dir, ec);
-  fs::create_directories(data, ec);
-  if (ec) {
-    return report(Error::unavailable(fmt::format("cannot create data directory {}: {}",
-                                                 data.string(), ec.message())),
-                  false);
-  }
-  auto lock = lock_data_dir(data, "berth server");
-  if (!lock) return report(lock.error(), false);
-  // The data directory and its secrets are the server's alone, from the moment they exist:
-  // the directory is 0711 (sandboxes pass through to their own workspace, list nothing),
-  // the database 0600 before SQLite opens it (its -wal and -shm files take the same mode).
-  fs::permissions(data, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec, ec);
   for (const char* name : {"berth.db", "berth.db-wal", "berth.db-shm", "admin.token"}) {
     const fs::path file = data / name;
     if (std::string_view(name) == "berth.db" && o.database.empty()) {
@@ -206,8 +190,6 @@ int run_server(const ServerOptions& o) {
     }
     if (fs::exists(file, ec)) ::chmod(file.c_str(), 0600);
   }
-  fs::create_directories(data / "logs", ec);
-  fs::permissions(data / "logs", fs::perms::owner_all, ec);
   auto store = open_store(o.database, data);
   if (!store) return report(store.error(), false);
 
@@ -350,7 +332,7 @@ int run_server(const ServerOptions& o) {
                                  .agent_binary = layout->agent_binary,
                                  .agent_socket_dir = agent_socket_dir,
                                  .egress_dir = layout->egress,
-                                 .egress_allowed_nets = egress_nets,
+                                 .egress_allowed_nets = *egress_nets,
                                  .allow_unisolated = o.allow_unisolated,
                                  .provisioner_id = *provisioner_id,
                                  .name = fmt::format("{} {}", hostname, data.string()),
