@@ -209,25 +209,25 @@ class DaemonCall {
     if (it == params.end()) return Error::invalid_argument("job (an object) is required");
     auto ref = wire::job_ref(*it);
     if (!ref) return ref.error();
-    auto row = app_.store.job_by_id(ref->job_id);
+    // The job and its build in one read.
+    auto row = app_.store.build_for_job(ref->job_id);
     if (!row) {
       if (row.error().code == ErrorCode::not_found) return not_held("job " + ref->job_id);
       return row.error();
     }
-    if (!row->worker_id || !row->worker_id->starts_with(id_ + "/")) {
+    const auto& job = row->job;
+    if (!job.worker_id || !job.worker_id->starts_with(id_ + "/")) {
       return not_held("job " + ref->job_id);
     }
-    if (row->completed_at) {
+    if (job.completed_at) {
       return Error::failed_precondition(fmt::format("job {} is already completed", ref->job_id),
                                         "it was failed by the server (deadline or heartbeats)");
     }
-    auto build = app_.store.build_by_id(ref->build_id);
-    if (!build || build->build.job_id != ref->job_id ||
-        build->build.workspace_id != ref->workspace_id) {
+    if (row->build.id != ref->build_id || row->build.workspace_id != ref->workspace_id) {
       return not_held("build " + ref->build_id);
     }
-    transition_ = build->build.transition;
-    version_id_ = build->build.template_version_id;
+    transition_ = row->build.transition;
+    version_id_ = row->build.template_version_id;
     return ref;
   }
 
@@ -308,23 +308,18 @@ class DaemonCall {
         return Error::invalid_argument("auth_token_hash must be a SHA-256 in hex");
       }
     }
-    auto rows = app_.store.insert_agents(ref.build_id, *agents, now_ms());
+    auto rows = local_.insert_agents_now(ref, *agents);
     if (!rows) return rows.error();
-    app_.bus.publish(events::topic::workspace(ref.workspace_id));
     json out = json::array();
     for (const auto& a : *rows) out.push_back(wire::to_json(a));
     return json{{"agents", out}};
   }
 
   Result<json> previous_agents(const provisioner::JobRef& ref) {
-    auto prev = app_.store.latest_start_build(ref.workspace_id);
-    if (!prev) return prev.error();
+    auto agents = local_.previous_agents_now(ref);
+    if (!agents) return agents.error();
     json out = json::array();
-    if (*prev) {
-      auto agents = app_.store.agents_for_build((*prev)->id);
-      if (!agents) return agents.error();
-      for (const auto& a : *agents) out.push_back(wire::to_json(a));
-    }
+    for (const auto& a : *agents) out.push_back(wire::to_json(a));
     return json{{"agents", out}};
   }
 

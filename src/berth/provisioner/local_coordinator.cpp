@@ -80,11 +80,16 @@ Coordinator::Async<Result<std::int64_t>> LocalCoordinator::sandbox_number(JobRef
   co_return store_.sandbox_number(job.workspace_id);
 }
 
-Coordinator::Async<Result<std::vector<store::WorkspaceAgent>>> LocalCoordinator::insert_agents(
-    JobRef job, std::vector<store::NewAgent> agents) {
+Result<std::vector<store::WorkspaceAgent>> LocalCoordinator::insert_agents_now(
+    const JobRef& job, const std::vector<store::NewAgent>& agents) {
   auto rows = store_.insert_agents(job.build_id, agents, now_ms());
   if (rows) bus_.publish(events::topic::workspace(job.workspace_id));
-  co_return rows;
+  return rows;
+}
+
+Coordinator::Async<Result<std::vector<store::WorkspaceAgent>>> LocalCoordinator::insert_agents(
+    JobRef job, std::vector<store::NewAgent> agents) {
+  co_return insert_agents_now(job, agents);
 }
 
 Coordinator::Async<Status> LocalCoordinator::set_agent_pid(JobRef, std::string agent_id,
@@ -92,12 +97,17 @@ Coordinator::Async<Status> LocalCoordinator::set_agent_pid(JobRef, std::string a
   co_return store_.set_agent_pid(agent_id, pid);
 }
 
+Result<std::vector<store::WorkspaceAgent>> LocalCoordinator::previous_agents_now(
+    const JobRef& job) {
+  auto prev = store_.latest_start_build(job.workspace_id);
+  if (!prev) return prev.error();
+  if (!*prev) return std::vector<store::WorkspaceAgent>{};
+  return store_.agents_for_build((*prev)->id);
+}
+
 Coordinator::Async<Result<std::vector<store::WorkspaceAgent>>> LocalCoordinator::previous_agents(
     JobRef job) {
-  auto prev = store_.latest_start_build(job.workspace_id);
-  if (!prev) co_return prev.error();
-  if (!*prev) co_return std::vector<store::WorkspaceAgent>{};
-  co_return store_.agents_for_build((*prev)->id);
+  co_return previous_agents_now(job);
 }
 
 Status LocalCoordinator::agent_stopped_now(const JobRef& job, const std::string& agent_id) {

@@ -39,6 +39,9 @@ class LocalCoordinator final : public Coordinator {
   Status append_logs_now(const JobRef& job, const std::vector<store::NewLogLine>& lines);
   Status complete_now(const JobRef& job, std::optional<std::string> error,
                       std::optional<std::string> error_code);
+  Result<std::vector<store::WorkspaceAgent>> insert_agents_now(
+      const JobRef& job, const std::vector<store::NewAgent>& agents);
+  Result<std::vector<store::WorkspaceAgent>> previous_agents_now(const JobRef& job);
   Status agent_stopped_now(const JobRef& job, const std::string& agent_id);
   Result<WorkspaceEgress> workspace_egress_now(const std::string& provisioner_id,
                                                const std::string& workspace_id);

@@ -89,6 +89,8 @@ class Store {
       std::optional<std::string> owner_id) = 0;
   virtual Result<BuildWithJob> latest_build(std::string_view workspace_id) = 0;
   virtual Result<BuildWithJob> build_by_id(std::string_view build_id) = 0;
+  // The build a job runs, with the job; not_found for an unknown job.
+  virtual Result<BuildWithJob> build_for_job(std::string_view job_id) = 0;
   // The workspace's sandbox number (its host uid on a root server), handed out on first use
   // in one transaction: unique among all workspaces, never reused.
   virtual Result<std::int64_t> sandbox_number(std::string_view workspace_id) = 0;

@@ -69,6 +69,7 @@ class SqliteStore final : public Store {
   Result<std::vector<BuildWithJob>> stop_expired_workspaces(UnixMillis now) override;
   Result<BuildWithJob> latest_build(std::string_view workspace_id) override;
   Result<BuildWithJob> build_by_id(std::string_view build_id) override;
+  Result<BuildWithJob> build_for_job(std::string_view job_id) override;
   Result<std::optional<WorkspaceBuild>> latest_start_build(std::string_view workspace_id) override;
 
   Result<std::optional<AcquiredJob>> acquire_job(const JobClaim& claim) override;
@@ -166,6 +167,7 @@ class SqliteStore final : public Store {
   // Helpers used with mu_ held.
   Result<Workspace> workspace_locked(std::string_view id);
   Result<BuildWithJob> latest_build_locked(std::string_view workspace_id);
+  Result<BuildWithJob> build_for_job_locked(std::string_view job_id);
   Result<BuildWithJob> insert_build_locked(const Workspace& ws, const NewBuild& b, UnixMillis now);
   Result<ProvisionerJob> job_locked(std::string_view id);
   Result<std::string> workspace_of_build_locked(std::string_view build_id);

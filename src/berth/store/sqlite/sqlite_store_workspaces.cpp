@@ -245,6 +245,18 @@ Result<BuildWithJob> SqliteStore::build_by_id(std::string_view build_id) {
   return one<BuildWithJob>(q, read_build_with_job, fmt::format("build {} not found", build_id));
 }
 
+Result<BuildWithJob> SqliteStore::build_for_job_locked(std::string_view job_id) {
+  static const std::string kSql = kBuildWithJobSelect + "WHERE b.job_id = $1";
+  auto q = db_->prepare(kSql);
+  if (q) q->with(job_id);
+  return one<BuildWithJob>(q, read_build_with_job, fmt::format("job {} not found", job_id));
+}
+
+Result<BuildWithJob> SqliteStore::build_for_job(std::string_view job_id) {
+  std::lock_guard lock(mu_);
+  return build_for_job_locked(job_id);
+}
+
 Result<std::optional<WorkspaceBuild>> SqliteStore::latest_start_build(
     std::string_view workspace_id) {
   std::lock_guard lock(mu_);
@@ -376,10 +388,7 @@ Result<BuildWithJob> SqliteStore::complete_job(std::string_view job_id,
     if (!pin) return pin.error();
     if (auto s = pin->with(job_id).run(); !s) return s.error();
   }
-  static const std::string kSql = kBuildWithJobSelect + "WHERE b.job_id = $1";
-  auto q = db_->prepare(kSql);
-  if (q) q->with(job_id);
-  auto done = one<BuildWithJob>(q, read_build_with_job, fmt::format("job {} has no build", job_id));
+  auto done = build_for_job_locked(job_id);
   if (!done) return done.error();
   if (auto s = tx->commit(); !s) return s.error();
   return done;
