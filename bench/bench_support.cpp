@@ -9,10 +9,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <stdexcept>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "berth/core/ids.hpp"
 
@@ -121,6 +125,39 @@ BenchDaemon::BenchDaemon(const std::string& url, const std::string& key,
 BenchDaemon::~BenchDaemon() { end_everything_under(pid_, dir_); }
 
 BenchServer::~BenchServer() { end_everything_under(pid_, dir_); }
+
+std::string shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("cannot run " + cmd);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  if (::pclose(p) != 0) throw std::runtime_error(cmd + " failed: " + out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+BenchPostgres::BenchPostgres()
+    : cluster_(fmt::format("/tmp/berth-pg-bench-{}", ::getpid())),
+      script_(std::string(BERTH_SOURCE_DIR) + "/scripts/test-postgres.sh") {
+  try {
+    base_url_ = shell(fmt::format("BERTH_PG_DURABLE=1 {} start {}", script_, cluster_));
+  } catch (...) {
+    std::system(fmt::format("{} stop {} >/dev/null 2>&1", script_, cluster_).c_str());
+    throw;
+  }
+}
+
+BenchPostgres::~BenchPostgres() {
+  std::system(fmt::format("{} stop {} >/dev/null 2>&1", script_, cluster_).c_str());
+}
+
+std::string BenchPostgres::create_database(const std::string& name) {
+  shell(fmt::format("psql '{}' -qc 'CREATE DATABASE {}'", base_url_, name));
+  std::string url = base_url_;
+  url.replace(url.find("/postgres?"), 10, "/" + name + "?");
+  return url;
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

@@ -1,7 +1,7 @@
 #pragma once
 // What the benchmarks share: a real `berth server` process (Release build) in a temporary data
 // directory, killed with every agent it started when the benchmark ends, provisioner daemons
-// likewise, and percentiles.
+// likewise, a PostgreSQL cluster, and percentiles.
 
 #include <sys/types.h>
 
@@ -48,6 +48,24 @@ class BenchDaemon {
   std::filesystem::path dir_;
   pid_t pid_ = -1;
 };
+
+// A throwaway local PostgreSQL cluster (scripts/test-postgres.sh) with fsync on, as a real
+// deployment has it; stopped and removed when destroyed.
+class BenchPostgres {
+ public:
+  BenchPostgres();
+  ~BenchPostgres();
+  BenchPostgres(const BenchPostgres&) = delete;
+  BenchPostgres& operator=(const BenchPostgres&) = delete;
+  // Creates database `name` and returns its URL.
+  std::string create_database(const std::string& name);
+
+ private:
+  std::string cluster_, script_, base_url_;
+};
+
+// Runs `cmd` with /bin/sh: its output without the final newline. Throws when it fails.
+std::string shell(const std::string& cmd);
 
 // The p-th percentile (nearest rank) of `v`; 0 for an empty sample.
 double percentile(std::vector<double> v, double p);

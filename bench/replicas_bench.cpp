@@ -38,17 +38,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run " + cmd);
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  if (::pclose(p) != 0) throw std::runtime_error(cmd + " failed: " + out);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -158,14 +147,10 @@ bool chats_at_once(const std::string& url, int chats, bool daemons) {
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 500;
   const int chats = argc > 2 ? std::atoi(argv[2]) : 500;
-  const std::string cluster = fmt::format("/tmp/berth-pg-bench-{}", ::getpid());
-  const std::string script = std::string(BERTH_SOURCE_DIR) + "/scripts/test-postgres.sh";
   int status = 0;
   try {
-    std::string base = shell(fmt::format("BERTH_PG_DURABLE=1 {} start {}", script, cluster));
-    shell(fmt::format("psql '{}' -qc 'CREATE DATABASE bench'", base));
-    std::string url = base;
-    url.replace(url.find("/postgres?"), 10, "/bench?");
+    berth::bench::BenchPostgres pg;
+    const std::string url = pg.create_database("bench");
 
     {  // part 1's servers end before part 2 starts its own
       BenchServer a(server_args(url));
@@ -210,16 +195,12 @@ int main(int argc, char** argv) {
     // three replicas that build nothing and two provisioner daemons (each run on a database of
     // its own, so each has its first server and admin token).
     for (bool daemons : {false, true}) {
-      const std::string db = daemons ? "bench_daemons" : "bench_embedded";
-      shell(fmt::format("psql '{}' -qc 'CREATE DATABASE {}'", base, db));
-      std::string db_url = base;
-      db_url.replace(db_url.find("/postgres?"), 10, "/" + db + "?");
+      const std::string db_url = pg.create_database(daemons ? "bench_daemons" : "bench_embedded");
       if (!chats_at_once(db_url, chats, daemons)) status = 1;
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << "\n";
     status = 1;
   }
-  std::system(fmt::format("{} stop {} >/dev/null 2>&1", script, cluster).c_str());
   return status;
 }

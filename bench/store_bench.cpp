@@ -37,30 +37,14 @@ double create_ready(berth::cli::ApiClient& api, const std::string& tmpl) {
   return ms;
 }
 
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) throw std::runtime_error("cannot run " + cmd);
-  char buf[512];
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  if (::pclose(p) != 0) throw std::runtime_error(cmd + " failed: " + out);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 50;
-  const std::string cluster = fmt::format("/tmp/berth-pg-bench-{}", ::getpid());
-  const std::string script = std::string(BERTH_SOURCE_DIR) + "/scripts/test-postgres.sh";
   int status = 0;
   try {
-    // A cluster with fsync on: the comparison is about durable commits on both sides.
-    std::string base = shell(fmt::format("BERTH_PG_DURABLE=1 {} start {}", script, cluster));
-    shell(fmt::format("psql '{}' -qc 'CREATE DATABASE bench'", base));
-    std::string url = base;
-    url.replace(url.find("/postgres?"), 10, "/bench?");
+    berth::bench::BenchPostgres pg;
+    const std::string url = pg.create_database("bench");
     std::cout << "| store | isolation | n | p50 ms | p99 ms |\n|---|---|---|---|---|\n";
     for (const char* store : {"sqlite", "postgres"}) {
       std::vector<std::string> args = {"--allow-unisolated"};
@@ -87,6 +71,5 @@ int main(int argc, char** argv) {
     std::cerr << "benchmark failed: " << e.what() << "\n";
     status = 1;
   }
-  std::system(fmt::format("{} stop {} >/dev/null 2>&1", script, cluster).c_str());
   return status;
 }
