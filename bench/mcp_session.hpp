@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,13 @@ class Session {
     if (id_.empty()) throw std::runtime_error("initialize failed: " + r.body);
     post({{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
   }
+  // Ends the session, as a client does when it is done (a token has at most 64 at a time).
+  ~Session() {
+    std::map<std::string, std::string> h = {{"Mcp-Session-Id", id_}};
+    (void)api_.exchange("DELETE", path_, h, "");
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // tools/call; returns structuredContent, throws on a JSON-RPC error or a tool error.
   json call(const std::string& tool, const json& args) {
@@ -62,5 +70,19 @@ class Session {
   std::string id_;
   int next_ = 0;
 };
+
+// Tokens of the server's admin, one per `per_token` sessions of `sessions` open at once (the
+// server lets one token hold at most 64 MCP sessions).
+inline std::vector<std::string> session_tokens(const BenchServer& s, int sessions,
+                                               int per_token = 50) {
+  berth::cli::ApiClient api(s.url(), s.token());
+  std::vector<std::string> out;
+  for (int i = 0; i < (sessions + per_token - 1) / per_token; ++i) {
+    auto t = api.post("/api/v1/tokens", {{"name", "bench-sessions-" + std::to_string(i)}});
+    if (!t) throw std::runtime_error("token: " + t.error().message);
+    out.push_back((*t)["token"]);
+  }
+  return out;
+}
 
 }  // namespace berth::bench

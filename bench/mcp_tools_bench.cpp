@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 using berth::bench::BenchServer;
 using berth::bench::percentile;
 using berth::bench::Session;
+using berth::bench::session_tokens;
 
 namespace {
 
@@ -130,11 +131,12 @@ void concurrent(const BenchServer& server, const std::string& shell, int c) {
   std::vector<double> took(static_cast<std::size_t>(c));
   std::vector<std::string> names(static_cast<std::size_t>(c));
   std::atomic<int> failures{0};
+  const auto tokens = session_tokens(server, c);
   std::vector<std::thread> threads;
   for (int i = 0; i < c; ++i) {
     threads.emplace_back([&, i] {
       try {
-        Session s(server);
+        Session s(server, "", tokens[static_cast<std::size_t>(i) / 50]);
         auto start = Clock::now();
         auto r = s.call("create_workspace", {{"template_id", shell}});
         took[static_cast<std::size_t>(i)] = ms_since(start);
@@ -189,11 +191,12 @@ void waiting(int w) {
   const std::string tid = (*slow)["id"];
   auto idle = proc_status(server.pid());
   std::atomic<int> sent{0};
+  const auto tokens = session_tokens(server, w);
   std::vector<std::thread> threads;
   for (int i = 0; i < w; ++i) {
-    threads.emplace_back([&] {
+    threads.emplace_back([&, i] {
       try {
-        Session s(server);
+        Session s(server, "", tokens[static_cast<std::size_t>(i) / 50]);
         ++sent;
         s.call("create_workspace", {{"template_id", tid}});
       } catch (const std::exception&) {
