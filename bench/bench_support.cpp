@@ -45,6 +45,19 @@ pid_t spawn_berth(std::vector<std::string> args, const fs::path& log) {
   return pid;
 }
 
+// A /proc file's bytes, "" when the process is gone (reading may then fail with ESRCH, which
+// an istreambuf_iterator would throw from).
+std::string read_proc_file(const fs::path& file) {
+  std::string out;
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 // Kills `pid`, then every agent and sandbox started for `dir` (their working directories or
 // executables are under it), removes their control groups and the directory.
 void end_everything_under(pid_t pid, const fs::path& dir) {
@@ -55,8 +68,7 @@ void end_everything_under(pid_t pid, const fs::path& dir) {
     const std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string cmd = read_proc_file(entry.path() / "cmdline");
     // Unisolated agents run in their workspace (but make themselves non-dumpable, so their
     // cwd may be unreadable: their executable is the copy under the data directory);
     // sandboxes name it on bwrap's command line.
