@@ -70,6 +70,22 @@ agents:
     io.run();
     return f.get();
   }
+  std::optional<json> send_modern(json message) {
+    boost::asio::io_context io;
+    Session calls;
+    auto f = boost::asio::co_spawn(
+        io, server_->handle_modern(std::move(message), calls, {.actor = actor_}),
+        boost::asio::use_future);
+    io.run();
+    return f.get();
+  }
+  static json modern(const std::string& method, json params = json::object(),
+                     const std::string& version = "2026-07-28") {
+    params["_meta"] = {{meta::kProtocolVersion, version},
+                       {meta::kClientCapabilities, json::object()},
+                       {meta::kClientInfo, {{"name", "t"}, {"version", "1"}}}};
+    return {{"jsonrpc", "2.0"}, {"id", 9}, {"method", method}, {"params", params}};
+  }
   json call(const std::string& tool, json args) {
     auto r = send({{"jsonrpc", "2.0"},
                    {"id", 7},
@@ -206,6 +222,59 @@ TEST_F(McpServerTest, ReadTemplateErrors) {
   expect_error(
       {{"template_id", hidden_id_}},
       "template not available for chat workspaces; use list_templates to find allowed templates");
+}
+
+TEST_F(McpServerTest, ModernDiscoverNamesEveryVersionAndTheServer) {
+  auto r = send_modern(modern("server/discover"));
+  ASSERT_TRUE(r && r->contains("result")) << (r ? r->dump() : "");
+  const json& result = (*r)["result"];
+  EXPECT_EQ(result["resultType"], "complete");
+  EXPECT_EQ(result["supportedVersions"],
+            json::array({"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"}));
+  EXPECT_TRUE(result["capabilities"].contains("tools"));
+  EXPECT_EQ(result["_meta"][meta::kServerInfo]["name"], "berth");
+  EXPECT_TRUE(result.contains("ttlMs"));
+  EXPECT_TRUE(result.contains("cacheScope"));
+}
+
+TEST_F(McpServerTest, ModernResultsCarryResultTypeAndTheServer) {
+  auto list = send_modern(modern("tools/list"));
+  ASSERT_TRUE(list && list->contains("result"));
+  EXPECT_EQ((*list)["result"]["resultType"], "complete");
+  EXPECT_EQ((*list)["result"]["cacheScope"], "private");
+  auto called = send_modern(modern("tools/call", {{"name", "list_templates"}}));
+  ASSERT_TRUE(called && called->contains("result")) << called->dump();
+  EXPECT_EQ((*called)["result"]["resultType"], "complete");
+  EXPECT_EQ((*called)["result"]["_meta"][meta::kServerInfo]["name"], "berth");
+  EXPECT_EQ((*called)["result"]["structuredContent"]["templates"].size(), 1u);
+}
+
+TEST_F(McpServerTest, ModernRefusesOtherVersionsMissingEnvelopesAndLegacyMethods) {
+  auto old = send_modern(modern("tools/list", json::object(), "2099-01-01"));
+  ASSERT_TRUE(old);
+  EXPECT_EQ((*old)["error"]["code"], rpc::kUnsupportedProtocolVersion);
+  EXPECT_EQ((*old)["error"]["message"], "Unsupported protocol version: 2099-01-01");
+  EXPECT_EQ((*old)["error"]["data"]["requested"], "2099-01-01");
+
+  auto bare = send_modern({{"jsonrpc", "2.0"}, {"id", 1}, {"method", "tools/list"}});
+  ASSERT_TRUE(bare);
+  EXPECT_EQ((*bare)["error"]["code"], rpc::kInvalidParams);
+  EXPECT_NE((*bare)["error"]["message"].get<std::string>().find("params._meta"), std::string::npos);
+
+  for (const char* method : {"initialize", "ping", "logging/setLevel"}) {
+    auto r = send_modern(modern(method));
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(McpServer::is_unknown_method(*r)) << method << " " << r->dump();
+  }
+}
+
+TEST(EnvelopeVersion, ReadFromParamsMetaOnly) {
+  EXPECT_EQ(McpServer::envelope_version(
+                {{"params", {{"_meta", {{meta::kProtocolVersion, "2026-07-28"}}}}}}),
+            "2026-07-28");
+  EXPECT_FALSE(McpServer::envelope_version({{"params", {{"protocolVersion", "2026-07-28"}}}}));
+  EXPECT_FALSE(McpServer::envelope_version(json::array()));
+  EXPECT_FALSE(McpServer::envelope_version({{"params", {{"_meta", 3}}}}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <stdexcept>
 
@@ -90,6 +91,32 @@ std::optional<std::string> parse_uuid(std::string_view t) {
   }
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0 || text.size() > (1u << 20)) return std::nullopt;
+  if (text.empty()) return std::string();
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') {
+      return std::nullopt;  // EVP_DecodeBlock skips whitespace; a header value has none
+    }
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t padding = 0;
+  if (text.ends_with("==")) {
+    padding = 2;
+  } else if (text.ends_with('=')) {
+    padding = 1;
+  }
+  if (text.substr(0, text.size() - padding).find('=') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
 }
 
 }  // namespace berth

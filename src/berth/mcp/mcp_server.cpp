@@ -23,6 +23,14 @@ constexpr std::string_view kInstructions =
 
 bool valid_id(const json& id) { return id.is_string() || id.is_number_integer(); }
 
+json server_info() {
+  return {{"name", kServerName}, {"title", "Berth"}, {"version", kServerVersion}};
+}
+
+// A 2026-07-28 tools/list may be cached this long by the client. The list depends only on the
+// token (a read-only token sees fewer tools), hence private.
+constexpr int kToolsTtlMs = 300'000;
+
 json success(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
@@ -92,8 +100,38 @@ json McpServer::initialize(const json& params, Session& session) {
   session.client_info = params.value("clientInfo", json::object());
   return {{"protocolVersion", chosen},
           {"capabilities", {{"tools", {{"listChanged", false}}}}},
-          {"serverInfo", {{"name", kServerName}, {"title", "Berth"}, {"version", kServerVersion}}},
+          {"serverInfo", server_info()},
           {"instructions", kInstructions}};
+}
+
+json McpServer::discover() const {
+  return {{"supportedVersions", supported_versions()},
+          {"capabilities", {{"tools", {{"listChanged", false}}}}},
+          {"instructions", kInstructions},
+          {"ttlMs", kToolsTtlMs},
+          {"cacheScope", "public"}};
+}
+
+std::vector<std::string> McpServer::supported_versions() {
+  std::vector<std::string> out = {std::string(kModernProtocolVersion)};
+  for (auto v : kSupportedVersions) out.emplace_back(v);
+  return out;
+}
+
+std::optional<std::string> McpServer::envelope_version(const json& message) {
+  if (!message.is_object()) return std::nullopt;
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return std::nullopt;
+  auto m = params->find("_meta");
+  if (m == params->end() || !m->is_object()) return std::nullopt;
+  auto v = m->find(meta::kProtocolVersion);
+  if (v == m->end()) return std::nullopt;
+  return v->is_string() ? v->get<std::string>() : v->dump();
+}
+
+bool McpServer::is_unknown_method(const json& response) {
+  return response.is_object() && response.contains("error") &&
+         response["error"].value("code", 0) == rpc::kMethodNotFound;
 }
 
 json McpServer::list_tools(bool only_read_only) const {
@@ -184,33 +222,46 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   co_return response;
 }
 
-boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Session& session,
-                                                              chattools::ToolContext context,
-                                                              NotificationSink sink) {
+std::optional<json> McpServer::malformed(const json& message, bool& ignore) {
+  ignore = false;
   if (!message.is_object() || message.value("jsonrpc", json()) != "2.0") {
-    co_return error_response(
+    return error_response(
         message.is_object() && valid_id(message.value("id", json())) ? message["id"] : json(),
         rpc::kInvalidRequest, "Invalid Request: expected a JSON-RPC 2.0 object");
   }
   const bool is_request = message.contains("id");
   // A response from the client (to a request we never sent): nothing to answer.
   if (!message.contains("method") && (message.contains("result") || message.contains("error"))) {
-    co_return std::nullopt;
+    ignore = true;
+    return std::nullopt;
   }
   if (!message.contains("method") || !message["method"].is_string()) {
-    co_return error_response(is_request && valid_id(message["id"]) ? message["id"] : json(),
-                             rpc::kInvalidRequest, "Invalid Request: method must be a string");
+    return error_response(is_request && valid_id(message["id"]) ? message["id"] : json(),
+                          rpc::kInvalidRequest, "Invalid Request: method must be a string");
   }
   if (is_request && !valid_id(message["id"])) {
-    co_return error_response(json(), rpc::kInvalidRequest,
-                             "Invalid Request: id must be a string or an integer");
+    return error_response(json(), rpc::kInvalidRequest,
+                          "Invalid Request: id must be a string or an integer");
   }
+  if (!message.value("params", json::object()).is_object()) {
+    if (!is_request) {
+      ignore = true;
+      return std::nullopt;
+    }
+    return error_response(message["id"], rpc::kInvalidParams, "params must be an object");
+  }
+  return std::nullopt;
+}
+
+boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Session& session,
+                                                              chattools::ToolContext context,
+                                                              NotificationSink sink) {
+  bool ignore = false;
+  if (auto error = malformed(message, ignore)) co_return error;
+  if (ignore) co_return std::nullopt;
+  const bool is_request = message.contains("id");
   const std::string method = message["method"];
   json params = message.value("params", json::object());
-  if (!params.is_object()) {
-    if (!is_request) co_return std::nullopt;
-    co_return error_response(message["id"], rpc::kInvalidParams, "params must be an object");
-  }
 
   if (!is_request) {
     if (method == "notifications/initialized") session.initialized = true;
@@ -227,6 +278,57 @@ boost::asio::awaitable<std::optional<json>> McpServer::handle(json message, Sess
     co_return co_await call_tool(id, params, session, std::move(context), std::move(sink));
   }
   co_return error_response(id, rpc::kMethodNotFound, fmt::format("Method not found: {}", method));
+}
+
+boost::asio::awaitable<std::optional<json>> McpServer::handle_modern(json message, Session& calls,
+                                                                     chattools::ToolContext context,
+                                                                     NotificationSink sink) {
+  bool ignore = false;
+  if (auto error = malformed(message, ignore)) co_return error;
+  if (ignore) co_return std::nullopt;
+  const std::string method = message["method"];
+  json params = message.value("params", json::object());
+  if (!message.contains("id")) {
+    if (method == "notifications/cancelled") cancel(params, calls);
+    co_return std::nullopt;
+  }
+  const json& id = message["id"];
+  const auto version = envelope_version(message);
+  if (!version) {
+    co_return error_response(
+        id, rpc::kInvalidParams,
+        fmt::format(
+            "Invalid params: a {} request names its protocol version in params._meta[\"{}\"]",
+            kModernProtocolVersion, meta::kProtocolVersion));
+  }
+  if (*version != kModernProtocolVersion) {
+    co_return error_response(id, rpc::kUnsupportedProtocolVersion,
+                             fmt::format("Unsupported protocol version: {}", *version),
+                             {{"supported", supported_versions()}, {"requested", *version}});
+  }
+  calls.protocol_version = *version;
+  calls.client_info =
+      params.value("_meta", json::object()).value(meta::kClientInfo, json::object());
+  json response;
+  if (method == "server/discover") {
+    response = success(id, discover());
+  } else if (method == "tools/list") {
+    response = success(id, list_tools(context.actor.scope.read_only));
+    response["result"]["ttlMs"] = kToolsTtlMs;
+    response["result"]["cacheScope"] = "private";
+  } else if (method == "tools/call") {
+    response = co_await call_tool(id, params, calls, std::move(context), std::move(sink));
+  } else {
+    co_return error_response(
+        id, rpc::kMethodNotFound,
+        fmt::format("Method not found: {} (protocol version {})", method, kModernProtocolVersion));
+  }
+  if (response.contains("result")) {
+    json& result = response["result"];
+    result["resultType"] = "complete";
+    result["_meta"][meta::kServerInfo] = server_info();
+  }
+  co_return response;
 }
 
 }  // namespace berth::mcp

@@ -2,7 +2,10 @@
 // The MCP server core, independent of transport: JSON-RPC 2.0 framing rules, the lifecycle
 // (initialize / notifications/initialized / ping), and tools/list + tools/call over a set of
 // chat tools. Transports (stdio, Streamable HTTP) hand it one decoded message at a time.
-// Revision 2025-11-25 (also answers clients of 2025-06-18 and 2025-03-26).
+// Two eras: 2025-11-25 with sessions (also answers 2025-06-18 and 2025-03-26 clients), and
+// 2026-07-28, stateless: each request names its version, capabilities and client in
+// params._meta, server/discover replaces initialize, and every result carries resultType and
+// the server's identity in _meta (handle_modern).
 
 #include <functional>
 #include <map>
@@ -29,9 +32,24 @@ inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
 // The request was cancelled by the client (as LSP); the client ignores this answer.
 inline constexpr int kRequestCancelled = -32800;
+// 2026-07-28: an HTTP header disagrees with the body (or a required one is missing).
+inline constexpr int kHeaderMismatch = -32020;
+// 2026-07-28: the request's protocol version is not one this server speaks.
+inline constexpr int kUnsupportedProtocolVersion = -32022;
 }  // namespace rpc
 
+// The newest revision with sessions (initialize answers it when asked for an unknown one).
 inline constexpr std::string_view kLatestProtocolVersion = "2025-11-25";
+// The stateless revision.
+inline constexpr std::string_view kModernProtocolVersion = "2026-07-28";
+
+// The _meta keys of 2026-07-28.
+namespace meta {
+inline constexpr const char* kProtocolVersion = "io.modelcontextprotocol/protocolVersion";
+inline constexpr const char* kClientInfo = "io.modelcontextprotocol/clientInfo";
+inline constexpr const char* kClientCapabilities = "io.modelcontextprotocol/clientCapabilities";
+inline constexpr const char* kServerInfo = "io.modelcontextprotocol/serverInfo";
+}  // namespace meta
 
 // What one MCP session remembers between messages. Owned by the transport.
 struct Session {
@@ -59,6 +77,20 @@ class McpServer {
   boost::asio::awaitable<std::optional<json>> handle(json message, Session& session,
                                                      chattools::ToolContext context,
                                                      NotificationSink sink = {});
+  // A 2026-07-28 request (stateless): no session; `calls` only tracks this request's call so
+  // that a transport can cancel it (closing its stream, or notifications/cancelled on stdio).
+  // Unsupported versions get -32022 naming the supported ones; a method this era does not
+  // have gets -32601 (is_unknown_method tells the transport, which answers HTTP 404).
+  boost::asio::awaitable<std::optional<json>> handle_modern(json message, Session& calls,
+                                                            chattools::ToolContext context,
+                                                            NotificationSink sink = {});
+  // The protocol version a message names in params._meta (2026-07-28 era), or nullopt.
+  static std::optional<std::string> envelope_version(const json& message);
+  // True for an error response that says the method does not exist.
+  static bool is_unknown_method(const json& response);
+  // Every protocol version this server speaks, newest first.
+  static std::vector<std::string> supported_versions();
+
   // True when `message` is a tools/call request that asks for progress.
   static bool wants_progress(const json& message);
 
@@ -70,6 +102,10 @@ class McpServer {
 
  private:
   json initialize(const json& params, Session& session);
+  json discover() const;
+  // The error response for a message that is not a well-formed JSON-RPC 2.0 request or
+  // notification, or nullopt; a client's response to us is `ignore`d.
+  static std::optional<json> malformed(const json& message, bool& ignore);
   // Every tool, or with `only_read_only` (a read-only token) the ones that change nothing.
   json list_tools(bool only_read_only) const;
   boost::asio::awaitable<json> call_tool(const json& id, const json& params, Session& session,

@@ -1,0 +1,131 @@
+// MCP 2026-07-28 (stateless) over Streamable HTTP, with the official v2 TypeScript SDK client
+// pinned to that revision: server/discover, per-request _meta, resultType, tools/list caching
+// hints, a chat named by the URL instead of a session; and the wire rules checked by hand
+// (header mismatch -32020, unsupported version -32022, unknown method 404, no GET stream).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { startServer } from "./harness.mjs";
+
+const kModern = "2026-07-28";
+let server;
+
+before(async () => {
+  server = await startServer();
+  await server.api("POST", "/api/v1/templates", {
+    files: { "template.yaml": "name: shell\ndescription: A plain shell\nagents:\n  - name: main\n",
+             "README.md": "# shell" },
+  });
+});
+after(async () => { await server?.stop(); });
+
+async function connectModern(query = "") {
+  const transport = new StreamableHTTPClientTransport(new URL(server.url + "/mcp" + query), {
+    requestInit: { headers: { Authorization: `Bearer ${server.token}` } },
+  });
+  const client = new Client({ name: "berth-e2e-v2", version: "0.0.1" },
+                            { versionNegotiation: { mode: { pin: kModern } } });
+  await client.connect(transport);
+  return client;
+}
+
+// One raw 2026-07-28 POST: the headers a client sends, with `override` on top.
+async function post(body, override = {}) {
+  const name = body.method === "tools/call" ? { "Mcp-Name": body.params.name } : {};
+  const res = await fetch(server.url + "/mcp", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json",
+               Accept: "application/json, text/event-stream", "MCP-Protocol-Version": kModern,
+               "Mcp-Method": body.method, ...name, ...override },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+const envelope = (version = kModern) => ({
+  "io.modelcontextprotocol/protocolVersion": version,
+  "io.modelcontextprotocol/clientCapabilities": {},
+  "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+});
+
+test("a pinned v2 client discovers 2026-07-28 and lists tools with caching hints", async () => {
+  const client = await connectModern();
+  assert.equal(client.getNegotiatedProtocolVersion(), kModern);
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === "create_workspace"));
+  const raw = await post({ jsonrpc: "2.0", id: 1, method: "tools/list",
+                           params: { _meta: envelope() } });
+  assert.equal(raw.status, 200);
+  assert.equal(raw.body.result.resultType, "complete");
+  assert.equal(raw.body.result.cacheScope, "private");
+  assert.ok(raw.body.result.ttlMs > 0);
+  assert.equal(raw.body.result._meta["io.modelcontextprotocol/serverInfo"].name, "berth");
+  assert.equal(raw.headers.get("mcp-session-id"), null, "2026-07-28 has no sessions");
+  assert.deepEqual(raw.body.result.tools.map((t) => t.name), tools.map((t) => t.name),
+                   "one order, every time");
+  await client.close();
+});
+
+test("tools work without a session, and the chat in the URL keeps one workspace", async () => {
+  const a = await connectModern("?chat=modern-1");
+  const list = await a.callTool({ name: "list_templates", arguments: {} });
+  const id = list.structuredContent.templates[0].id;
+  const created = await a.callTool({ name: "create_workspace", arguments: { template_id: id } });
+  assert.ok(!created.isError, JSON.stringify(created));
+  assert.equal(created.structuredContent.created, true);
+  const ran = await a.callTool({ name: "execute", arguments: { command: "echo stateless" } });
+  assert.equal(ran.structuredContent.output.trim(), "stateless");
+  await a.close();
+  // Another client, same chat key: the same workspace, no new one.
+  const b = await connectModern("?chat=modern-1");
+  const again = await b.callTool({ name: "create_workspace", arguments: { template_id: id } });
+  assert.equal(again.structuredContent.workspace_name, created.structuredContent.workspace_name);
+  assert.equal(again.structuredContent.created, false);
+  await b.close();
+});
+
+test("headers that disagree with the body are refused with -32020", async () => {
+  const call = { jsonrpc: "2.0", id: 2, method: "tools/call",
+                 params: { name: "list_templates", arguments: {}, _meta: envelope() } };
+  for (const [header, value] of [["Mcp-Method", "tools/list"], ["Mcp-Name", "execute"],
+                                 ["MCP-Protocol-Version", "2025-11-25"]]) {
+    const r = await post(call, { [header]: value });
+    assert.equal(r.status, 400, header);
+    assert.equal(r.body.error.code, -32020, header);
+    assert.match(r.body.error.message, new RegExp(`${header} header is "${value}"`));
+  }
+  // The name may be sent base64-encoded.
+  const b64 = `=?base64?${Buffer.from("list_templates").toString("base64")}?=`;
+  const ok = await post(call, { "Mcp-Name": b64 });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  assert.equal(ok.body.result.resultType, "complete");
+});
+
+test("an unsupported version gets -32022 naming the supported ones", async () => {
+  const r = await post({ jsonrpc: "2.0", id: 3, method: "tools/list",
+                         params: { _meta: envelope("2099-01-01") } },
+                       { "MCP-Protocol-Version": "2099-01-01" });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.code, -32022);
+  assert.equal(r.body.error.data.requested, "2099-01-01");
+  assert.ok(r.body.error.data.supported.includes(kModern));
+  assert.ok(r.body.error.data.supported.includes("2025-11-25"));
+});
+
+test("unknown methods are 404, GET and DELETE are 405, and the server still answers", async () => {
+  const r = await post({ jsonrpc: "2.0", id: 4, method: "ping", params: { _meta: envelope() } });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error.code, -32601);
+  for (const method of ["GET", "DELETE"]) {
+    const res = await fetch(server.url + "/mcp", {
+      method, headers: { Authorization: `Bearer ${server.token}`, "MCP-Protocol-Version": kModern,
+                         Accept: "text/event-stream" },
+    });
+    assert.equal(res.status, 405, method);
+    assert.equal(res.headers.get("allow"), "POST");
+  }
+  const d = await post({ jsonrpc: "2.0", id: 5, method: "server/discover",
+                         params: { _meta: envelope() } });
+  assert.equal(d.status, 200);
+  assert.deepEqual(d.body.result.supportedVersions[0], kModern);
+});
