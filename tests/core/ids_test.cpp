@@ -14,6 +14,13 @@ TEST(Base64Decode, StandardAlphabetWithPadding) {
   EXPECT_EQ(base64_decode("w6lsw6g="), "\xc3\xa9l\xc3\xa8");  // "élè"
 }
 
+TEST(Base64, EncodeThenDecodeGivesTheBytesBack) {
+  for (const std::string s : {"", "a", "ab", "abc", "tools/call", "\xc3\xa9\x00\xff"}) {
+    EXPECT_EQ(base64_decode(base64_encode(s)), s);
+  }
+  EXPECT_EQ(base64_encode("ab"), "YWI=");
+}
+
 TEST(Base64Decode, RefusesWhatIsNotBase64) {
   for (const char* bad : {"YWJ", "YW J", "YW=j", "Y===", "YWJj\n", "!!!!", "YWJ\0"}) {
     EXPECT_FALSE(base64_decode(bad)) << bad;

@@ -1,11 +1,12 @@
-// MCP 2026-07-28 (stateless) over Streamable HTTP, with the official v2 TypeScript SDK client
-// pinned to that revision: server/discover, per-request _meta, resultType, tools/list caching
+// MCP 2026-07-28 (stateless) over Streamable HTTP and over stdio (`berth mcp`), with the
+// official v2 TypeScript SDK client pinned to that revision: server/discover, per-request _meta, resultType, tools/list caching
 // hints, a chat named by the URL instead of a session; and the wire rules checked by hand
 // (header mismatch -32020, unsupported version -32022, unknown method 404, no GET stream).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { startServer } from "./harness.mjs";
+import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
+import { startServer, berthBinary } from "./harness.mjs";
 
 const kModern = "2026-07-28";
 let server;
@@ -128,4 +129,36 @@ test("unknown methods are 404, GET and DELETE are 405, and the server still answ
                          params: { _meta: envelope() } });
   assert.equal(d.status, 200);
   assert.deepEqual(d.body.result.supportedVersions[0], kModern);
+});
+
+test("stdio: `berth mcp` relays 2026-07-28 with its headers, and a chat keeps its workspace",
+     async () => {
+  const connect = async () => {
+    const client = new Client({ name: "berth-e2e-v2-stdio", version: "0.0.1" },
+                              { versionNegotiation: { mode: { pin: kModern } } });
+    await client.connect(new StdioClientTransport({
+      command: berthBinary,
+      args: ["mcp", "--url", server.url, "--token", server.token, "--chat", "modern-stdio"],
+      stderr: "pipe",
+    }));
+    return client;
+  };
+  const client = await connect();
+  assert.equal(client.getNegotiatedProtocolVersion(), kModern);
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === "execute"));
+  const list = await client.callTool({ name: "list_templates", arguments: {} });
+  const id = list.structuredContent.templates[0].id;
+  // Two calls at once: each 2026-07-28 request runs on its own.
+  const [created, read] = await Promise.all([
+    client.callTool({ name: "create_workspace", arguments: { template_id: id } }),
+    client.callTool({ name: "read_template", arguments: { template_id: id } }),
+  ]);
+  assert.equal(created.structuredContent.created, true, JSON.stringify(created));
+  assert.equal(read.structuredContent.template.name, "shell");
+  await client.close();
+  const again = await connect();
+  const same = await again.callTool({ name: "create_workspace", arguments: { template_id: id } });
+  assert.equal(same.structuredContent.workspace_name, created.structuredContent.workspace_name);
+  await again.close();
 });

@@ -4,6 +4,12 @@
 // tool call, then its response) is written to stdout as one line. Requests run concurrently,
 // so a ping or a notifications/cancelled is not stuck behind a long tools/call. Logs go to
 // stderr only.
+//
+// Both MCP eras pass through. A 2026-07-28 message (its params._meta names the version) has no
+// session: the bridge sends the headers that revision requires over HTTP, taken from the
+// message itself (MCP-Protocol-Version, Mcp-Method, Mcp-Name), and every request runs on its
+// own.
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <list>
@@ -17,6 +23,7 @@
 
 #include "berth/cli/commands.hpp"
 #include "berth/cli/http_client.hpp"
+#include "berth/core/ids.hpp"
 #include "berth/core/untrusted.hpp"
 
 namespace berth::cli {
@@ -41,6 +48,28 @@ json rpc_error(const json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 
+// The 2026-07-28 version a message names in params._meta ("2026-07-28" for server/discover,
+// the probe a client sends first), or "" for a 2025-era message.
+std::string modern_version(const json& message) {
+  if (!message.is_object()) return "";
+  const json params = message.value("params", json::object());
+  if (params.is_object()) {
+    const json meta = params.value("_meta", json::object());
+    if (meta.is_object()) {
+      const json v = meta.value("io.modelcontextprotocol/protocolVersion", json());
+      if (v.is_string()) return v.get<std::string>();
+    }
+  }
+  return message.value("method", json()) == "server/discover" ? "2026-07-28" : "";
+}
+
+// A header value as 2026-07-28 spells names that are not plain printable ASCII.
+std::string header_value(const std::string& s) {
+  const bool plain = std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (plain && !s.starts_with("=?")) return s;
+  return "=?base64?" + base64_encode(s) + "?=";
+}
+
 // Posts one message and writes what comes back. Returns the session id the server named.
 std::string relay(ApiClient& client, const std::string& path, const std::string& session,
                   const std::string& line, const json& message) {
@@ -49,7 +78,18 @@ std::string relay(ApiClient& client, const std::string& path, const std::string&
   const json id = is_request ? message["id"] : json();
   std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
                                                 {"Accept", "application/json, text/event-stream"}};
-  if (!session.empty()) headers["Mcp-Session-Id"] = session;
+  if (const std::string version = modern_version(message); !version.empty()) {
+    headers["MCP-Protocol-Version"] = version;
+    const json method = message.value("method", json());
+    if (method.is_string()) headers["Mcp-Method"] = header_value(method.get<std::string>());
+    const json params = message.value("params", json::object());
+    const json name = params.is_object() ? params.value("name", json()) : json();
+    if (method == "tools/call" && name.is_string()) {
+      headers["Mcp-Name"] = header_value(name.get<std::string>());
+    }
+  } else if (!session.empty()) {
+    headers["Mcp-Session-Id"] = session;
+  }
   auto reply = client.exchange("POST", path, headers, line,
                                [](const std::string& event, const std::string& data) {
                                  json m = json::parse(data, nullptr, false);
@@ -110,8 +150,11 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
     const bool is_request =
         message.is_object() && message.contains("id") && message.contains("method");
     // initialize names the session and notifications are quick: both are relayed in order.
-    // Other requests each get a thread, so they can overlap.
-    if (!is_request || message.value("method", json()) == "initialize" || session.empty()) {
+    // Other requests each get a thread, so they can overlap; 2026-07-28 requests need no
+    // session.
+    const bool modern = !modern_version(message).empty();
+    if (!is_request || message.value("method", json()) == "initialize" ||
+        (session.empty() && !modern)) {
       ApiClient client(url, token);
       session = relay(client, path, session, line, message);
       continue;

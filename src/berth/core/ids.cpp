@@ -93,6 +93,15 @@ std::optional<std::string> parse_uuid(std::string_view t) {
          hex.substr(16, 4) + "-" + hex.substr(20);
 }
 
+std::string base64_encode(std::string_view bytes) {
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0 || text.size() > (1u << 20)) return std::nullopt;
   if (text.empty()) return std::string();

@@ -20,6 +20,7 @@ bool looks_like_uuid(std::string_view text);
 // Standard base64 (RFC 4648, with padding) decoded, or nullopt when `text` is not that
 // (OpenSSL's decoder; its padding bytes are removed).
 std::optional<std::string> base64_decode(std::string_view text);
+std::string base64_encode(std::string_view bytes);
 // Accepts the forms UUID parsers commonly do (canonical, "urn:uuid:...", "{...}", 32 hex
 // digits; any case) and returns the canonical lower-case form, or nullopt.
 std::optional<std::string> parse_uuid(std::string_view text);
