@@ -10,6 +10,7 @@ import { startServer, berthBinary } from "./harness.mjs";
 
 const kModern = "2026-07-28";
 let server;
+let slowbuild;
 
 before(async () => {
   server = await startServer();
@@ -17,6 +18,8 @@ before(async () => {
     files: { "template.yaml": "name: shell\ndescription: A plain shell\nagents:\n  - name: main\n",
              "README.md": "# shell" },
   });
+  slowbuild = (await server.api("POST", "/api/v1/templates", { files: {
+    "template.yaml": "name: slowbuild\nagents:\n  - name: main\nscripts:\n  start: sleep 2\n" } })).id;
 });
 after(async () => { await server?.stop(); });
 
@@ -161,4 +164,36 @@ test("stdio: `berth mcp` relays 2026-07-28 with its headers, and a chat keeps it
   const same = await again.callTool({ name: "create_workspace", arguments: { template_id: id } });
   assert.equal(same.structuredContent.workspace_name, created.structuredContent.workspace_name);
   await again.close();
+});
+
+async function cancelledCalls() {
+  const res = await fetch(server.url + "/metrics", { headers: { Authorization: `Bearer ${server.token}` } });
+  const m = (await res.text()).match(
+    /berth_tool_calls_total\{tool="create_workspace",outcome="cancelled"\} (\d+)/);
+  return m ? Number(m[1]) : 0;
+}
+
+test("progress streams over SSE, and closing the stream cancels the wait, not the build",
+     async () => {
+  const client = await connectModern("?chat=modern-cancel");
+  const before = await cancelledCalls();
+  const controller = new AbortController();
+  const progress = [];
+  const call = client.callTool({ name: "create_workspace", arguments: { template_id: slowbuild } },
+                               { signal: controller.signal,
+                                 onprogress: (p) => { progress.push(p.message); controller.abort(); } });
+  await assert.rejects(call);
+  assert.ok(progress.length >= 1, "a progress notification arrived before the abort");
+  for (let i = 0; i < 50 && (await cancelledCalls()) === before; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await cancelledCalls(), before + 1, "the server ended the call's wait");
+  // The build went on: waiting finds the workspace ready.
+  let done;
+  for (let i = 0; i < 10; i++) {
+    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
+    if (done.structuredContent.status !== "in_progress") break;
+  }
+  assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
+  await client.close();
 });
