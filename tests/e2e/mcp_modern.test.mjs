@@ -13,7 +13,8 @@ let server;
 let slowbuild;
 
 before(async () => {
-  server = await startServer();
+  // Keep-alive comments on quiet streams every 200 ms, so a test sees them.
+  server = await startServer(["--sse-keepalive", "200ms"]);
   await server.api("POST", "/api/v1/templates", {
     files: { "template.yaml": "name: shell\ndescription: A plain shell\nagents:\n  - name: main\n",
              "README.md": "# shell" },
@@ -196,4 +197,24 @@ test("progress streams over SSE, and closing the stream cancels the wait, not th
   }
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
+});
+
+test("a quiet streamed call gets keep-alive comments", async () => {
+  const res = await fetch(server.url + "/mcp?chat=modern-quiet", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json",
+               Accept: "application/json, text/event-stream", "MCP-Protocol-Version": kModern,
+               "Mcp-Method": "tools/call", "Mcp-Name": "create_workspace" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 11, method: "tools/call", params: {
+      name: "create_workspace", arguments: { template_id: slowbuild },
+      _meta: { ...envelope(), progressToken: "quiet" } } }),
+  });
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  const text = await res.text();  // the whole stream, to the result
+  assert.match(text, /^: keep-alive$/m, "the 2 s build is quiet for longer than 200 ms");
+  const events = text.split("\n\n").filter((f) => f.includes("data: "))
+    .map((f) => JSON.parse(f.slice(f.indexOf("data: ") + 6)));
+  const result = events.find((e) => e.id === 11);
+  assert.equal(result.result.resultType, "complete", text);
+  assert.equal(result.result.structuredContent.created, true, text);
 });

@@ -68,6 +68,7 @@ struct ServerOptions {
   std::string hung_job_timeout = "30s";
   std::string tool_wait_budget = "50s";
   std::string mcp_session_idle = "1h";
+  std::string sse_keepalive = "15s";
   std::string prebuild_backoff = "30s";
   int prebuild_failure_limit = 3;
   bool allow_unisolated = false;
@@ -138,6 +139,12 @@ int run_server(const ServerOptions& o) {
   if (*hung_job_timeout < std::chrono::seconds(1)) {
     return report(Error::invalid_argument("--hung-job-timeout must be at least 1s",
                                           "e.g. 30s; provisioners heartbeat a third as often"),
+                  false);
+  }
+  auto sse_keepalive = parse_duration(o.sse_keepalive);
+  if (!sse_keepalive) return report(sse_keepalive.error(), false);
+  if (sse_keepalive->count() < 100) {
+    return report(Error::invalid_argument("--sse-keepalive must be at least 100ms", "e.g. 15s"),
                   false);
   }
   auto mcp_session_idle = parse_duration(o.mcp_session_idle);
@@ -240,6 +247,7 @@ int run_server(const ServerOptions& o) {
   app.options.hosts.loopback_only = loopback;
   app.options.bootstrap_token_file = data / "admin.token";
   app.options.max_connections = o.max_connections;
+  app.options.sse_keepalive = *sse_keepalive;
   app.options.max_connections_per_client = o.max_connections_per_client;
   app.options.relay_secret = random_hex(32);
   for (const auto& h : o.allowed_hosts) app.options.hosts.allowed.push_back(http::host_name(h));
@@ -440,6 +448,10 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   server
       ->add_option("--tool-wait-budget", server_options->tool_wait_budget,
                    "How long one MCP tool call may wait before answering in_progress")
+      ->capture_default_str();
+  server
+      ->add_option("--sse-keepalive", server_options->sse_keepalive,
+                   "A streamed MCP answer silent this long gets a keep-alive comment")
       ->capture_default_str();
   server
       ->add_option("--mcp-session-idle", server_options->mcp_session_idle,

@@ -39,6 +39,9 @@ struct AppOptions {
   // this replica's row of the shared database).
   std::string relay_secret;
   bool tls = false;  // HTTPS only: session cookies are Secure
+  // A streamed MCP answer silent this long gets a keep-alive comment (which also finds out a
+  // client that went away, cancelling its call).
+  std::chrono::milliseconds sse_keepalive{std::chrono::seconds(15)};
 };
 
 class McpSessions;

@@ -99,7 +99,17 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
       }
     }
     if (outbox->done) co_return;
-    co_await outbox->wait();
+    // A quiet stream gets a keep-alive comment now and then: proxies keep it open, and a
+    // client that went away is found out (the write fails), which cancels the call.
+    const bool woke = co_await outbox->wait(app.options.sse_keepalive);
+    if (!woke) {
+      const bool alive = co_await events.comment("keep-alive");
+      if (!alive) {
+        auto it = session->protocol.in_flight.find(key);
+        if (it != session->protocol.in_flight.end()) it->second->cancel();
+        co_return;
+      }
+    }
   }
 }
 

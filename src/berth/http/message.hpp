@@ -40,6 +40,9 @@ class EventStream {
  public:
   virtual ~EventStream() = default;
   virtual boost::asio::awaitable<bool> send(std::string_view event, std::string_view data) = 0;
+  // An SSE comment line (": text"), which clients ignore: a keep-alive on a quiet stream that
+  // also finds out whether the client is still there. False once it is not.
+  virtual boost::asio::awaitable<bool> comment(std::string_view text) = 0;
 };
 
 struct Response {

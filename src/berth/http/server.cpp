@@ -179,7 +179,14 @@ class SocketEventStream final : public EventStream {
  public:
   explicit SocketEventStream(S& stream) : stream_(stream) {}
   awaitable<bool> send(std::string_view event, std::string_view data) override {
-    std::string frame = fmt::format("event: {}\ndata: {}\n\n", event, data);
+    co_return co_await write(fmt::format("event: {}\ndata: {}\n\n", event, data));
+  }
+  awaitable<bool> comment(std::string_view text) override {
+    co_return co_await write(fmt::format(": {}\n\n", text));
+  }
+
+ private:
+  awaitable<bool> write(std::string frame) {
     boost::system::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
     co_await asio::async_write(stream_, asio::buffer(frame),
@@ -187,7 +194,6 @@ class SocketEventStream final : public EventStream {
     co_return !ec;
   }
 
- private:
   S& stream_;
 };
 

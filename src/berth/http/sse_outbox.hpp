@@ -3,6 +3,7 @@
 // produces them runs on its own (so a client that goes away never leaves it writing into
 // nothing). Used on the server's executor only.
 
+#include <chrono>
 #include <deque>
 #include <string>
 #include <utility>
@@ -31,12 +32,15 @@ struct SseOutbox {
     done = true;
     signal.cancel();
   }
-  // Sleeps until something is pushed or the work finishes.
-  boost::asio::awaitable<void> wait() {
-    if (!queue.empty() || done) co_return;
-    signal.expires_at(boost::asio::steady_timer::time_point::max());
+  // Sleeps until something is pushed, the work finishes, or `at_most` passes. False when
+  // it woke for nothing (time for a keep-alive).
+  boost::asio::awaitable<bool> wait(
+      std::chrono::steady_clock::duration at_most = std::chrono::hours(24 * 365)) {
+    if (!queue.empty() || done) co_return true;
+    signal.expires_after(at_most);
     boost::system::error_code ec;
     co_await signal.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    co_return !queue.empty() || done;
   }
 };
 
