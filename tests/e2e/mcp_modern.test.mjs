@@ -44,7 +44,14 @@ async function post(body, override = {}) {
                "Mcp-Method": body.method, ...name, ...override },
     body: JSON.stringify(body),
   });
-  return { status: res.status, headers: res.headers, body: await res.json() };
+  const text = await res.text();
+  if (res.headers.get("content-type") !== "text/event-stream") {
+    return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+  }
+  // A streamed answer: the message that answers this request.
+  const messages = text.split("\n\n").filter((f) => f.includes("data: "))
+    .map((f) => JSON.parse(f.slice(f.indexOf("data: ") + 6)));
+  return { status: res.status, headers: res.headers, body: messages.find((m) => m.id === body.id) };
 }
 
 const envelope = (version = kModern) => ({
@@ -72,6 +79,11 @@ test("a pinned v2 client discovers 2026-07-28 and lists tools with caching hints
 });
 
 test("tools work without a session, and the chat in the URL keeps one workspace", async () => {
+  // Every call is answered as a stream when the client takes one (closing it cancels).
+  const streamed = await post({ jsonrpc: "2.0", id: 21, method: "tools/call",
+                                params: { name: "list_templates", arguments: {}, _meta: envelope() } });
+  assert.equal(streamed.headers.get("content-type"), "text/event-stream");
+  assert.equal(streamed.body.result.resultType, "complete");
   const a = await connectModern("?chat=modern-1");
   const list = await a.callTool({ name: "list_templates", arguments: {} });
   const id = list.structuredContent.templates[0].id;

@@ -205,12 +205,19 @@ awaitable<Response> modern_post(Context& c, json message) {
   if (is_request && message.value("method", json()) == "tools/call") {
     const std::string key = c.request.query_param("chat").value_or("token-" + c.caller().token_id);
     auto chat = c.app.chats->open(c.caller(), key, "", "");
-    if (!chat) co_return error_response(chat.error());
+    if (!chat) {
+      const Error& e = chat.error();
+      co_return rpc_response(
+          status_for(e.code),
+          mcp::McpServer::error_response(
+              id, mcp::rpc::kInvalidParams,
+              e.detail.empty() ? e.message : fmt::format("{}; {}", e.message, e.detail)));
+    }
     context.organization_id = chat->organization_id;
     context.chat_id = chat->id;
-  }
-  if (mcp::McpServer::wants_progress(message) && accepts_event_stream(c.request) && is_request) {
-    co_return sse_call(c, session, message, context, "", true);
+    // Every call is streamed when the client takes a stream: closing it is how a 2026-07-28
+    // client cancels, and a stream's keep-alives find out a client that went away.
+    if (accepts_event_stream(c.request)) co_return sse_call(c, session, message, context, "", true);
   }
   auto response =
       co_await c.app.mcp->handle_modern(std::move(message), session->protocol, std::move(context));
