@@ -230,3 +230,35 @@ test("a quiet streamed call gets keep-alive comments", async () => {
   assert.equal(result.result.resultType, "complete", text);
   assert.equal(result.result.structuredContent.created, true, text);
 });
+
+test("stdio: notifications/cancelled closes the call's connection, which cancels its wait",
+     async () => {
+  const client = new Client({ name: "berth-e2e-v2-stdio", version: "0.0.1" },
+                            { versionNegotiation: { mode: { pin: kModern } } });
+  const transport = new StdioClientTransport({
+    command: berthBinary,
+    args: ["mcp", "--url", server.url, "--token", server.token, "--chat", "modern-stdio-cancel"],
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d) => { stderr += d; });
+  await client.connect(transport);
+  const before = await cancelledCalls();
+  const controller = new AbortController();
+  const call = client.callTool({ name: "create_workspace", arguments: { template_id: slowbuild } },
+                               { signal: controller.signal });
+  setTimeout(() => controller.abort("changed my mind"), 300);
+  await assert.rejects(call);
+  for (let i = 0; i < 50 && (await cancelledCalls()) === before; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await cancelledCalls(), before + 1, `the server ended the call's wait\n${stderr}`);
+  // The bridge still serves, and the build went on.
+  let done;
+  for (let i = 0; i < 10; i++) {
+    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
+    if (done.structuredContent.status !== "in_progress") break;
+  }
+  assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
+  await client.close();
+});

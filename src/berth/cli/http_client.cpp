@@ -1,5 +1,7 @@
 #include "berth/cli/http_client.hpp"
 
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -47,6 +49,14 @@ Error api_error(int status, const std::string& body) {
   } else {
     e.message = fmt::format("request failed with status {}", status);
   }
+  return e;
+}
+
+// What an exchange ended by ExchangeAbort returns.
+Error aborted_error() {
+  Error e;
+  e.code = ErrorCode::cancelled;
+  e.message = "aborted";
   return e;
 }
 
@@ -155,9 +165,32 @@ Result<json> ApiClient::request(const std::string& method, const std::string& pa
   return j;
 }
 
+void ExchangeAbort::abort() {
+  std::lock_guard lock(mu_);
+  aborted_ = true;
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);  // the blocked read returns at once
+}
+
+bool ExchangeAbort::aborted() const {
+  std::lock_guard lock(mu_);
+  return aborted_;
+}
+
+bool ExchangeAbort::attach(int fd) {
+  std::lock_guard lock(mu_);
+  fd_ = fd;
+  return !aborted_;
+}
+
+void ExchangeAbort::detach() {
+  std::lock_guard lock(mu_);
+  fd_ = -1;
+}
+
 Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const std::string& path,
                                              const std::map<std::string, std::string>& headers,
-                                             std::string body, const EventHandler& on_event) {
+                                             std::string body, const EventHandler& on_event,
+                                             const std::shared_ptr<ExchangeAbort>& abort) {
   if (host_.empty()) {
     return Error::invalid_argument(fmt::format("invalid server URL \"{}\"", url_),
                                    "use http(s)://HOST:PORT, e.g. http://127.0.0.1:7080");
@@ -166,13 +199,27 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
     asio::io_context io;
     beast::tcp_stream stream(io);
     if (auto s = connect(stream, host_, port_); !s) return unreachable(url_, s.error().message);
+    // The socket is closed when `stream` goes; the abort handle must forget it first.
+    struct Detach {
+      const std::shared_ptr<ExchangeAbort>& abort;
+      ~Detach() {
+        if (abort) abort->detach();
+      }
+    } detach{abort};
+    if (abort && !abort->attach(stream.socket().native_handle())) {
+      return aborted_error();
+    }
     bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), path, 11};
     req.set(bhttp::field::host, host_ + ":" + port_);
     if (!token_.empty()) req.set(bhttp::field::authorization, "Bearer " + token_);
     for (const auto& [k, v] : headers) req.set(k, v);
     req.body() = std::move(body);
     req.prepare_payload();
-    if (!tls_) return exchange_on(stream, url_, req, on_event);
+    if (!tls_) {
+      auto reply = exchange_on(stream, url_, req, on_event);
+      if (abort && abort->aborted()) return aborted_error();
+      return reply;
+    }
     auto ctx = net::client_tls_context(net::ca_file_from_environment());
     if (!ctx) return ctx.error();
     beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), **ctx);
@@ -187,7 +234,9 @@ Result<ApiClient::Reply> ApiClient::exchange(const std::string& method, const st
           "if the server's certificate comes from a private CA, pass its CA certificate with "
           "--ca-file or BERTH_CA_FILE");
     }
-    return exchange_on(secure, url_, req, on_event);
+    auto reply = exchange_on(secure, url_, req, on_event);
+    if (abort && abort->aborted()) return aborted_error();
+    return reply;
   } catch (const std::exception& e) {
     return unreachable(url_, e.what());
   }

@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -12,6 +14,24 @@
 #include "berth/core/result.hpp"
 
 namespace berth::cli {
+
+// Lets another thread end an exchange in progress: abort() shuts its connection down, and the
+// exchange returns the error "aborted". Thread-safe.
+class ExchangeAbort {
+ public:
+  void abort();
+  bool aborted() const;
+
+ private:
+  friend class ApiClient;
+  // The exchange's socket while it runs; false when abort() came first.
+  bool attach(int fd);
+  void detach();
+
+  mutable std::mutex mu_;
+  int fd_ = -1;
+  bool aborted_ = false;
+};
 
 class ApiClient {
  public:
@@ -35,10 +55,12 @@ class ApiClient {
     std::string body;
   };
   // With `on_event`, a text/event-stream response is delivered event by event (and `body`
-  // stays empty); other responses are collected into `body` as usual.
+  // stays empty); other responses are collected into `body` as usual. `abort` (optional)
+  // lets another thread end it.
   Result<Reply> exchange(const std::string& method, const std::string& path,
                          const std::map<std::string, std::string>& headers, std::string body,
-                         const EventHandler& on_event = {});
+                         const EventHandler& on_event = {},
+                         const std::shared_ptr<ExchangeAbort>& abort = nullptr);
 
   const std::string& url() const { return url_; }
 

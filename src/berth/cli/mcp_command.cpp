@@ -8,7 +8,9 @@
 // Both MCP eras pass through. A 2026-07-28 message (its params._meta names the version) has no
 // session: the bridge sends the headers that revision requires over HTTP, taken from the
 // message itself (MCP-Protocol-Version, Mcp-Method, Mcp-Name), and every request runs on its
-// own.
+// own. A 2026-07-28 client cancels over stdio with notifications/cancelled; the bridge then
+// closes that request's connection, which is how that revision cancels over HTTP, and writes
+// nothing more for it.
 #include <algorithm>
 #include <atomic>
 #include <iostream>
@@ -70,9 +72,38 @@ std::string header_value(const std::string& s) {
   return "=?base64?" + base64_encode(s) + "?=";
 }
 
+// The 2026-07-28 requests in flight, by their JSON-RPC id (dumped), so that
+// notifications/cancelled can close their connections.
+class InFlight {
+ public:
+  std::shared_ptr<ExchangeAbort> add(const std::string& id) {
+    auto abort = std::make_shared<ExchangeAbort>();
+    std::lock_guard lock(mu_);
+    calls_[id] = abort;
+    return abort;
+  }
+  void remove(const std::string& id, const std::shared_ptr<ExchangeAbort>& abort) {
+    std::lock_guard lock(mu_);
+    if (auto it = calls_.find(id); it != calls_.end() && it->second == abort) calls_.erase(it);
+  }
+  // False when no such request is in flight (finished, or never ours): nothing to do.
+  bool cancel(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return false;
+    it->second->abort();
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<ExchangeAbort>> calls_;
+};
+
 // Posts one message and writes what comes back. Returns the session id the server named.
 std::string relay(ApiClient& client, const std::string& path, const std::string& session,
-                  const std::string& line, const json& message) {
+                  const std::string& line, const json& message,
+                  const std::shared_ptr<ExchangeAbort>& abort = nullptr) {
   const bool is_request =
       message.is_object() && message.contains("id") && message.contains("method");
   const json id = is_request ? message["id"] : json();
@@ -90,12 +121,16 @@ std::string relay(ApiClient& client, const std::string& path, const std::string&
   } else if (!session.empty()) {
     headers["Mcp-Session-Id"] = session;
   }
-  auto reply = client.exchange("POST", path, headers, line,
-                               [](const std::string& event, const std::string& data) {
-                                 json m = json::parse(data, nullptr, false);
-                                 if (event == "message" && !m.is_discarded()) emit(m);
-                                 return true;
-                               });
+  auto reply = client.exchange(
+      "POST", path, headers, line,
+      [&abort](const std::string& event, const std::string& data) {
+        if (abort && abort->aborted()) return false;  // cancelled: nothing more goes out
+        json m = json::parse(data, nullptr, false);
+        if (event == "message" && !m.is_discarded()) emit(m);
+        return true;
+      },
+      abort);
+  if (!reply && reply.error().code == ErrorCode::cancelled) return session;  // cancelled
   if (!reply) {
     std::cerr << "berth mcp: " << reply.error().message << "\n";
     if (is_request) emit(rpc_error(id, kInternalError, reply.error().message));
@@ -132,6 +167,7 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
   if (!chat.empty()) path += "?chat=" + path_segment(chat);
   std::string session;
   std::list<Worker> workers;
+  auto in_flight = std::make_shared<InFlight>();
   std::string line;
   while (std::getline(std::cin, line)) {
     if (line.empty()) continue;
@@ -153,6 +189,15 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
     // Other requests each get a thread, so they can overlap; 2026-07-28 requests need no
     // session.
     const bool modern = !modern_version(message).empty();
+    // A cancellation of a 2026-07-28 request in flight closes its connection; any other goes
+    // to the server (a 2025-11-25 session cancels its call there).
+    if (!is_request && message.value("method", json()) == "notifications/cancelled") {
+      const json params = message.value("params", json::object());
+      if (params.is_object() && params.contains("requestId") &&
+          in_flight->cancel(params["requestId"].dump())) {
+        continue;
+      }
+    }
     if (!is_request || message.value("method", json()) == "initialize" ||
         (session.empty() && !modern)) {
       ApiClient client(url, token);
@@ -160,9 +205,13 @@ int run_mcp_bridge(const GlobalOptions& g, const std::string& chat) {
       continue;
     }
     auto done = std::make_shared<std::atomic<bool>>(false);
-    std::thread t([url, token, path, session, line, message, done] {
+    std::shared_ptr<ExchangeAbort> abort;
+    const std::string id = message["id"].dump();
+    if (modern) abort = in_flight->add(id);
+    std::thread t([url, token, path, session, line, message, done, abort, in_flight, id] {
       ApiClient client(url, token);
-      relay(client, path, session, line, message);
+      relay(client, path, session, line, message, abort);
+      if (abort) in_flight->remove(id, abort);
       done->store(true);
     });
     workers.push_back({std::move(t), std::move(done)});
