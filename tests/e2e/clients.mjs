@@ -11,6 +11,14 @@ import { StdioClientTransport as StdioV2 } from "@modelcontextprotocol/client/st
 import { berthBinary } from "./harness.mjs";
 
 const kModern = "2026-07-28";
+// Clients still open: a test that fails before closing its client must not leave a `berth mcp`
+// child that keeps the test process alive.
+const open = new Set();
+
+export async function closeAllClients() {
+  await Promise.allSettled([...open].map((c) => c.close()));
+  open.clear();
+}
 
 function transport(kind, v2, server, chat) {
   if (kind === "http") {
@@ -38,6 +46,9 @@ function client(name, kind, v2) {
                        { versionNegotiation: { mode: { pin: kModern } } })
         : new ClientV1({ name: `berth-e2e-${name}`, version: "0.0.1" });
       await c.connect(transport(kind, v2, server, chat));
+      open.add(c);
+      const close = c.close.bind(c);
+      c.close = async () => { open.delete(c); await close(); };
       c.call = (params, options) => (v2 ? c.callTool(params, options)
                                         : c.callTool(params, undefined, options));
       return c;

@@ -22,7 +22,13 @@ before(async () => {
   slowbuild = (await server.api("POST", "/api/v1/templates", { files: {
     "template.yaml": "name: slowbuild\nagents:\n  - name: main\nscripts:\n  start: sleep 2\n" } })).id;
 });
-after(async () => { await server?.stop(); });
+// Every client made here, closed at the end even when a test failed before closing its own
+// (a `berth mcp` child left open keeps the test process alive).
+const opened = [];
+after(async () => {
+  await Promise.allSettled(opened.map((c) => c.close()));
+  await server?.stop();
+});
 
 async function connectModern(query = "") {
   const transport = new StreamableHTTPClientTransport(new URL(server.url + "/mcp" + query), {
@@ -31,6 +37,7 @@ async function connectModern(query = "") {
   const client = new Client({ name: "berth-e2e-v2", version: "0.0.1" },
                             { versionNegotiation: { mode: { pin: kModern } } });
   await client.connect(transport);
+  opened.push(client);
   return client;
 }
 
@@ -157,6 +164,7 @@ test("stdio: `berth mcp` relays 2026-07-28 with its headers, and a chat keeps it
       args: ["mcp", "--url", server.url, "--token", server.token, "--chat", "modern-stdio"],
       stderr: "pipe",
     }));
+    opened.push(client);
     return client;
   };
   const client = await connect();
@@ -243,11 +251,13 @@ test("stdio: notifications/cancelled closes the call's connection, which cancels
   let stderr = "";
   transport.stderr?.on("data", (d) => { stderr += d; });
   await client.connect(transport);
+  opened.push(client);
   const before = await cancelledCalls();
   const controller = new AbortController();
+  // Cancelled once the first progress shows the call was taken.
   const call = client.callTool({ name: "create_workspace", arguments: { template_id: slowbuild } },
-                               { signal: controller.signal });
-  setTimeout(() => controller.abort("changed my mind"), 300);
+                               { signal: controller.signal,
+                                 onprogress: () => controller.abort("changed my mind") });
   await assert.rejects(call);
   for (let i = 0; i < 50 && (await cancelledCalls()) === before; i++) {
     await new Promise((r) => setTimeout(r, 100));

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { startServer, berthBinary } from "./harness.mjs";
-import { clients } from "./clients.mjs";
+import { clients, closeAllClients } from "./clients.mjs";
 
 let server;
 const ids = {};
@@ -23,7 +23,10 @@ before(async () => {
   ids.broken = await push(
     "name: broken\nagents:\n  - name: main\nscripts:\n  start: |\n    echo 'fatal: no disk' >&2\n    exit 1\n");
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+  await closeAllClients();
+  await server?.stop();
+});
 
 // Calls wait_for_workspace until the workspace is no longer in progress.
 async function waitUntilDone(client) {
@@ -86,10 +89,12 @@ for (const mcp of clients) {
   test(`${mcp.name}: cancelling a call ends the wait, not the build`, async () => {
     const client = await mcp.connect(server);
     const controller = new AbortController();
+    // Cancelled once the first progress shows the call was taken (a cancel that wins the race
+    // with the request itself would leave nothing to wait for).
     const call = client.call(
       { name: "create_workspace", arguments: { template_id: ids.slowbuild } },
-      { signal: controller.signal, onprogress: () => {} });
-    setTimeout(() => controller.abort("the user changed their mind"), 300);
+      { signal: controller.signal,
+        onprogress: () => controller.abort("the user changed their mind") });
     await assert.rejects(call);
     const done = await waitUntilDone(client);
     assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
