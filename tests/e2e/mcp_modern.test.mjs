@@ -187,6 +187,16 @@ test("stdio: `berth mcp` relays 2026-07-28 with its headers, and a chat keeps it
   await again.close();
 });
 
+// Calls wait_for_workspace until the workspace is no longer in progress.
+async function waitUntilDone(client) {
+  let r;
+  for (let i = 0; i < 10; i++) {
+    r = await client.callTool({ name: "wait_for_workspace", arguments: {} });
+    if (r.structuredContent.status !== "in_progress") break;
+  }
+  return r;
+}
+
 async function cancelledCalls() {
   const res = await fetch(server.url + "/metrics", { headers: { Authorization: `Bearer ${server.token}` } });
   const m = (await res.text()).match(
@@ -210,11 +220,7 @@ test("progress streams over SSE, and closing the stream cancels the wait, not th
   }
   assert.equal(await cancelledCalls(), before + 1, "the server ended the call's wait");
   // The build went on: waiting finds the workspace ready.
-  let done;
-  for (let i = 0; i < 10; i++) {
-    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
-    if (done.structuredContent.status !== "in_progress") break;
-  }
+  const done = await waitUntilDone(client);
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
 });
@@ -264,11 +270,7 @@ test("stdio: notifications/cancelled closes the call's connection, which cancels
   }
   assert.equal(await cancelledCalls(), before + 1, `the server ended the call's wait\n${stderr}`);
   // The bridge still serves, and the build went on.
-  let done;
-  for (let i = 0; i < 10; i++) {
-    done = await client.callTool({ name: "wait_for_workspace", arguments: {} });
-    if (done.structuredContent.status !== "in_progress") break;
-  }
+  const done = await waitUntilDone(client);
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
 });
