@@ -229,6 +229,10 @@ TEST(InputErrors, ServerWaitFlags) {
   auto idle = server.cli({"server", "--data-dir", dir, "--mcp-session-idle", "0s"});
   EXPECT_NE(idle.exit_code, 0);
   EXPECT_NE(idle.err.find("--mcp-session-idle must be positive"), std::string::npos) << idle.err;
+  auto keepalive = server.cli({"server", "--data-dir", dir, "--sse-keepalive", "10ms"});
+  EXPECT_NE(keepalive.exit_code, 0);
+  EXPECT_NE(keepalive.err.find("--sse-keepalive must be at least 100ms"), std::string::npos)
+      << keepalive.err;
   auto bad = server.cli({"server", "--data-dir", dir, "--tool-wait-budget", "soon"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("invalid duration"), std::string::npos) << bad.err;
