@@ -274,3 +274,34 @@ test("stdio: notifications/cancelled closes the call's connection, which cancels
   assert.equal(done.structuredContent.status, "ready", JSON.stringify(done));
   await client.close();
 });
+
+test("a stateless chat key never reaches another user's chat, and read-only tokens stay read-only",
+     async () => {
+  await server.api("POST", "/api/v1/users", { username: "mallory" });
+  const mallory = (await server.api("POST", "/api/v1/tokens", { username: "mallory" })).token;
+  const readOnly = (await server.api("POST", "/api/v1/tokens", { read_only: true })).token;
+  const as = (token, body, chat) => fetch(`${server.url}/mcp${chat ? `?chat=${chat}` : ""}`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json",
+               Accept: "application/json", "MCP-Protocol-Version": kModern,
+               "Mcp-Method": body.method,
+               ...(body.method === "tools/call" ? { "Mcp-Name": body.params.name } : {}) },
+    body: JSON.stringify(body),
+  }).then((r) => r.json());
+  // "modern-1" is admin's chat with a workspace (an earlier test); mallory's "modern-1" is hers.
+  const ran = await as(mallory, { jsonrpc: "2.0", id: 31, method: "tools/call",
+    params: { name: "execute", arguments: { command: "cat /etc/hostname" }, _meta: envelope() } },
+    "modern-1");
+  assert.equal(ran.result.isError, true, JSON.stringify(ran));
+  assert.match(ran.result.structuredContent.error, /create_workspace/);
+  const listed = await as(readOnly, { jsonrpc: "2.0", id: 32, method: "tools/list",
+                                      params: { _meta: envelope() } });
+  const names = listed.result.tools.map((t) => t.name);
+  assert.ok(names.includes("list_templates") && !names.includes("execute"), names.join());
+  const refused = await as(readOnly, { jsonrpc: "2.0", id: 33, method: "tools/call",
+    params: { name: "execute", arguments: { command: "true" }, _meta: envelope() } }, "modern-1");
+  assert.ok(refused.error || refused.result?.isError, JSON.stringify(refused));
+  // The server still answers.
+  const d = await post({ jsonrpc: "2.0", id: 34, method: "server/discover", params: { _meta: envelope() } });
+  assert.equal(d.status, 200);
+});
