@@ -48,8 +48,10 @@ function removeCgroupsOf(workspaces) {
   for (const c of ["memory", "pids", "cpu"]) walk(join("/sys/fs/cgroup", c), 0);
 }
 
-export async function startServer(extraArgs = []) {
-  const dir = mkdtempSync(join(tmpdir(), "berth-e2e-"));
+// `dir`: the data directory of a server killed before (a restart); a new one by default.
+export async function startServer(extraArgs = [], { dir } = {}) {
+  dir ??= mkdtempSync(join(tmpdir(), "berth-e2e-"));
+  rmSync(join(dir, "server.url"), { force: true });
   const child = spawn(berthBinary, ["server", "--data-dir", dir, "--listen", "127.0.0.1:0",
                                     "--no-example-templates", ...extraArgs],
                       { stdio: ["ignore", "ignore", "pipe"] });
@@ -71,6 +73,14 @@ export async function startServer(extraArgs = []) {
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
       return text ? JSON.parse(text) : {};
     },
+    // SIGKILL the server alone (a crash): its data directory and workspaces stay, for a
+    // restart with startServer(args, { dir }).
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await exited;
+    },
     async stop() {
       child.kill("SIGKILL");
       killProcessesUnder(dir);
@@ -78,6 +88,32 @@ export async function startServer(extraArgs = []) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export const kModern = "2026-07-28";
+
+// One raw 2026-07-28 POST to /mcp with the headers a client sends (Mcp-Name from the tool or
+// the task), `override` on top; `query` names the chat ("?chat=KEY"). Answers
+// { status, headers, body }: the JSON body, or from a streamed answer the message that
+// answers this request.
+export async function postModern(server, body, override = {}, query = "") {
+  const named = body.method === "tools/call" ? body.params.name
+    : body.method?.startsWith("tasks/") ? body.params?.taskId : undefined;
+  const name = typeof named === "string" ? { "Mcp-Name": named } : {};
+  const res = await fetch(server.url + "/mcp" + query, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json",
+               Accept: "application/json, text/event-stream", "MCP-Protocol-Version": kModern,
+               "Mcp-Method": body.method, ...name, ...override },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.headers.get("content-type") !== "text/event-stream") {
+    return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+  }
+  const messages = text.split("\n\n").filter((f) => f.includes("data: "))
+    .map((f) => JSON.parse(f.slice(f.indexOf("data: ") + 6)));
+  return { status: res.status, headers: res.headers, body: messages.find((m) => m.id === body.id) };
 }
 
 export async function connectHttp(server, query = "") {

@@ -6,9 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { startServer, berthBinary } from "./harness.mjs";
+import { startServer, berthBinary, postModern, kModern } from "./harness.mjs";
 
-const kModern = "2026-07-28";
 let server;
 let slowbuild;
 
@@ -42,24 +41,7 @@ async function connectModern(query = "") {
 }
 
 // One raw 2026-07-28 POST: the headers a client sends, with `override` on top.
-async function post(body, override = {}) {
-  const name = body.method === "tools/call" ? { "Mcp-Name": body.params.name } : {};
-  const res = await fetch(server.url + "/mcp", {
-    method: "POST",
-    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json",
-               Accept: "application/json, text/event-stream", "MCP-Protocol-Version": kModern,
-               "Mcp-Method": body.method, ...name, ...override },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.headers.get("content-type") !== "text/event-stream") {
-    return { status: res.status, headers: res.headers, body: JSON.parse(text) };
-  }
-  // A streamed answer: the message that answers this request.
-  const messages = text.split("\n\n").filter((f) => f.includes("data: "))
-    .map((f) => JSON.parse(f.slice(f.indexOf("data: ") + 6)));
-  return { status: res.status, headers: res.headers, body: messages.find((m) => m.id === body.id) };
-}
+const post = (body, override = {}) => postModern(server, body, override);
 
 const envelope = (version = kModern) => ({
   "io.modelcontextprotocol/protocolVersion": version,

@@ -9,7 +9,9 @@
 #include <filesystem>
 
 #include "berth/chattools/tools.hpp"
+#include "berth/core/clock.hpp"
 #include "berth/core/ids.hpp"
+#include "berth/mcp/tasks.hpp"
 #include "berth/store/sqlite/sqlite_store.hpp"
 
 namespace berth::mcp {
@@ -266,6 +268,125 @@ TEST_F(McpServerTest, ModernRefusesOtherVersionsMissingEnvelopesAndLegacyMethods
     ASSERT_TRUE(r);
     EXPECT_TRUE(McpServer::is_unknown_method(*r)) << method << " " << r->dump();
   }
+}
+
+json with_tasks(json message) {
+  message["params"]["_meta"][meta::kClientCapabilities]["extensions"][kTasksExtension] =
+      json::object();
+  return message;
+}
+
+TEST_F(McpServerTest, TasksAreOfferedOnlyWithARunnerAndOnlyToDeclaringClients) {
+  auto plain = send_modern(modern("server/discover"));
+  EXPECT_FALSE((*plain)["result"]["capabilities"].contains("extensions"));
+  auto unoffered = send_modern(with_tasks(modern("tasks/get", {{"taskId", "x"}})));
+  EXPECT_TRUE(McpServer::is_unknown_method(*unoffered)) << unoffered->dump();
+
+  boost::asio::io_context io;
+  TaskRunner tasks(
+      {.store = store_.get(), .bus = &bus_, .executor = io.get_executor(), .runner = "r1"},
+      server_->tools());
+  server_->set_tasks(&tasks);
+  auto offered = send_modern(modern("server/discover"));
+  EXPECT_EQ((*offered)["result"]["capabilities"]["extensions"],
+            json({{kTasksExtension, json::object()}}));
+
+  auto undeclared = send_modern(modern("tasks/get", {{"taskId", "x"}}));
+  EXPECT_EQ((*undeclared)["error"]["code"], rpc::kMissingRequiredClientCapability);
+  EXPECT_EQ(
+      (*undeclared)["error"]["data"],
+      json({{"requiredCapabilities", {{"extensions", {{kTasksExtension, json::object()}}}}}}));
+  auto unknown = send_modern(with_tasks(modern("tasks/get", {{"taskId", "x"}})));
+  EXPECT_EQ((*unknown)["error"]["code"], rpc::kInvalidParams);
+  auto no_id = send_modern(with_tasks(modern("tasks/cancel")));
+  EXPECT_EQ((*no_id)["error"]["code"], rpc::kInvalidParams);
+  // Quick tools answer at once even to a client that takes tasks.
+  auto called = send_modern(with_tasks(modern("tools/call", {{"name", "list_templates"}})));
+  EXPECT_EQ((*called)["result"]["resultType"], "complete") << called->dump();
+  server_->set_tasks(nullptr);
+}
+
+TEST_F(McpServerTest, ATaskWhoseRunnerDiedIsRunAgainWithItsTokenAsItStandsNow) {
+  const UnixMillis t = now_ms();
+  auto chat = store_->chat_for_key(store_->list_organizations()->at(0).id, actor_.user.id, "k");
+  ASSERT_TRUE(chat) << chat.error().message;
+  auto token = admin_->create_token(actor_, {.name = "tasks"});
+  ASSERT_TRUE(token);
+  auto orphan = [&](std::string id, std::string token_id) {
+    return store::McpTask{.id = std::move(id),
+                          .user_id = actor_.user.id,
+                          .token_id = std::move(token_id),
+                          .chat_id = chat->id,
+                          .organization_id = chat->organization_id,
+                          .tool = "list_templates",
+                          .arguments = "{}",
+                          .status = "working",
+                          .runner = "gone",  // no such replica
+                          .runner_until = t + 60'000,
+                          .created_at = t,
+                          .updated_at = t,
+                          .expires_at = t + 3'600'000};
+  };
+  ASSERT_TRUE(store_->create_mcp_task(orphan("live", token->row.id)));
+  ASSERT_TRUE(store_->create_mcp_task(orphan("revoked", "no-such-token")));
+
+  boost::asio::io_context io;
+  TaskRunner tasks(
+      {.store = store_.get(),
+       .bus = &bus_,
+       .executor = io.get_executor(),
+       .runner = "r1",
+       .actor_for_token = [this](std::string_view id) { return admin_->actor_for_token_id(id); },
+       .tick = std::chrono::milliseconds(10)},
+      server_->tools());
+  tasks.start_background();
+  io.run_for(std::chrono::milliseconds(300));
+  tasks.stop();
+
+  auto live = tasks.get("live", actor_);
+  ASSERT_TRUE(live) << live.error().message;
+  EXPECT_EQ((*live)["status"], "completed") << live->dump();
+  EXPECT_EQ((*live)["result"]["structuredContent"]["templates"].size(), 1u);
+  auto revoked = tasks.get("revoked", actor_);
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ((*revoked)["status"], "completed");
+  EXPECT_EQ((*revoked)["result"]["isError"], true);
+  EXPECT_NE((*revoked)["result"]["structuredContent"]["error"].get<std::string>().find(
+                "call list_templates again with a valid token"),
+            std::string::npos)
+      << revoked->dump();
+
+  // Someone else asking about the task hears it does not exist.
+  workspaces::Actor other = actor_;
+  other.user.id = "someone-else";
+  EXPECT_EQ(tasks.get("live", other).error().code, ErrorCode::not_found);
+  EXPECT_EQ(tasks.cancel("live", other).error().code, ErrorCode::not_found);
+}
+
+TEST(TaskJson, CarriesTheOutcomeOfItsStatus) {
+  store::McpTask t{.id = "abc",
+                   .status = "failed",
+                   .status_message = "tool x failed",
+                   .outcome = R"({"code":-32603,"message":"tool x failed"})",
+                   .created_at = 0,
+                   .updated_at = 1000,
+                   .expires_at = 60'000};
+  json j = task_json(t, std::chrono::milliseconds(1500));
+  EXPECT_EQ(j["taskId"], "abc");
+  EXPECT_EQ(j["createdAt"], "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(j["lastUpdatedAt"], "1970-01-01T00:00:01.000Z");
+  EXPECT_EQ(j["ttlMs"], 60'000);
+  EXPECT_EQ(j["pollIntervalMs"], 1500);
+  EXPECT_EQ(j["error"]["code"], -32603);
+  EXPECT_FALSE(j.contains("result"));
+  t.status = "working";
+  t.status_message.clear();
+  j = task_json(t, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(j.contains("error"));
+  EXPECT_FALSE(j.contains("statusMessage"));
+  t.status = "completed";
+  t.outcome = "not json";
+  EXPECT_EQ(task_json(t, std::chrono::milliseconds(1))["result"], json::object());
 }
 
 TEST(EnvelopeVersion, ReadFromParamsMetaOnly) {

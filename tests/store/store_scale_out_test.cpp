@@ -1,6 +1,7 @@
 // The store where several servers share it (issue 10): one workspace per chat under
 // concurrent creates, jobs claimed once across connections, replicas, leases, schedulers
-// that never double-act, and MCP sessions any replica can serve.
+// that never double-act, MCP sessions any replica can serve, and MCP tasks any replica
+// answers for and takes over.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -238,6 +239,122 @@ TEST_P(StoreScaleOutTest, McpSessionsKeepTheirFieldsAndEndWithTheirToken) {
   ASSERT_TRUE(store_->delete_api_token("tok1"));
   EXPECT_EQ(store_->mcp_session("s1").error().code, ErrorCode::not_found)
       << "a deleted token's sessions end with it";
+}
+
+McpTask new_task(std::string id, const User& user, const Chat& chat, std::string runner,
+                 UnixMillis t) {
+  return McpTask{.id = std::move(id),
+                 .user_id = user.id,
+                 .token_id = "tok",
+                 .chat_id = chat.id,
+                 .organization_id = chat.organization_id,
+                 .tool = "create_workspace",
+                 .arguments = R"({"template_id":"x"})",
+                 .status = "working",
+                 .status_message = "started",
+                 .runner = std::move(runner),
+                 .runner_until = t + 30'000,
+                 .created_at = t,
+                 .updated_at = t,
+                 .expires_at = t + 86'400'000};
+}
+
+TEST_P(StoreScaleOutTest, McpTasksAreHeldByTheirRunnerAndFencedAgainstOthers) {
+  const UnixMillis t = now_ms();
+  ASSERT_TRUE(store_->register_replica({"r1", "host-a", "/a", "http://a:1", "s1", t, t}));
+  ASSERT_TRUE(store_->register_replica({"r2", "host-b", "/b", "http://b:1", "s2", t, t}));
+  auto chat = store_->chat_for_key(org_.id, user_.id, "tasks");
+  ASSERT_TRUE(chat);
+  ASSERT_TRUE(store_->create_mcp_task(new_task("task1", user_, *chat, "r1", t)));
+  auto read = store_->mcp_task("task1");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->status, "working");
+  EXPECT_EQ(read->arguments, R"({"template_id":"x"})");
+  EXPECT_EQ(read->expires_at, t + 86'400'000);
+  EXPECT_EQ(store_->mcp_task("nope").error().code, ErrorCode::not_found);
+
+  // The runner renews with a progress message; a live runner's task is nobody's to take.
+  EXPECT_FALSE(store_->renew_mcp_task("task1", "r1", t + 40'000, "building", t + 10).value());
+  EXPECT_EQ(store_->mcp_task("task1")->status_message, "building");
+  EXPECT_TRUE(store_->claim_orphan_mcp_tasks("r2", t + 20'000, t + 60'000, 16)->empty());
+  EXPECT_EQ(store_->renew_mcp_task("task1", "r2", t + 40'000, std::nullopt, t).error().code,
+            ErrorCode::failed_precondition)
+      << "only the runner renews";
+
+  // A cancel request reaches the runner at its next renewal.
+  EXPECT_TRUE(store_->request_mcp_task_cancel("task1", t + 20).value());
+  EXPECT_TRUE(store_->renew_mcp_task("task1", "r1", t + 40'000, std::nullopt, t + 30).value());
+
+  // r1's lease runs out: r2 takes the task over, and r1 can no longer write it.
+  auto claimed = store_->claim_orphan_mcp_tasks("r2", t + 40'001, t + 70'000, 16);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].runner, "r2");
+  EXPECT_TRUE((*claimed)[0].cancel_requested);
+  EXPECT_EQ(store_->renew_mcp_task("task1", "r1", t + 80'000, std::nullopt, t).error().code,
+            ErrorCode::failed_precondition);
+  EXPECT_FALSE(store_->finish_mcp_task("task1", "r1", "completed", "m", "{}", t).value());
+  EXPECT_TRUE(store_->finish_mcp_task("task1", "r2", "cancelled", "bye", "", t + 50).value());
+  read = store_->mcp_task("task1");
+  EXPECT_EQ(read->status, "cancelled");
+  EXPECT_EQ(read->status_message, "bye");
+  EXPECT_FALSE(store_->finish_mcp_task("task1", "r2", "completed", "again", "{}", t).value())
+      << "an ended task stays ended";
+  EXPECT_FALSE(store_->request_mcp_task_cancel("task1", t).value());
+
+  // A runner that is no longer a replica (a server restarted on its data directory replaced
+  // it) loses its tasks at once, lease or not.
+  ASSERT_TRUE(store_->create_mcp_task(new_task("task2", user_, *chat, "r1", t)));
+  EXPECT_TRUE(store_->claim_orphan_mcp_tasks("r2", t, t + 30'000, 16)->empty());
+  ASSERT_TRUE(store_->register_replica({"r3", "host-a", "/a", "http://a:2", "s3", t, t}));
+  claimed = store_->claim_orphan_mcp_tasks("r3", t, t + 30'000, 16);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id, "task2");
+  EXPECT_TRUE(
+      store_->finish_mcp_task("task2", "r3", "completed", "done", R"({"content":[]})", t).value());
+  EXPECT_EQ(store_->mcp_task("task2")->outcome, R"({"content":[]})");
+
+  EXPECT_EQ(store_->expire_mcp_tasks(t + 86'400'000).value(), 0);
+  EXPECT_EQ(store_->expire_mcp_tasks(t + 86'400'001).value(), 2);
+  EXPECT_EQ(store_->mcp_task("task2").error().code, ErrorCode::not_found);
+}
+
+TEST_P(StoreScaleOutTest, OrphanTasksAreTakenOverByExactlyOneReplica) {
+  const UnixMillis t = now_ms();
+  auto chat = store_->chat_for_key(org_.id, user_.id, "orphans");
+  ASSERT_TRUE(chat);
+  constexpr int kTasks = 12;
+  for (int i = 0; i < kTasks; ++i) {
+    // Their runner "dead" is no replica.
+    ASSERT_TRUE(
+        store_->create_mcp_task(new_task("o" + std::to_string(i), user_, *chat, "dead", t)));
+  }
+  std::vector<std::unique_ptr<SqliteStore>> replicas;
+  for (int i = 0; i < 4; ++i) {
+    auto s = open_store();
+    ASSERT_TRUE(s) << s.error().message;
+    replicas.push_back(std::move(*s));
+    const std::string id = "live-" + std::to_string(i);
+    ASSERT_TRUE(store_->register_replica({id, id, "/d", "http://x:1", "s", t, t}));
+  }
+  std::mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 5; ++round) {
+        auto got =
+            replicas[i]->claim_orphan_mcp_tasks("live-" + std::to_string(i), t, t + 30'000, 4);
+        ASSERT_TRUE(got) << got.error().message;
+        std::lock_guard lock(mu);
+        for (const auto& task : *got) claimed.push_back(task.id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(std::adjacent_find(claimed.begin(), claimed.end()), claimed.end());
+  EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kTasks));
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, StoreScaleOutTest, ::testing::Values("sqlite", "postgres"),

@@ -3,8 +3,10 @@
 // handler. Tools never see JSON-RPC or HTTP; the MCP layer (mcp/) serves them.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +46,10 @@ struct ToolContext {
   std::function<void(std::string message)> progress;
   // Set by the MCP server for every call; tools that wait watch it.
   std::shared_ptr<CallControl> control;
+  // How long the call may wait before answering "in_progress", when not the server's default
+  // (WaitLimits::call_budget): a call run as an MCP task has no client waiting on a
+  // connection, so it waits the phase windows through.
+  std::optional<std::chrono::milliseconds> call_budget;
 
   void report(std::string message) const {
     if (progress) progress(std::move(message));

@@ -53,7 +53,9 @@ void mark_in_progress(json& result, WaitPhase phase) {
 }
 
 CallWaiter::CallWaiter(const WorkspaceToolsOptions& options, const ToolContext& context)
-    : o_(options), ctx_(context), budget_end_(clock::now() + options.limits.call_budget) {}
+    : o_(options),
+      ctx_(context),
+      budget_end_(clock::now() + context.call_budget.value_or(options.limits.call_budget)) {}
 
 milliseconds CallWaiter::budget_left() const {
   return std::max(milliseconds(0),

@@ -114,8 +114,10 @@ std::string relay(ApiClient& client, const std::string& path, const std::string&
     const json method = message.value("method", json());
     if (method.is_string()) headers["Mcp-Method"] = header_value(method.get<std::string>());
     const json params = message.value("params", json::object());
-    const json name = params.is_object() ? params.value("name", json()) : json();
-    if (method == "tools/call" && name.is_string()) {
+    // Mcp-Name: the tool of a tools/call, the task of a tasks/ request.
+    const bool task = method.is_string() && method.get<std::string>().starts_with("tasks/");
+    const json name = params.is_object() ? params.value(task ? "taskId" : "name", json()) : json();
+    if ((method == "tools/call" || task) && name.is_string()) {
       headers["Mcp-Name"] = header_value(name.get<std::string>());
     }
   } else if (!session.empty()) {

@@ -34,6 +34,7 @@
 #include "berth/http/metrics_handlers.hpp"
 #include "berth/http/relay_client.hpp"
 #include "berth/http/server.hpp"
+#include "berth/mcp/tasks.hpp"
 #include "berth/net/tls.hpp"
 #include "berth/provisioner/provisioner.hpp"
 #include "berth/provisioner/sandbox_layout.hpp"
@@ -239,6 +240,16 @@ int run_server(const ServerOptions& o) {
                              chattools::make_write_file_tool(workspace_tools),
                              chattools::make_edit_file_tool(workspace_tools)},
                             &bus);
+  // 2026-07-28 clients that declare the Tasks extension poll long calls as durable tasks.
+  mcp::TaskRunner tasks(
+      {.store = store->get(),
+       .bus = &bus,
+       .executor = io.get_executor(),
+       .runner = instance,
+       .actor_for_token =
+           [&admin](std::string_view token_id) { return admin.actor_for_token_id(token_id); }},
+      mcp_server.tools());
+  mcp_server.set_tasks(&tasks);
   http::McpSessions mcp_sessions(**store);
   workspaces::ChatService chats(**store);
   const bool loopback = host == "localhost" || http::is_loopback_name(host) || host == "::1";
@@ -368,6 +379,9 @@ int run_server(const ServerOptions& o) {
   prov.start();
   deadlines.start();
   prebuilds.start();
+  // After the provisioner: its first sweep fails the builds a killed server left running, so
+  // a task taken over from that server sees them failed.
+  tasks.start_background();
   // MCP sessions of clients that went away without DELETE end after --mcp-session-idle.
   asio::steady_timer session_sweep(io);
   std::function<void()> sweep = [&] {
@@ -388,6 +402,7 @@ int run_server(const ServerOptions& o) {
     prov.stop();
     deadlines.stop();
     prebuilds.stop();
+    tasks.stop();
     replica.stop();
     session_sweep.cancel();
     (*server)->stop();

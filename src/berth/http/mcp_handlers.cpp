@@ -155,9 +155,13 @@ std::optional<std::string> header_mismatch(const Request& r, const json& message
   if (auto m = check("mcp-protocol-version", version)) return m;
   const std::string method = message.value("method", "");
   if (auto m = check("mcp-method", method)) return m;
-  if (method == "tools/call") {
+  // Mcp-Name carries the tool of a tools/call and the task of a tasks/ request.
+  const char* named = method == "tools/call"         ? "name"
+                      : method.starts_with("tasks/") ? "taskId"
+                                                     : nullptr;
+  if (named) {
     const json params = message.value("params", json::object());
-    const json name = params.is_object() ? params.value("name", json()) : json();
+    const json name = params.is_object() ? params.value(named, json()) : json();
     if (name.is_string()) {
       if (auto m = check("mcp-name", name.get<std::string>())) return m;
     }

@@ -8,6 +8,7 @@
 
 #include "berth/core/metrics.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/mcp/tasks.hpp"
 
 namespace berth::mcp {
 
@@ -33,6 +34,16 @@ constexpr int kToolsTtlMs = 300'000;
 
 json success(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
+}
+
+// True when the request's client capabilities (params._meta) include the Tasks extension.
+bool declares_tasks(const json& params) {
+  auto m = params.find("_meta");
+  if (m == params.end() || !m->is_object()) return false;
+  auto caps = m->find(meta::kClientCapabilities);
+  if (caps == m->end() || !caps->is_object()) return false;
+  auto ext = caps->find("extensions");
+  return ext != caps->end() && ext->is_object() && ext->contains(kTasksExtension);
 }
 
 }  // namespace
@@ -105,8 +116,10 @@ json McpServer::initialize(const json& params, Session& session) {
 }
 
 json McpServer::discover() const {
+  json capabilities = {{"tools", {{"listChanged", false}}}};
+  if (tasks_) capabilities["extensions"][kTasksExtension] = json::object();
   return {{"supportedVersions", supported_versions()},
-          {"capabilities", {{"tools", {{"listChanged", false}}}}},
+          {"capabilities", std::move(capabilities)},
           {"instructions", kInstructions},
           {"ttlMs", kToolsTtlMs},
           {"cacheScope", "public"}};
@@ -155,7 +168,7 @@ json McpServer::list_tools(bool only_read_only) const {
 
 boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& params,
                                                   Session& session, chattools::ToolContext context,
-                                                  NotificationSink sink) {
+                                                  NotificationSink sink, bool as_task) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) {
     co_return error_response(id, rpc::kInvalidParams, "tools/call needs params.name (a string)");
   }
@@ -177,6 +190,15 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   if (arguments.is_null()) arguments = json::object();
   if (!arguments.is_object()) {
     co_return error_response(id, rpc::kInvalidParams, "params.arguments must be an object");
+  }
+  if (as_task && tasks_ && TaskRunner::runs_as_task(name)) {
+    auto task = tasks_->start(*tool, std::move(arguments), std::move(context));
+    if (!task) {
+      spdlog::error("task not created tool={} error={}", name, task.error().message);
+      co_return error_response(id, rpc::kInternalError,
+                               fmt::format("could not create a task for {}; call it again", name));
+    }
+    co_return success(id, std::move(*task));
   }
   auto control = std::make_shared<chattools::CallControl>(bus_);
   context.control = control;
@@ -220,6 +242,47 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   if (control->cancelled())
     co_return error_response(id, rpc::kRequestCancelled, "Request cancelled");
   co_return response;
+}
+
+json McpServer::task_method(const json& id, const std::string& method, const json& params,
+                            const chattools::ToolContext& context) {
+  if (!declares_tasks(params)) {
+    return error_response(
+        id, rpc::kMissingRequiredClientCapability,
+        fmt::format("Missing required client capability: {} needs the {} extension; declare it "
+                    "in params._meta[\"{}\"].extensions",
+                    method, kTasksExtension, meta::kClientCapabilities),
+        {{"requiredCapabilities", {{"extensions", {{kTasksExtension, json::object()}}}}}});
+  }
+  auto task_id = params.find("taskId");
+  if (task_id == params.end() || !task_id->is_string()) {
+    return error_response(id, rpc::kInvalidParams,
+                          fmt::format("Invalid params: {} needs params.taskId (a string), the "
+                                      "taskId of the tools/call's CreateTaskResult",
+                                      method));
+  }
+  const std::string task = task_id->get<std::string>();
+  const auto not_found = [&] {
+    return error_response(id, rpc::kInvalidParams,
+                          "Failed to retrieve task: Task not found (it expired, or it was never "
+                          "yours); call the tool again to start a new one");
+  };
+  if (method == "tasks/cancel") {
+    auto s = tasks_->cancel(task, context.actor);
+    if (!s && s.error().code == ErrorCode::not_found) return not_found();
+    if (!s && s.error().code == ErrorCode::permission_denied) {
+      return error_response(id, rpc::kInvalidRequest, s.error().message);
+    }
+    if (!s) return error_response(id, rpc::kInternalError, "could not cancel the task; try again");
+    return success(id, json::object());
+  }
+  auto got = tasks_->get(task, context.actor);
+  if (!got && got.error().code == ErrorCode::not_found) return not_found();
+  if (!got) return error_response(id, rpc::kInternalError, "could not read the task; try again");
+  // Berth's tasks never ask for input: a tasks/update has nothing outstanding to answer, and
+  // the extension says to ignore responses to keys that are not outstanding.
+  if (method == "tasks/update") return success(id, json::object());
+  return success(id, std::move(*got));
 }
 
 std::optional<json> McpServer::malformed(const json& message, bool& ignore) {
@@ -317,7 +380,11 @@ boost::asio::awaitable<std::optional<json>> McpServer::handle_modern(json messag
     response["result"]["ttlMs"] = kToolsTtlMs;
     response["result"]["cacheScope"] = "private";
   } else if (method == "tools/call") {
-    response = co_await call_tool(id, params, calls, std::move(context), std::move(sink));
+    const bool as_task = declares_tasks(params);
+    response = co_await call_tool(id, params, calls, std::move(context), std::move(sink), as_task);
+  } else if (tasks_ &&
+             (method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel")) {
+    response = task_method(id, method, params, context);
   } else {
     co_return error_response(
         id, rpc::kMethodNotFound,
@@ -325,7 +392,7 @@ boost::asio::awaitable<std::optional<json>> McpServer::handle_modern(json messag
   }
   if (response.contains("result")) {
     json& result = response["result"];
-    result["resultType"] = "complete";
+    if (!result.contains("resultType")) result["resultType"] = "complete";
     result["_meta"][meta::kServerInfo] = server_info();
   }
   co_return response;

@@ -7,6 +7,7 @@
 // params._meta, server/discover replaces initialize, and every result carries resultType and
 // the server's identity in _meta (handle_modern).
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,9 @@ inline constexpr int kInternalError = -32603;
 inline constexpr int kRequestCancelled = -32800;
 // 2026-07-28: an HTTP header disagrees with the body (or a required one is missing).
 inline constexpr int kHeaderMismatch = -32020;
+// 2026-07-28: the request needs a client capability it did not declare (the Tasks
+// extension, for tasks/get, tasks/update and tasks/cancel).
+inline constexpr int kMissingRequiredClientCapability = -32021;
 // 2026-07-28: the request's protocol version is not one this server speaks.
 inline constexpr int kUnsupportedProtocolVersion = -32022;
 }  // namespace rpc
@@ -64,6 +68,8 @@ struct Session {
 // Where a request's notifications (notifications/progress) go before its response. Empty when
 // the transport cannot deliver them (a plain JSON response).
 using NotificationSink = std::function<void(json notification)>;
+
+class TaskRunner;
 
 class McpServer {
  public:
@@ -99,6 +105,8 @@ class McpServer {
   static json error_response(const json& id, int code, std::string message, json data = nullptr);
 
   const std::vector<chattools::Tool>& tools() const { return tools_; }
+  // Offers the Tasks extension to 2026-07-28 clients that declare it (null: not offered).
+  void set_tasks(TaskRunner* tasks) { tasks_ = tasks; }
 
  private:
   json initialize(const json& params, Session& session);
@@ -108,16 +116,27 @@ class McpServer {
   static std::optional<json> malformed(const json& message, bool& ignore);
   // Every tool, or with `only_read_only` (a read-only token) the ones that change nothing.
   json list_tools(bool only_read_only) const;
+  // With `as_task`, a tool that runs as a task is answered with a CreateTaskResult.
   boost::asio::awaitable<json> call_tool(const json& id, const json& params, Session& session,
-                                         chattools::ToolContext context, NotificationSink sink);
+                                         chattools::ToolContext context, NotificationSink sink,
+                                         bool as_task = false);
+  // tasks/get, tasks/update and tasks/cancel.
+  json task_method(const json& id, const std::string& method, const json& params,
+                   const chattools::ToolContext& context);
   void cancel(const json& params, Session& session);
 
   std::vector<chattools::Tool> tools_;
   events::EventBus* bus_;
+  TaskRunner* tasks_ = nullptr;
 };
 
 // The CallToolResult of a tool result: the JSON object as structuredContent and as a text
 // block (for clients that read only text), isError per reference choice 6.
 json call_tool_result(const chattools::ToolResult& result);
+
+// Counts a finished tool call (berth_tool_calls_total, berth_tool_call_duration_seconds).
+// `outcome`: ok, error (a result with isError), failed (the tool threw), cancelled.
+void record_tool_call(const std::string& tool, const char* outcome,
+                      std::chrono::steady_clock::duration took);
 
 }  // namespace berth::mcp

@@ -268,6 +268,28 @@ struct McpSessionRecord {
   UnixMillis last_used_at = 0;
 };
 
+// A task of the MCP Tasks extension as the database keeps it: a tool call run durably, which
+// any replica answers for (tasks/get, tasks/cancel) and a live one takes over when its runner
+// dies.
+struct McpTask {
+  std::string id;
+  std::string user_id;
+  std::string token_id;
+  std::string chat_id;
+  std::string organization_id;
+  std::string tool;
+  std::string arguments = "{}";  // JSON object
+  std::string status;            // working, completed, failed, cancelled
+  std::string status_message;
+  std::string outcome;  // completed: the CallToolResult; failed: the JSON-RPC error (JSON)
+  bool cancel_requested = false;
+  std::string runner;  // the replica running the call, holding it until runner_until
+  UnixMillis runner_until = 0;
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+  UnixMillis expires_at = 0;
+};
+
 // --- Inputs
 
 struct NewBuild {

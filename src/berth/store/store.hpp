@@ -57,6 +57,10 @@ class Store {
   // Returns unauthenticated when the token id is unknown, the hash differs, or it expired.
   virtual Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
                                             UnixMillis now) = 0;
+  // The same checks without the secret, for work a token started that outlives its request
+  // (an MCP task taken over after a restart): unauthenticated when the token is gone, expired
+  // or its user suspended.
+  virtual Result<TokenOwner> token_owner(std::string_view token_id, UnixMillis now) = 0;
 
   // --- Templates
   // Creates the template if (org, name) is new, adds a version, makes it active.
@@ -266,6 +270,32 @@ class Store {
   virtual Result<bool> delete_mcp_session(std::string_view id, std::string_view token_id) = 0;
   // Ends sessions last used before `idle_before`; returns how many.
   virtual Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) = 0;
+
+  // --- MCP tasks (the Tasks extension)
+  virtual Status create_mcp_task(const McpTask& task) = 0;
+  // not_found when there is no such task (never made, or expired and removed).
+  virtual Result<McpTask> mcp_task(std::string_view id) = 0;
+  // Renews `runner`'s hold on a working task until `until`, and sets its status message when
+  // one is given. Returns whether a cancel was requested; failed_precondition when the task
+  // is no longer working or another replica took it over (the caller stops running it).
+  virtual Result<bool> renew_mcp_task(std::string_view id, std::string_view runner,
+                                      UnixMillis until, std::optional<std::string> message,
+                                      UnixMillis now) = 0;
+  // Ends a working task held by `runner`: status completed, failed or cancelled, with its
+  // message and outcome. False when the task was not `runner`'s to end (taken over, or
+  // already ended).
+  virtual Result<bool> finish_mcp_task(std::string_view id, std::string_view runner,
+                                       std::string_view status, std::string_view message,
+                                       std::string_view outcome, UnixMillis now) = 0;
+  // Asks the task's runner to cancel it. False when the task had already ended.
+  virtual Result<bool> request_mcp_task_cancel(std::string_view id, UnixMillis now) = 0;
+  // Takes over, for `runner` until `until`, at most `limit` working tasks whose runner's hold
+  // expired before `now` or whose runner is no longer a live replica. Returns them.
+  virtual Result<std::vector<McpTask>> claim_orphan_mcp_tasks(std::string_view runner,
+                                                              UnixMillis now, UnixMillis until,
+                                                              int limit) = 0;
+  // Removes tasks whose time to live ended before `now`; returns how many.
+  virtual Result<std::int64_t> expire_mcp_tasks(UnixMillis now) = 0;
 
   // --- Counts for /metrics (every replica reads the same numbers)
   // Workspaces not deleted, counted by their latest build's transition and job status.

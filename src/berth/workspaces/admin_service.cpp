@@ -93,6 +93,14 @@ Result<Actor> AdminService::authenticate(std::string_view token) {
   return actor;
 }
 
+Result<Actor> AdminService::actor_for_token_id(std::string_view token_id) {
+  auto owner = store_.token_owner(token_id, now_ms());
+  if (!owner) return owner.error();
+  Actor actor{std::move(owner->user), std::move(owner->scope), std::string(token_id)};
+  if (actor.scope.organization_id) actor.user.site_admin = false;
+  return actor;
+}
+
 Result<store::Organization> AdminService::organization(std::string_view ref) {
   if (ref.empty()) ref = kDefaultOrganization;
   auto org =

@@ -54,6 +54,10 @@ class AdminService {
 
   // Resolves "berth_<id>_<secret>" to its user. unauthenticated when missing or wrong.
   Result<Actor> authenticate(std::string_view token);
+  // The actor of the token with id `token_id` as it stands now, for work the token started
+  // earlier that outlives its request (an MCP task taken over after a restart). unauthenticated
+  // when the token was deleted or expired, or its user suspended.
+  Result<Actor> actor_for_token_id(std::string_view token_id);
 
   // Parses and validates `files`; stores nothing unless valid. `organization` is a name or
   // id ("" = the default organization).

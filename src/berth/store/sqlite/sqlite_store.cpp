@@ -245,6 +245,17 @@ Result<ApiToken> SqliteStore::create_api_token(std::string_view user_id, std::st
 Result<TokenOwner> SqliteStore::user_for_token(std::string_view token_id,
                                                std::string_view secret_hash, UnixMillis now) {
   std::lock_guard lock(mu_);
+  return token_owner_locked(token_id, secret_hash, now);
+}
+
+Result<TokenOwner> SqliteStore::token_owner(std::string_view token_id, UnixMillis now) {
+  std::lock_guard lock(mu_);
+  return token_owner_locked(token_id, std::nullopt, now);
+}
+
+Result<TokenOwner> SqliteStore::token_owner_locked(std::string_view token_id,
+                                                   std::optional<std::string_view> secret_hash,
+                                                   UnixMillis now) {
   auto q = db_->prepare(
       "SELECT u.id, u.username, u.email, u.site_admin, u.is_system, u.created_at, "
       "t.hashed_secret, t.expires_at, t.organization_id, t.read_only, u.suspended "
@@ -259,7 +270,7 @@ Result<TokenOwner> SqliteStore::user_for_token(std::string_view token_id,
                                   "--token or BERTH_TOKEN");
   };
   if (!*row) return invalid();
-  if (q->text(6) != secret_hash) return invalid();
+  if (secret_hash && q->text(6) != *secret_hash) return invalid();
   if (auto exp = q->opt_int64(7); exp && *exp <= now) {
     return Error::unauthenticated("API token expired",
                                   "create a new one with `berth tokens create`");

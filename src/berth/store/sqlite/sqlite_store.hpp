@@ -45,6 +45,7 @@ class SqliteStore final : public Store {
                                     const TokenScope& scope) override;
   Result<TokenOwner> user_for_token(std::string_view token_id, std::string_view secret_hash,
                                     UnixMillis now) override;
+  Result<TokenOwner> token_owner(std::string_view token_id, UnixMillis now) override;
 
   Result<PushedTemplate> push_template_version(const NewTemplateVersion& v) override;
   Result<Template> template_by_id(std::string_view id) override;
@@ -155,6 +156,18 @@ class SqliteStore final : public Store {
   Result<bool> delete_mcp_session(std::string_view id, std::string_view token_id) override;
   Result<std::int64_t> expire_mcp_sessions(UnixMillis idle_before) override;
 
+  Status create_mcp_task(const McpTask& task) override;
+  Result<McpTask> mcp_task(std::string_view id) override;
+  Result<bool> renew_mcp_task(std::string_view id, std::string_view runner, UnixMillis until,
+                              std::optional<std::string> message, UnixMillis now) override;
+  Result<bool> finish_mcp_task(std::string_view id, std::string_view runner,
+                               std::string_view status, std::string_view message,
+                               std::string_view outcome, UnixMillis now) override;
+  Result<bool> request_mcp_task_cancel(std::string_view id, UnixMillis now) override;
+  Result<std::vector<McpTask>> claim_orphan_mcp_tasks(std::string_view runner, UnixMillis now,
+                                                      UnixMillis until, int limit) override;
+  Result<std::int64_t> expire_mcp_tasks(UnixMillis now) override;
+
   Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() override;
   Result<std::int64_t> count_mcp_sessions() override;
 
@@ -162,6 +175,9 @@ class SqliteStore final : public Store {
   Result<std::optional<std::string>> config(std::string_view key) override;
 
  private:
+  Result<TokenOwner> token_owner_locked(std::string_view token_id,
+                                        std::optional<std::string_view> secret_hash,
+                                        UnixMillis now);
   explicit SqliteStore(std::unique_ptr<sql::Connection> db) : db_(std::move(db)) {}
   Status migrate();
   // Helpers used with mu_ held.
