@@ -224,8 +224,8 @@ test("a 30-second build survives a SIGKILLed server: after a restart, tasks/get 
   }
   await sleep(2000);
   await server.kill();
-  const restarted = await startServer([], { dir: server.dir });
-  server.url = restarted.url;
+  // The restarted server is the one after() stops (and its stop removes the data directory).
+  server = await startServer([], { dir: server.dir });
 
   const { task, messages } = await pollUntilDone(taskId);
   assert.equal(task.status, "completed", JSON.stringify(task));

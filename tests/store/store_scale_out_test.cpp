@@ -357,6 +357,39 @@ TEST_P(StoreScaleOutTest, OrphanTasksAreTakenOverByExactlyOneReplica) {
   EXPECT_EQ(claimed.size(), static_cast<std::size_t>(kTasks));
 }
 
+TEST_P(StoreScaleOutTest, AnUndeliveredAnswerIsHandedOverOnceAndExpires) {
+  const UnixMillis t = now_ms();
+  auto chat = store_->chat_for_key(org_.id, user_.id, "retries");
+  ASSERT_TRUE(chat);
+  EXPECT_FALSE(store_->take_undelivered_call(chat->id, "k", t).value());
+  UndeliveredCall call{.id = "u1",
+                       .chat_id = chat->id,
+                       .call_key = "k",
+                       .tool = "execute",
+                       .status = "running",
+                       .started_at = t,
+                       .cut_at = t + 5,
+                       .expires_at = t + 600'000};
+  ASSERT_TRUE(store_->record_undelivered_call(call));
+  auto running = store_->take_undelivered_call(chat->id, "k", t + 10);
+  ASSERT_TRUE(running && *running);
+  EXPECT_EQ((*running)->status, "running");
+  EXPECT_TRUE(store_->take_undelivered_call(chat->id, "k", t + 20).value())
+      << "a running call stays";
+  EXPECT_FALSE(store_->take_undelivered_call(chat->id, "other", t + 20).value());
+  ASSERT_TRUE(store_->finish_undelivered_call("u1", R"({"exit_code":0})", false));
+  auto done = store_->take_undelivered_call(chat->id, "k", t + 30);
+  ASSERT_TRUE(done && *done);
+  EXPECT_EQ((*done)->status, "done");
+  EXPECT_EQ((*done)->result, R"({"exit_code":0})");
+  EXPECT_FALSE(store_->take_undelivered_call(chat->id, "k", t + 40).value()) << "handed over once";
+
+  call.id = "u2";
+  ASSERT_TRUE(store_->record_undelivered_call(call));
+  EXPECT_FALSE(store_->take_undelivered_call(chat->id, "k", t + 600'001).value())
+      << "expired after its ten minutes";
+}
+
 INSTANTIATE_TEST_SUITE_P(Drivers, StoreScaleOutTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

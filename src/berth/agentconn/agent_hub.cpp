@@ -329,7 +329,7 @@ asio::awaitable<Result<json>> AgentHub::call_local(std::string agent_id, std::st
   if (!call->reply) {
     if (ec) {
       co_return Error::unavailable(fmt::format("agent {} disconnected during {}", agent_id, method),
-                                   "check the workspace, then try again");
+                                   kAnswerLost);
     }
     co_return Error::deadline_exceeded(
         fmt::format("agent did not answer {} within {} ms", method, timeout.count()));

@@ -16,6 +16,12 @@
 
 namespace berth::agentconn {
 
+// The detail of a call's error when the request went to the agent but its answer did not come
+// back (the agent disconnected, or a relay's connection closed, mid-call): what it did is not
+// known. Tools that change things say so, and what to check before trying again.
+inline constexpr const char* kAnswerLost =
+    "the request reached the agent, but its answer was lost; what it did is not known";
+
 class AgentRelay {
  public:
   virtual ~AgentRelay() = default;

@@ -14,6 +14,11 @@ constexpr int kDefaultTimeoutSeconds = 60;
 constexpr int kMaxTimeoutSeconds = 600;
 constexpr auto kCallSlack = std::chrono::seconds(5);
 
+// What to check before running a command again whose answer was lost.
+constexpr const char* kCheckCommand =
+    "the command may have run, in part or in full. Check its effects (the files it writes; "
+    "execute `ps aux` for processes it started) before running it again";
+
 constexpr const char* kDescription =
     "Run a shell command (/bin/sh -c) in this chat's workspace and return its exit code and "
     "combined output (the last 32 KiB). Relative paths and the default workdir are the agent's "
@@ -79,6 +84,9 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
     std::string method = "exec";
     auto started =
         co_await call_agent(o, *target, std::move(method), std::move(params), kCallSlack);
+    if (!started && answer_lost(started.error())) {
+      co_return outcome_unknown(started.error(), kCheckCommand);
+    }
     if (!started) co_return ToolResult::text_error(started.error().message);
     co_return ToolResult::success(
         {{"process_id", started->value("process_id", "")},
@@ -91,6 +99,7 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
   std::string method = "exec";  // named: no temporaries inside a co_await (GCC 12)
   auto r = co_await call_agent(o, *target, std::move(method), std::move(params),
                                std::chrono::seconds(timeout_s) + kCallSlack, std::move(on_output));
+  if (!r && answer_lost(r.error())) co_return outcome_unknown(r.error(), kCheckCommand);
   if (!r) co_return ToolResult::text_error(r.error().message);
   json out = {{"exit_code", r->value("exit_code", -1)},
               {"output", r->value("output", "")},
@@ -143,6 +152,8 @@ Tool make_execute_tool(WorkspaceToolsOptions o) {
                        {"timed_out", {{"type", "boolean"}}},
                        {"process_id", {{"type", "string"}}},
                        {"message", {{"type", "string"}}},
+                       {"outcome", {{"type", "string"}, {"enum", {"unknown"}}}},
+                       {"earlier_call", {{"type", "object"}}},
                        {"error", {{"type", "string"}}}}}};
   t.handler = [o = std::move(o)](ToolContext& ctx,
                                  json args) -> boost::asio::awaitable<ToolResult> {

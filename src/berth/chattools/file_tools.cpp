@@ -12,6 +12,9 @@ namespace berth::chattools {
 namespace {
 
 constexpr auto kFileCallTimeout = std::chrono::seconds(30);
+// What to check before changing a file again when the answer of a change was lost.
+constexpr const char* kCheckFile =
+    "the file may have been changed. Read it with read_file before changing it again";
 
 json str(const char* description) { return {{"type", "string"}, {"description", description}}; }
 
@@ -41,7 +44,9 @@ boost::asio::awaitable<ToolResult> agent_file_call(const WorkspaceToolsOptions& 
   if (!params) co_return ToolResult::text_error(params.error().message);
   auto target = chat_agent(o, ctx);
   if (!target) co_return ToolResult::text_error(target.error().message);
+  const bool changes = method != "read_file";
   auto r = co_await call_agent(o, *target, std::move(method), std::move(*params), kFileCallTimeout);
+  if (!r && changes && answer_lost(r.error())) co_return outcome_unknown(r.error(), kCheckFile);
   if (!r) co_return ToolResult::text_error(r.error().message);
   co_return ToolResult::success(std::move(*r));
 }
@@ -58,6 +63,10 @@ Tool file_tool(std::string name, std::string title, std::string description, jso
                     {"required", std::move(required)},
                     {"additionalProperties", false}};
   output["error"] = {{"type", "string"}};
+  if (!annotations.read_only) {
+    output["outcome"] = {{"type", "string"}, {"enum", {"unknown"}}};
+    output["earlier_call"] = {{"type", "object"}};
+  }
   t.output_schema = {{"type", "object"}, {"properties", std::move(output)}};
   return t;
 }

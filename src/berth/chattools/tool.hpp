@@ -30,9 +30,13 @@ class CallControl {
   std::string topic() const { return events::topic::call(id_); }
   void cancel();
   bool cancelled() const { return cancelled_.load(); }
+  // Runs `f` once, on the thread that cancels, when the call is cancelled. Set before the
+  // control is shared.
+  void on_cancel(std::function<void()> f) { on_cancel_ = std::move(f); }
 
  private:
   events::EventBus* bus_;
+  std::function<void()> on_cancel_;
   std::string id_;
   std::atomic<bool> cancelled_{false};
 };

@@ -10,6 +10,7 @@ CallControl::CallControl(events::EventBus* bus) : bus_(bus), id_(random_hex(8)) 
 
 void CallControl::cancel() {
   if (cancelled_.exchange(true)) return;
+  if (on_cancel_) on_cancel_();
   if (bus_) bus_->publish(topic());
 }
 

@@ -72,6 +72,17 @@ Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& 
   return ChatAgent{v.workspace, std::move(*agent)};
 }
 
+bool answer_lost(const Error& e) {
+  return e.code == ErrorCode::deadline_exceeded || e.detail == agentconn::kAnswerLost;
+}
+
+ToolResult outcome_unknown(const Error& e, std::string_view what_to_check) {
+  ToolResult r = ToolResult::text_error(
+      fmt::format("{}; the outcome is unknown: {}", e.message, what_to_check));
+  r.structured["outcome"] = "unknown";
+  return r;
+}
+
 boost::asio::awaitable<Result<json>> call_agent(const WorkspaceToolsOptions& o,
                                                 const ChatAgent& target, std::string method,
                                                 json params, std::chrono::milliseconds timeout,

@@ -22,6 +22,13 @@ struct ChatAgent {
 // create_workspace first" or "agent main of alice/dev is not connected; ...".
 Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& ctx);
 
+// True when the request reached the agent but its answer never came back (the agent
+// disconnected or did not answer in time): it may have acted.
+bool answer_lost(const Error& e);
+// The result for a request that changes things whose answer was lost: the error, that its
+// outcome is unknown (structured "outcome": "unknown"), and `what_to_check` before retrying.
+ToolResult outcome_unknown(const Error& e, std::string_view what_to_check);
+
 // Sends `method` to the agent; its refusals (a missing file, text not found) come back as
 // errors with the agent's message.
 // `on_output` receives an exec's output as it comes (with params "stream": true).

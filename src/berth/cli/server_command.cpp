@@ -34,6 +34,7 @@
 #include "berth/http/metrics_handlers.hpp"
 #include "berth/http/relay_client.hpp"
 #include "berth/http/server.hpp"
+#include "berth/mcp/retries.hpp"
 #include "berth/mcp/tasks.hpp"
 #include "berth/net/tls.hpp"
 #include "berth/provisioner/provisioner.hpp"
@@ -250,6 +251,8 @@ int run_server(const ServerOptions& o) {
            [&admin](std::string_view token_id) { return admin.actor_for_token_id(token_id); }},
       mcp_server.tools());
   mcp_server.set_tasks(&tasks);
+  mcp::CallRetries retries(**store);
+  mcp_server.set_retries(&retries);
   http::McpSessions mcp_sessions(**store);
   workspaces::ChatService chats(**store);
   const bool loopback = host == "localhost" || http::is_loopback_name(host) || host == "::1";

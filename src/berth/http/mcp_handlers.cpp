@@ -85,6 +85,13 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
   boost::asio::co_spawn(
       app.executor, run_call(app, session, std::move(message), std::move(context), outbox, modern),
       boost::asio::detached);
+  // A client that closes the stream cancels the call at once, not at the next write: a
+  // 2026-07-28 client re-sends a call whose stream broke, and the re-sent call must find the
+  // first one cut off (mcp/retries.hpp).
+  events.on_peer_closed([session, key] {
+    auto it = session->protocol.in_flight.find(key);
+    if (it != session->protocol.in_flight.end()) it->second->cancel();
+  });
   while (true) {
     while (!outbox->queue.empty()) {
       json next = std::move(outbox->queue.front());

@@ -43,6 +43,10 @@ class EventStream {
   // An SSE comment line (": text"), which clients ignore: a keep-alive on a quiet stream that
   // also finds out whether the client is still there. False once it is not.
   virtual boost::asio::awaitable<bool> comment(std::string_view text) = 0;
+  // Calls `f` once, on the stream's executor, as soon as the client closes its side of the
+  // connection (found without writing: an SSE client sends nothing after its request). Only
+  // while the stream lives; a second call replaces the first's `f`.
+  virtual void on_peer_closed(std::function<void()> f) = 0;
 };
 
 struct Response {

@@ -111,7 +111,11 @@ asio::awaitable<Result<json>> relay_on(S& stream, const store::Replica& replica,
       co_return Error::deadline_exceeded(
           fmt::format("agent did not answer {} within {} ms", method, timeout.count()));
     }
-    if (ec) co_return relay_failed(replica, "the connection closed before the answer");
+    if (ec) {
+      Error lost = relay_failed(replica, "the connection closed before the answer");
+      lost.detail = agentconn::kAnswerLost;
+      co_return lost;
+    }
     sse.feed(std::string_view(chunk, n));
   }
 }

@@ -178,14 +178,45 @@ template <class S>
 class SocketEventStream final : public EventStream {
  public:
   explicit SocketEventStream(S& stream) : stream_(stream) {}
+  ~SocketEventStream() override {
+    if (!watch_) return;
+    watch_->on_closed = nullptr;
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().cancel(ignored);
+  }
   awaitable<bool> send(std::string_view event, std::string_view data) override {
     co_return co_await write(fmt::format("event: {}\ndata: {}\n\n", event, data));
   }
   awaitable<bool> comment(std::string_view text) override {
     co_return co_await write(fmt::format(": {}\n\n", text));
   }
+  // Waits for the socket to turn readable (not reading: under TLS that is the TLS layer's
+  // business) and peeks: end of stream or an error means the client closed. Anything else it
+  // sent (a TLS close_notify, say) is not judged; the watch then ends.
+  void on_peer_closed(std::function<void()> f) override {
+    const bool started = watch_ != nullptr;
+    if (!started) watch_ = std::make_shared<Watch>();
+    watch_->on_closed = std::move(f);
+    if (started) return;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.async_wait(Socket::wait_read, [watch = watch_, &socket](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || !watch->on_closed) return;
+      char byte;
+      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        auto f = std::move(watch->on_closed);
+        watch->on_closed = nullptr;
+        f();
+      }
+    });
+  }
 
  private:
+  struct Watch {
+    std::function<void()> on_closed;
+  };
+  std::shared_ptr<Watch> watch_;
+
   awaitable<bool> write(std::string frame) {
     boost::system::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);

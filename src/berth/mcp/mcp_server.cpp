@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "berth/core/clock.hpp"
 #include "berth/core/metrics.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/mcp/retries.hpp"
 #include "berth/mcp/tasks.hpp"
 
 namespace berth::mcp {
@@ -80,12 +82,14 @@ json McpServer::parse_error(std::string_view detail) {
 }
 
 // Tool calls by tool and outcome (ok; error: a tool result with isError, which the model reads;
-// failed: the tool threw; cancelled: notifications/cancelled), and their latency.
+// failed: the tool threw; cancelled: notifications/cancelled; replayed: a re-sent call answered
+// with the answer its first sending never got), and their latency.
 void record_tool_call(const std::string& tool, const char* outcome,
                       std::chrono::steady_clock::duration took) {
   static auto& calls = metrics::registry().counter(
       "berth_tool_calls_total",
-      "MCP tool calls by tool and outcome (ok, error, failed, cancelled).", {"tool", "outcome"});
+      "MCP tool calls by tool and outcome (ok, error, failed, cancelled, replayed).",
+      {"tool", "outcome"});
   static auto& latency = metrics::registry().histogram("berth_tool_call_duration_seconds",
                                                        "How long MCP tool calls took, by tool.",
                                                        {"tool"}, metrics::latency_buckets());
@@ -207,6 +211,20 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
     co_return error_response(id, rpc::kInvalidRequest,
                              fmt::format("request id {} is already in use by a running call", key));
   }
+  // A call that is not safe to repeat, re-sent after its answer was cut off, gets that answer.
+  const bool guarded = retries_ && !context.chat_id.empty() && CallRetries::guarded(*tool);
+  std::string call_key;
+  auto cut_record = std::make_shared<std::string>();
+  if (guarded) {
+    call_key = CallRetries::call_key(name, arguments);
+    if (auto earlier = retries_->earlier(context.chat_id, name, call_key)) {
+      record_tool_call(name, "replayed", std::chrono::steady_clock::duration::zero());
+      co_return success(id, call_tool_result(*earlier));
+    }
+    control->on_cancel(
+        [retries = retries_, chat = context.chat_id, name, call_key, cut_record,
+         started = now_ms()] { *cut_record = retries->cut(chat, name, call_key, started); });
+  }
   json meta = params.value("_meta", json::object());
   if (sink && meta.is_object() && meta.contains("progressToken")) {
     // One notification per report; `progress` only ever increases, as the spec requires.
@@ -223,6 +241,7 @@ boost::asio::awaitable<json> McpServer::call_tool(const json& id, const json& pa
   const auto started = std::chrono::steady_clock::now();
   try {
     auto result = co_await tool->handler(context, std::move(arguments));
+    if (!cut_record->empty()) retries_->finished(*cut_record, result);
     response = success(id, call_tool_result(result));
     spdlog::info(
         "tool call done tool={} chat_id={} is_error={} ms={:.3f}", name, context.chat_id,

@@ -70,6 +70,7 @@ struct Session {
 using NotificationSink = std::function<void(json notification)>;
 
 class TaskRunner;
+class CallRetries;
 
 class McpServer {
  public:
@@ -107,6 +108,8 @@ class McpServer {
   const std::vector<chattools::Tool>& tools() const { return tools_; }
   // Offers the Tasks extension to 2026-07-28 clients that declare it (null: not offered).
   void set_tasks(TaskRunner* tasks) { tasks_ = tasks; }
+  // Makes re-sent calls that are not safe to repeat safe (null: every call runs).
+  void set_retries(CallRetries* retries) { retries_ = retries; }
 
  private:
   json initialize(const json& params, Session& session);
@@ -128,6 +131,7 @@ class McpServer {
   std::vector<chattools::Tool> tools_;
   events::EventBus* bus_;
   TaskRunner* tasks_ = nullptr;
+  CallRetries* retries_ = nullptr;
 };
 
 // The CallToolResult of a tool result: the JSON object as structuredContent and as a text

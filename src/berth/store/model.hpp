@@ -290,6 +290,20 @@ struct McpTask {
   UnixMillis expires_at = 0;
 };
 
+// A tool call that is not safe to repeat whose answer was cut off on its way to the client.
+struct UndeliveredCall {
+  std::string id;
+  std::string chat_id;
+  std::string call_key;  // SHA-256 of the tool's name and arguments
+  std::string tool;
+  std::string status;  // running, done
+  std::string result;  // done: the tool's structured result (JSON)
+  bool is_error = false;
+  UnixMillis started_at = 0;
+  UnixMillis cut_at = 0;
+  UnixMillis expires_at = 0;
+};
+
 // --- Inputs
 
 struct NewBuild {

@@ -297,6 +297,16 @@ class Store {
   // Removes tasks whose time to live ended before `now`; returns how many.
   virtual Result<std::int64_t> expire_mcp_tasks(UnixMillis now) = 0;
 
+  // --- Undelivered calls (safe retries of calls that are not safe to repeat)
+  virtual Status record_undelivered_call(const UndeliveredCall& call) = 0;
+  virtual Status finish_undelivered_call(std::string_view id, std::string_view result,
+                                         bool is_error) = 0;
+  // The oldest unexpired undelivered call of the chat with this key. A finished one is handed
+  // over once (removed as it is returned); a running one stays. Expired rows of the chat go.
+  virtual Result<std::optional<UndeliveredCall>> take_undelivered_call(std::string_view chat_id,
+                                                                       std::string_view call_key,
+                                                                       UnixMillis now) = 0;
+
   // --- Counts for /metrics (every replica reads the same numbers)
   // Workspaces not deleted, counted by their latest build's transition and job status.
   virtual Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() = 0;

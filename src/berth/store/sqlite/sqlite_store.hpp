@@ -168,6 +168,13 @@ class SqliteStore final : public Store {
                                                       UnixMillis until, int limit) override;
   Result<std::int64_t> expire_mcp_tasks(UnixMillis now) override;
 
+  Status record_undelivered_call(const UndeliveredCall& call) override;
+  Status finish_undelivered_call(std::string_view id, std::string_view result,
+                                 bool is_error) override;
+  Result<std::optional<UndeliveredCall>> take_undelivered_call(std::string_view chat_id,
+                                                               std::string_view call_key,
+                                                               UnixMillis now) override;
+
   Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() override;
   Result<std::int64_t> count_mcp_sessions() override;
 

@@ -1,4 +1,7 @@
-// SqliteStore: tasks of the MCP Tasks extension. A runner holds a working task by a lease it
+// SqliteStore: what makes MCP calls outlive their requests: tasks of the Tasks extension, and
+// undelivered answers of calls that are not safe to repeat.
+//
+// Tasks: A runner holds a working task by a lease it
 // renews; every write of a runner is fenced by (id, runner, status = 'working'), so a runner
 // whose task was taken over finds out and stops instead of overwriting its successor.
 #include <fmt/format.h>
@@ -155,6 +158,61 @@ Result<std::int64_t> SqliteStore::expire_mcp_tasks(UnixMillis now) {
   if (!q) return q.error();
   if (auto s = q->with(now).run(); !s) return s.error();
   return static_cast<std::int64_t>(db_->changes());
+}
+
+Status SqliteStore::record_undelivered_call(const UndeliveredCall& c) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "INSERT INTO undelivered_calls (id, chat_id, call_key, tool, status, result, is_error, "
+      "started_at, cut_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+  if (!q) return q.error();
+  return q
+      ->with(c.id, c.chat_id, c.call_key, c.tool, c.status, c.result, c.is_error, c.started_at,
+             c.cut_at, c.expires_at)
+      .run();
+}
+
+Status SqliteStore::finish_undelivered_call(std::string_view id, std::string_view result,
+                                            bool is_error) {
+  std::lock_guard lock(mu_);
+  auto q = db_->prepare(
+      "UPDATE undelivered_calls SET status = 'done', result = $2, is_error = $3 WHERE id = $1");
+  if (!q) return q.error();
+  return q->with(id, result, is_error).run();
+}
+
+Result<std::optional<UndeliveredCall>> SqliteStore::take_undelivered_call(std::string_view chat_id,
+                                                                          std::string_view call_key,
+                                                                          UnixMillis now) {
+  std::lock_guard lock(mu_);
+  auto tx = Transaction::begin(*db_);
+  if (!tx) return tx.error();
+  {
+    auto del = db_->prepare("DELETE FROM undelivered_calls WHERE chat_id = $1 AND expires_at < $2");
+    if (!del) return del.error();
+    if (auto s = del->with(chat_id, now).run(); !s) return s.error();
+  }
+  auto q = db_->prepare(
+      "SELECT id, chat_id, call_key, tool, status, result, is_error, started_at, cut_at, "
+      "expires_at FROM undelivered_calls WHERE chat_id = $1 AND call_key = $2 "
+      "ORDER BY started_at, id LIMIT 1");
+  if (!q) return q.error();
+  auto row = q->with(chat_id, call_key).step();
+  if (!row) return row.error();
+  std::optional<UndeliveredCall> found;
+  if (*row) {
+    found = UndeliveredCall{q->text(0), q->text(1),    q->text(2),  q->text(3),  q->text(4),
+                            q->text(5), q->boolean(6), q->int64(7), q->int64(8), q->int64(9)};
+  }
+  if (found && found->status == "done") {
+    // Handed over once: a later identical call runs again.
+    auto del = db_->prepare("DELETE FROM undelivered_calls WHERE id = $1 AND status = 'done'");
+    if (!del) return del.error();
+    if (auto s = del->with(found->id).run(); !s) return s.error();
+    if (db_->changes() == 0) found.reset();  // another replica handed it over first
+  }
+  if (auto s = tx->commit(); !s) return s.error();
+  return found;
 }
 
 }  // namespace berth::store
