@@ -54,7 +54,8 @@ test("bad arguments are tool errors; unknown tools are protocol errors", async (
   const { client } = await connectHttp(server);
   const bad = await client.callTool({ name: "read_template", arguments: { template_id: "nope" } });
   assert.equal(bad.isError, true);
-  assert.equal(bad.structuredContent.error, "invalid template_id: invalid UUID length: 4");
+  assert.equal(bad.structuredContent.error,
+               "invalid template_id: invalid UUID length: 4; pass the id of a template from list_templates");
   await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {} }), /Unknown tool: no_such_tool/);
   await client.close();
 });

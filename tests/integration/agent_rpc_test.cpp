@@ -66,13 +66,17 @@ TEST(AgentRpc, WriteThenReadFiles) {
   auto missing = f.api.post("/api/v1/agents/" + f.agent + "/files/read", {{"path", "nope.txt"}});
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
-  EXPECT_EQ(missing.error().message, "nope.txt does not exist");
+  EXPECT_EQ(missing.error().message,
+            "nope.txt does not exist; check the path (execute `ls` on its directory to see what "
+            "is there)");
 
   ASSERT_TRUE(
       f.api.post("/api/v1/agents/" + f.agent + "/exec", {{"command", "printf 'a\\0b' > bin.dat"}}));
   auto binary = f.api.post("/api/v1/agents/" + f.agent + "/files/read", {{"path", "bin.dat"}});
   ASSERT_FALSE(binary);
-  EXPECT_EQ(binary.error().message, "bin.dat is a binary file");
+  EXPECT_EQ(binary.error().message,
+            "bin.dat is a binary file; inspect it with execute instead (for example `file "
+            "bin.dat`)");
 }
 
 TEST(AgentRpc, StoppedAgentIsUnavailable) {

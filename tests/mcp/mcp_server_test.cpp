@@ -183,7 +183,8 @@ TEST_F(McpServerTest, ListTemplatesOmitsTemplatesChatAgentsMayNotUse) {
   EXPECT_EQ(call("list_templates", {{"query", "rust"}})["structuredContent"]["count"], 0);
   auto bad = call("list_templates", {{"page", "two"}});
   EXPECT_EQ(bad["isError"], true);
-  EXPECT_EQ(bad["structuredContent"]["error"], "page must be a whole number >= 1");
+  EXPECT_EQ(bad["structuredContent"]["error"],
+            "page must be a whole number >= 1; pass one, or leave it out");
 }
 
 TEST_F(McpServerTest, ReadTemplateShowsParametersPresetsAndReadme) {
@@ -217,10 +218,12 @@ TEST_F(McpServerTest, ReadTemplateErrors) {
     EXPECT_EQ(r["isError"], true) << r.dump();
     EXPECT_EQ(r["structuredContent"]["error"], message);
   };
-  expect_error(json::object(), "template_id is required");
-  expect_error({{"template_id", "  "}}, "template_id is required");
-  expect_error({{"template_id", "abc"}}, "invalid template_id: invalid UUID length: 3");
-  expect_error({{"template_id", new_uuid()}}, "template not found");
+  expect_error(json::object(), "template_id is required; use list_templates to find one");
+  expect_error({{"template_id", "  "}}, "template_id is required; use list_templates to find one");
+  expect_error({{"template_id", "abc"}},
+               "invalid template_id: invalid UUID length: 3; pass the id of a template from "
+               "list_templates");
+  expect_error({{"template_id", new_uuid()}}, "template not found; use list_templates to find one");
   expect_error(
       {{"template_id", hidden_id_}},
       "template not available for chat workspaces; use list_templates to find allowed templates");

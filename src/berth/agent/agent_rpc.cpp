@@ -34,6 +34,19 @@ constexpr std::uintmax_t kMaxReadBytes = 4 * 1024 * 1024;  // read_file refuses 
 constexpr std::int64_t kDefaultExecTimeoutMs = 60'000;
 constexpr std::int64_t kMaxExecTimeoutMs = 600'000;
 
+// The file refusals, each with the next step (the model reads them as tool results).
+constexpr const char* kMissing =
+    "{} does not exist; check the path (execute `ls` on its directory to see what is there)";
+constexpr const char* kDirectory =
+    "{0} is a directory; pass the path of a file in it (execute `ls {0}` to list them)";
+constexpr const char* kBinary =
+    "{0} is a binary file; inspect it with execute instead (for example `file {0}`)";
+
+// process_output and process_signal, for an id the agent does not know.
+constexpr const char* kNoProcess =
+    "no background process \"{}\"; pass the process_id that execute with background: true "
+    "returned";
+
 json error(std::string_view code, std::string message) {
   return {{"error", {{"code", code}, {"message", std::move(message)}}}};
 }
@@ -93,21 +106,22 @@ json read_file(const json& params) {
   fs::path path = params["path"].get<std::string>();
   std::error_code ec;
   if (!fs::exists(path, ec))
-    return error("not_found", fmt::format("{} does not exist", path.string()));
+    return error("not_found", fmt::format(fmt::runtime(kMissing), path.string()));
   if (fs::is_directory(path, ec))
-    return error("invalid_argument", fmt::format("{} is a directory", path.string()));
+    return error("invalid_argument", fmt::format(fmt::runtime(kDirectory), path.string()));
   auto size = fs::file_size(path, ec);
   if (size > kMaxReadBytes) {
     return error("invalid_argument",
-                 fmt::format("{} is {} bytes; read_file reads files up to {} bytes", path.string(),
-                             size, kMaxReadBytes));
+                 fmt::format("{} is {} bytes; read_file reads files up to {} bytes: pass offset "
+                             "and limit to read part of it, or use execute (head, sed -n)",
+                             path.string(), size, kMaxReadBytes));
   }
   std::ifstream in(path, std::ios::binary);
   std::stringstream buf;
   buf << in.rdbuf();
   std::string content = buf.str();
   if (content.find('\0') != std::string::npos) {
-    return error("invalid_argument", fmt::format("{} is a binary file", path.string()));
+    return error("invalid_argument", fmt::format(fmt::runtime(kBinary), path.string()));
   }
   std::int64_t offset = params.value("offset", 0);
   std::int64_t limit = params.value("limit", -1);
@@ -135,9 +149,16 @@ json write_file(const json& params) {
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   if (ec)
     return error("unavailable",
-                 fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+                 fmt::format("cannot create {}: {}; check the path and its permissions (execute "
+                             "`ls -ld` on its parent)",
+                             path.parent_path().string(), ec.message()));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return error("unavailable", fmt::format("cannot open {} for writing", path.string()));
+  if (!out) {
+    return error("unavailable",
+                 fmt::format("cannot open {} for writing; check its permissions (execute `ls -l` "
+                             "on it)",
+                             path.string()));
+  }
   const auto& content = params["content"].get_ref<const std::string&>();
   out << content;
   out.close();
@@ -163,9 +184,9 @@ json edit_file(const json& params) {
   }
   std::error_code ec;
   if (!fs::exists(path, ec))
-    return error("not_found", fmt::format("{} does not exist", path.string()));
+    return error("not_found", fmt::format(fmt::runtime(kMissing), path.string()));
   if (fs::is_directory(path, ec))
-    return error("invalid_argument", fmt::format("{} is a directory", path.string()));
+    return error("invalid_argument", fmt::format(fmt::runtime(kDirectory), path.string()));
   if (fs::file_size(path, ec) > kMaxReadBytes) {
     return error("invalid_argument",
                  fmt::format("{} is larger than {} bytes; edit it with a command instead",
@@ -179,7 +200,7 @@ json edit_file(const json& params) {
     content = buf.str();
   }
   if (content.find('\0') != std::string::npos) {
-    return error("invalid_argument", fmt::format("{} is a binary file", path.string()));
+    return error("invalid_argument", fmt::format(fmt::runtime(kBinary), path.string()));
   }
   std::size_t count = 0;
   for (auto at = content.find(old_text); at != std::string::npos;
@@ -311,9 +332,8 @@ json RequestHandler::start_background(const json& params) {
 json RequestHandler::process_output(const json& params) {
   auto it = background_.find(params.value("process_id", ""));
   if (it == background_.end()) {
-    return error("not_found", fmt::format("no background process \"{}\"; execute with "
-                                          "background: true returns a process_id",
-                                          params.value("process_id", "")));
+    return error("not_found",
+                 fmt::format(fmt::runtime(kNoProcess), params.value("process_id", "")));
   }
   const auto& b = *it->second;
   auto until = b.exit_code ? b.ended : std::chrono::steady_clock::now();
@@ -332,7 +352,7 @@ json RequestHandler::process_signal(const json& params) {
   auto it = background_.find(params.value("process_id", ""));
   if (it == background_.end()) {
     return error("not_found",
-                 fmt::format("no background process \"{}\"", params.value("process_id", "")));
+                 fmt::format(fmt::runtime(kNoProcess), params.value("process_id", "")));
   }
   std::string name = params.value("signal", "TERM");
   auto sig = signal_number(name);

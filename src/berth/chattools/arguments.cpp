@@ -1,4 +1,5 @@
 #include "berth/chattools/arguments.hpp"
+#include "berth/chattools/refusals.hpp"
 
 #include <cctype>
 
@@ -22,7 +23,7 @@ Result<std::string> string_argument(const nlohmann::json& args, std::string_view
   auto it = args.find(name);
   if (it == args.end() || it->is_null()) return std::string();
   if (!it->is_string()) {
-    return Error::invalid_argument(fmt::format("{} must be a string", name));
+    return Error::invalid_argument(fmt::format(fmt::runtime(refusal::kMustBeString), name));
   }
   return trim(it->get<std::string>());
 }

@@ -1,4 +1,5 @@
 #include "berth/chattools/chat_workspace.hpp"
+#include "berth/chattools/refusals.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -44,9 +45,9 @@ Result<ChatState> load_chat_state(const WorkspaceToolsOptions& o, const ToolCont
 }
 
 std::optional<std::string> unbound_error(const ChatState& state) {
-  if (!state.bound) return "chat has no workspace; use create_workspace first";
+  if (!state.bound) return std::string(refusal::kNoWorkspace);
   if (state.bound->workspace.deleted) {
-    return "workspace was deleted; use create_workspace to make a new one";
+    return fmt::format(fmt::runtime(refusal::kWorkspaceDeleted), full_name(state.bound->workspace));
   }
   return state.build_error;
 }

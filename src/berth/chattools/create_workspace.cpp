@@ -7,6 +7,7 @@
 #include "berth/chattools/arguments.hpp"
 #include "berth/chattools/chat_workspace.hpp"
 #include "berth/chattools/existing_workspace.hpp"
+#include "berth/chattools/refusals.hpp"
 #include "berth/chattools/result_keys.hpp"
 #include "berth/chattools/schemas.hpp"
 #include "berth/chattools/tools.hpp"
@@ -25,13 +26,9 @@ constexpr const char* kDescription =
     "when omitted; parameters and preset_id come from read_template. Idempotent: if this chat "
     "already has a building or running workspace, that one is returned. When the result has "
     "status \"in_progress\", call wait_for_workspace.";
-constexpr const char* kTemplateIdRequired =
-    "template_id is required; use list_templates to find one";
 constexpr const char* kOtherOrganization =
     "template belongs to a different organization than this chat; use list_templates to find "
     "templates in the correct organization";
-constexpr const char* kNotAllowed =
-    "template not available for chat workspaces; use list_templates to find allowed templates";
 constexpr const char* kExternal =
     "create_workspace cannot create workspaces from templates with externally managed agents. "
     "Use list_templates to choose a different template, or if the user wants to use an "
@@ -40,6 +37,8 @@ constexpr const char* kExternal =
 constexpr const char* kBusyChat =
     "this chat's workspace changed several times while creating one; call create_workspace "
     "again";
+// Upstream's "look up template: <err>" for a template that is not there, with the next step.
+constexpr const char* kTemplateLookup = "look up template: {}; use list_templates to find one";
 constexpr const char* kStoppedMessage = "workspace is stopped; use start_workspace to start it";
 }  // namespace msg
 
@@ -152,36 +151,41 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::existing(const ChatState& st
 
 boost::asio::awaitable<ToolResult> CreateWorkspace::run(const json& args) {
   auto template_arg = string_argument(args, "template_id");
-  if (!template_arg) co_return ToolResult::text_error(template_arg.error().message);
-  if (template_arg->empty()) co_return ToolResult::text_error(msg::kTemplateIdRequired);
+  if (!template_arg) co_return ToolResult::from_error(template_arg.error());
+  if (template_arg->empty()) co_return ToolResult::text_error(refusal::kTemplateIdRequired);
   auto template_id = parse_uuid(*template_arg);
   if (!template_id) {
-    co_return ToolResult::text_error("invalid template_id: " + uuid_error(*template_arg));
+    co_return ToolResult::text_error(
+        fmt::format(fmt::runtime(refusal::kInvalidTemplateId), uuid_error(*template_arg)));
   }
   auto name_arg = string_argument(args, "name");
-  if (!name_arg) co_return ToolResult::text_error(name_arg.error().message);
+  if (!name_arg) co_return ToolResult::from_error(name_arg.error());
   auto preset_arg = string_argument(args, "preset_id");
-  if (!preset_arg) co_return ToolResult::text_error(preset_arg.error().message);
+  if (!preset_arg) co_return ToolResult::from_error(preset_arg.error());
   auto parameters = parameters_argument(args);
-  if (!parameters) co_return ToolResult::text_error(parameters.error().message);
+  if (!parameters) co_return ToolResult::from_error(parameters.error());
 
   // Decide from the chat's binding, then create bound to exactly that binding; a caller who
   // changed it first makes the create fail, and the next round sees their workspace.
   for (int attempt = 0; attempt < kBindingAttempts; ++attempt) {
     auto state = load_chat_state(o_, ctx_);
-    if (!state) co_return ToolResult::text_error(state.error().message);
+    if (!state) co_return ToolResult::from_error(state.error());
     auto decision = decide_existing(state->bound, now_ms(), o_.agents->inactive_timeout());
     if (decision.action != ExistingAction::create) co_return co_await existing(*state, decision);
 
     auto tmpl = o_.store->template_by_id(*template_id);
-    if (!tmpl) co_return ToolResult::text_error("look up template: " + tmpl.error().message);
+    if (!tmpl && tmpl.error().code == ErrorCode::not_found) {
+      co_return ToolResult::text_error(
+          fmt::format(fmt::runtime(msg::kTemplateLookup), tmpl.error().message));
+    }
+    if (!tmpl) co_return ToolResult::from_error(tmpl.error(), "look up template: ");
     if (!ctx_.organization_id.empty() && tmpl->organization_id != ctx_.organization_id) {
       co_return ToolResult::text_error(msg::kOtherOrganization);
     }
-    if (!tmpl->agents_allowed) co_return ToolResult::text_error(msg::kNotAllowed);
+    if (!tmpl->agents_allowed) co_return ToolResult::text_error(refusal::kTemplateNotAllowed);
     auto version = o_.store->template_version_by_id(tmpl->active_version_id);
     if (!version && version.error().code != ErrorCode::not_found) {
-      co_return ToolResult::text_error("look up template version: " + version.error().message);
+      co_return ToolResult::from_error(version.error(), "look up template version: ");
     }
     if (version && version->has_external_agent) co_return ToolResult::text_error(msg::kExternal);
 
@@ -191,7 +195,8 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::run(const json& args) {
     if (!preset_arg->empty()) {
       auto preset_id = parse_uuid(*preset_arg);
       if (!preset_id) {
-        co_return ToolResult::text_error("invalid preset_id: " + uuid_error(*preset_arg));
+        co_return ToolResult::text_error(
+            fmt::format(fmt::runtime(refusal::kInvalidPresetId), uuid_error(*preset_arg)));
       }
       request.preset_id = *preset_id;
     }
@@ -217,7 +222,7 @@ boost::asio::awaitable<ToolResult> CreateWorkspace::run(const json& args) {
       if (is_responder_error(created.error())) {
         co_return responder_error_result(created.error());
       }
-      co_return ToolResult::text_error(created.error().message);
+      co_return ToolResult::from_error(created.error());
     }
     const auto& ws = created->workspace;
     const std::string build_id = created->latest.build.id;

@@ -14,6 +14,11 @@ constexpr int kDefaultTimeoutSeconds = 60;
 constexpr int kMaxTimeoutSeconds = 600;
 constexpr auto kCallSlack = std::chrono::seconds(5);
 
+constexpr const char* kCommandRequired = "command is required; pass the shell command line to run";
+constexpr const char* kBadBackground =
+    "background must be true or false; pass one, or leave it out";
+constexpr const char* kBadTimeout =
+    "timeout_seconds must be a whole number from 1 to {}; pass one, or leave it out for {}";
 // What to check before running a command again whose answer was lost.
 constexpr const char* kCheckCommand =
     "the command may have run, in part or in full. Check its effects (the files it writes; "
@@ -55,28 +60,28 @@ std::function<void(std::string)> output_progress(const ToolContext& ctx) {
 boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolContext& ctx,
                                            json args) {
   auto command = string_argument(args, "command");
-  if (!command) co_return ToolResult::text_error(command.error().message);
-  if (command->empty()) co_return ToolResult::text_error("command is required");
+  if (!command) co_return ToolResult::from_error(command.error());
+  if (command->empty()) co_return ToolResult::text_error(kCommandRequired);
   auto workdir = string_argument(args, "workdir");
-  if (!workdir) co_return ToolResult::text_error(workdir.error().message);
+  if (!workdir) co_return ToolResult::from_error(workdir.error());
   int timeout_s = kDefaultTimeoutSeconds;
   if (args.contains("timeout_seconds") && !args["timeout_seconds"].is_null()) {
     const auto& t = args["timeout_seconds"];
     if (!t.is_number_integer() || t.get<int>() < 1 || t.get<int>() > kMaxTimeoutSeconds) {
       co_return ToolResult::text_error(
-          fmt::format("timeout_seconds must be a whole number from 1 to {}", kMaxTimeoutSeconds));
+          fmt::format(fmt::runtime(kBadTimeout), kMaxTimeoutSeconds, kDefaultTimeoutSeconds));
     }
     timeout_s = t.get<int>();
   }
   bool background = false;
   if (args.contains("background") && !args["background"].is_null()) {
     if (!args["background"].is_boolean()) {
-      co_return ToolResult::text_error("background must be true or false");
+      co_return ToolResult::text_error(kBadBackground);
     }
     background = args["background"].get<bool>();
   }
   auto target = chat_agent(o, ctx);
-  if (!target) co_return ToolResult::text_error(target.error().message);
+  if (!target) co_return ToolResult::from_error(target.error());
   json params = {{"command", *command}, {"timeout_ms", timeout_s * 1000}};
   if (!workdir->empty()) params["workdir"] = *workdir;
   if (background) {
@@ -87,7 +92,7 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
     if (!started && answer_lost(started.error())) {
       co_return outcome_unknown(started.error(), kCheckCommand);
     }
-    if (!started) co_return ToolResult::text_error(started.error().message);
+    if (!started) co_return ToolResult::from_error(started.error());
     co_return ToolResult::success(
         {{"process_id", started->value("process_id", "")},
          {"message",
@@ -100,7 +105,7 @@ boost::asio::awaitable<ToolResult> execute(const WorkspaceToolsOptions& o, ToolC
   auto r = co_await call_agent(o, *target, std::move(method), std::move(params),
                                std::chrono::seconds(timeout_s) + kCallSlack, std::move(on_output));
   if (!r && answer_lost(r.error())) co_return outcome_unknown(r.error(), kCheckCommand);
-  if (!r) co_return ToolResult::text_error(r.error().message);
+  if (!r) co_return ToolResult::from_error(r.error());
   json out = {{"exit_code", r->value("exit_code", -1)},
               {"output", r->value("output", "")},
               {"truncated", r->value("truncated", false)},
@@ -168,7 +173,7 @@ namespace {
 boost::asio::awaitable<ToolResult> process_call(const WorkspaceToolsOptions& o, ToolContext& ctx,
                                                 std::string method, json args) {
   auto id = string_argument(args, "process_id");
-  if (!id) co_return ToolResult::text_error(id.error().message);
+  if (!id) co_return ToolResult::from_error(id.error());
   if (id->empty()) {
     co_return ToolResult::text_error(
         "process_id is required; execute with background: true returns one");
@@ -176,13 +181,13 @@ boost::asio::awaitable<ToolResult> process_call(const WorkspaceToolsOptions& o, 
   json params = {{"process_id", *id}};
   if (method == "process_signal") {
     auto signal = string_argument(args, "signal");
-    if (!signal) co_return ToolResult::text_error(signal.error().message);
+    if (!signal) co_return ToolResult::from_error(signal.error());
     params["signal"] = signal->empty() ? "TERM" : *signal;
   }
   auto target = chat_agent(o, ctx);
-  if (!target) co_return ToolResult::text_error(target.error().message);
+  if (!target) co_return ToolResult::from_error(target.error());
   auto r = co_await call_agent(o, *target, std::move(method), std::move(params), kCallSlack);
-  if (!r) co_return ToolResult::text_error(r.error().message);
+  if (!r) co_return ToolResult::from_error(r.error());
   co_return ToolResult::success(std::move(*r));
 }
 

@@ -12,6 +12,11 @@ namespace berth::chattools {
 namespace {
 
 constexpr auto kFileCallTimeout = std::chrono::seconds(30);
+constexpr const char* kRequired = "{} is required (a string); pass {} as a string";
+constexpr const char* kEmpty = "{0} must not be empty; pass a non-empty {0}";
+constexpr const char* kBadCount = "{} must be a whole number >= 0; pass one, or leave it out";
+constexpr const char* kBadReplaceAll =
+    "replace_all must be true or false; pass one, or leave it out";
 // What to check before changing a file again when the answer of a change was lost.
 constexpr const char* kCheckFile =
     "the file may have been changed. Read it with read_file before changing it again";
@@ -26,12 +31,12 @@ Result<json> string_params(const json& args, std::initializer_list<const char*> 
   for (const char* name : required) {
     auto it = args.find(name);
     if (it == args.end() || !it->is_string()) {
-      return Error::invalid_argument(fmt::format("{} is required (a string)", name));
+      return Error::invalid_argument(fmt::format(fmt::runtime(kRequired), name, name));
     }
     bool empty_ok = false;
     for (const char* e : may_be_empty) empty_ok |= std::string_view(e) == name;
     if (!empty_ok && it->get<std::string>().empty()) {
-      return Error::invalid_argument(fmt::format("{} must not be empty", name));
+      return Error::invalid_argument(fmt::format(fmt::runtime(kEmpty), name));
     }
     params[name] = *it;
   }
@@ -41,13 +46,13 @@ Result<json> string_params(const json& args, std::initializer_list<const char*> 
 // Checks the arguments, finds the chat's agent and makes the request.
 boost::asio::awaitable<ToolResult> agent_file_call(const WorkspaceToolsOptions& o, ToolContext& ctx,
                                                    std::string method, Result<json> params) {
-  if (!params) co_return ToolResult::text_error(params.error().message);
+  if (!params) co_return ToolResult::from_error(params.error());
   auto target = chat_agent(o, ctx);
-  if (!target) co_return ToolResult::text_error(target.error().message);
+  if (!target) co_return ToolResult::from_error(target.error());
   const bool changes = method != "read_file";
   auto r = co_await call_agent(o, *target, std::move(method), std::move(*params), kFileCallTimeout);
   if (!r && changes && answer_lost(r.error())) co_return outcome_unknown(r.error(), kCheckFile);
-  if (!r) co_return ToolResult::text_error(r.error().message);
+  if (!r) co_return ToolResult::from_error(r.error());
   co_return ToolResult::success(std::move(*r));
 }
 
@@ -89,7 +94,7 @@ Tool make_read_file_tool(WorkspaceToolsOptions o) {
     for (const char* key : {"offset", "limit"}) {
       if (!params || !args.contains(key) || args[key].is_null()) continue;
       if (!args[key].is_number_integer() || args[key].get<std::int64_t>() < 0) {
-        params = Error::invalid_argument(fmt::format("{} must be a whole number >= 0", key));
+        params = Error::invalid_argument(fmt::format(fmt::runtime(kBadCount), key));
       } else {
         (*params)[key] = args[key];
       }
@@ -136,7 +141,7 @@ Tool make_edit_file_tool(WorkspaceToolsOptions o) {
     auto params = string_params(args, {"path", "old_text", "new_text"}, {"new_text"});
     if (params && args.contains("replace_all") && !args["replace_all"].is_null()) {
       if (!args["replace_all"].is_boolean()) {
-        params = Error::invalid_argument("replace_all must be true or false");
+        params = Error::invalid_argument(kBadReplaceAll);
       } else {
         (*params)["replace_all"] = args["replace_all"];
       }

@@ -14,8 +14,8 @@ constexpr const char* kDescription =
     "List the templates this chat can create workspaces from. Use it before create_workspace "
     "to find a template_id, and read_template to see a template's parameters and presets. "
     "Optional: query (matches name, display name and description), page (10 per page).";
-constexpr const char* kBadPage = "page must be a whole number >= 1";
-constexpr const char* kBadQuery = "query must be a string";
+constexpr const char* kBadPage = "page must be a whole number >= 1; pass one, or leave it out";
+constexpr const char* kBadQuery = "query must be a string; pass words to look for, or leave it out";
 }  // namespace msg
 
 namespace {
@@ -86,7 +86,7 @@ Tool make_list_templates_tool(TemplateToolsOptions o) {
       page = std::max<std::int64_t>(1, args["page"].get<std::int64_t>());
     }
     auto all = o.admin->list_templates(ctx.actor);
-    if (!all) co_return ToolResult::text_error(all.error().message);
+    if (!all) co_return ToolResult::from_error(all.error());
     std::vector<store::Template> allowed;
     for (auto& tmpl : *all) {
       if (!tmpl.agents_allowed) continue;

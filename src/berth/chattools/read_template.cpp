@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "berth/chattools/arguments.hpp"
+#include "berth/chattools/refusals.hpp"
 #include "berth/chattools/tools.hpp"
 #include "berth/core/ids.hpp"
 #include "berth/templates/template_spec.hpp"
@@ -13,10 +14,6 @@ constexpr const char* kDescription =
     "Read a template before creating a workspace from it: its parameters (name, type, "
     "default, options, validation), presets (pass a preset's id as preset_id) and README. "
     "Needs a template_id from list_templates.";
-constexpr const char* kTemplateIdRequired = "template_id is required";
-constexpr const char* kTemplateNotFound = "template not found";
-constexpr const char* kNotAllowed =
-    "template not available for chat workspaces; use list_templates to find allowed templates";
 constexpr const char* kParametersNote =
     "Pass values as strings in create_workspace's parameters object. Parameters with "
     "required=true have no default and must be given; the others fall back to their default. "
@@ -100,30 +97,32 @@ Tool make_read_template_tool(TemplateToolsOptions o) {
                        {"error", {{"type", "string"}}}}}};
   t.handler = [o](ToolContext& ctx, json args) -> boost::asio::awaitable<ToolResult> {
     auto trimmed = string_argument(args, "template_id");
-    if (!trimmed) co_return ToolResult::text_error(trimmed.error().message);
-    if (trimmed->empty()) co_return ToolResult::text_error(msg::kTemplateIdRequired);
+    if (!trimmed) co_return ToolResult::from_error(trimmed.error());
+    if (trimmed->empty()) co_return ToolResult::text_error(refusal::kTemplateIdRequired);
     auto id = parse_uuid(*trimmed);
-    if (!id) co_return ToolResult::text_error("invalid template_id: " + uuid_error(*trimmed));
+    if (!id) {
+      co_return ToolResult::text_error(
+          fmt::format(fmt::runtime(refusal::kInvalidTemplateId), uuid_error(*trimmed)));
+    }
 
     // Templates the caller may not see and templates of other organizations read the same.
     auto tmpl = o.admin->get_template(ctx.actor, *id);
-    if (!tmpl) co_return ToolResult::text_error(msg::kTemplateNotFound);
+    if (!tmpl) co_return ToolResult::text_error(refusal::kTemplateNotFound);
     if (!ctx.organization_id.empty() && tmpl->organization_id != ctx.organization_id) {
-      co_return ToolResult::text_error(msg::kTemplateNotFound);
+      co_return ToolResult::text_error(refusal::kTemplateNotFound);
     }
-    if (!tmpl->agents_allowed) co_return ToolResult::text_error(msg::kNotAllowed);
+    if (!tmpl->agents_allowed) co_return ToolResult::text_error(refusal::kTemplateNotAllowed);
     auto version = o.store->template_version_by_id(tmpl->active_version_id);
-    if (!version)
-      co_return ToolResult::text_error("failed to get template parameters: " +
-                                       version.error().message);
+    if (!version) {
+      co_return ToolResult::from_error(version.error(), "failed to get template parameters: ");
+    }
     auto spec = templates::from_json(version->spec);
     if (!spec)
-      co_return ToolResult::text_error("failed to get template parameters: " +
-                                       spec.error().message);
+      co_return ToolResult::from_error(spec.error(), "failed to get template parameters: ");
     auto presets = o.store->presets_for_version(version->id);
-    if (!presets)
-      co_return ToolResult::text_error("failed to get template presets: " +
-                                       presets.error().message);
+    if (!presets) {
+      co_return ToolResult::from_error(presets.error(), "failed to get template presets: ");
+    }
 
     json info = {
         {"id", tmpl->id}, {"name", tmpl->name}, {"active_version_id", tmpl->active_version_id}};

@@ -53,7 +53,7 @@ boost::asio::awaitable<ToolResult> start(const WorkspaceToolsOptions& o, ToolCon
   CallWaiter waiter(o, ctx);
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto state = load_chat_state(o, ctx);
-    if (!state) co_return ToolResult::text_error(state.error().message);
+    if (!state) co_return ToolResult::from_error(state.error());
     if (auto why = unbound_error(*state)) co_return ToolResult::text_error(*why);
     const auto& ws = state->bound->workspace;
     const auto& latest = state->bound->latest;
@@ -101,7 +101,7 @@ boost::asio::awaitable<ToolResult> start(const WorkspaceToolsOptions& o, ToolCon
         }
         co_return r;
       }
-      co_return ToolResult::text_error("start workspace: " + started.error().message);
+      co_return ToolResult::from_error(started.error(), "start workspace: ");
     }
     const std::string build_id = started->build.id;
     publish_binding(o, ctx.chat_id, ws.id, build_id);
@@ -149,7 +149,7 @@ Tool make_start_workspace_tool(WorkspaceToolsOptions o) {
   t.handler = [o = std::move(o)](ToolContext& ctx,
                                  json args) -> boost::asio::awaitable<ToolResult> {
     auto parameters = parameters_argument(args);
-    if (!parameters) co_return ToolResult::text_error(parameters.error().message);
+    if (!parameters) co_return ToolResult::from_error(parameters.error());
     co_return co_await start(o, ctx, *parameters);
   };
   return t;

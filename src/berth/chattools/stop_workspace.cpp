@@ -37,7 +37,7 @@ boost::asio::awaitable<ToolResult> stop(const WorkspaceToolsOptions& o, ToolCont
   CallWaiter waiter(o, ctx);
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     auto state = load_chat_state(o, ctx);
-    if (!state) co_return ToolResult::text_error(state.error().message);
+    if (!state) co_return ToolResult::from_error(state.error());
     if (auto why = unbound_error(*state)) co_return ToolResult::text_error(*why);
     auto ws = state->bound->workspace;
     auto latest = state->bound->latest;
@@ -50,7 +50,7 @@ boost::asio::awaitable<ToolResult> stop(const WorkspaceToolsOptions& o, ToolCont
       }
       // Read again: the build that finished decides what stopping means now.
       auto fresh = load_chat_state(o, ctx);
-      if (!fresh) co_return ToolResult::text_error(fresh.error().message);
+      if (!fresh) co_return ToolResult::from_error(fresh.error());
       if (auto why = unbound_error(*fresh)) co_return ToolResult::text_error(*why);
       if (waited.outcome == BuildWait::Outcome::failed &&
           !terminal(fresh->bound->latest.job.status())) {
@@ -73,7 +73,7 @@ boost::asio::awaitable<ToolResult> stop(const WorkspaceToolsOptions& o, ToolCont
     }
     if (!stopped) {
       if (is_responder_error(stopped.error())) co_return responder_error_result(stopped.error());
-      co_return ToolResult::text_error("stop workspace: " + stopped.error().message);
+      co_return ToolResult::from_error(stopped.error(), "stop workspace: ");
     }
     const std::string build_id = stopped->build.id;
     publish_binding(o, ctx.chat_id, ws.id, build_id);

@@ -70,6 +70,10 @@ struct ToolResult {
   static ToolResult success(json object);
   // A plain failure the model can act on: {"error": message}, is_error.
   static ToolResult text_error(std::string message);
+  // The same for an Error: its message and its detail (the next step); an internal failure
+  // with no detail says to try again. `prefix` goes before the message ("look up
+  // template: ").
+  static ToolResult from_error(const Error& error, std::string_view prefix = {});
 };
 
 struct ToolAnnotations {

@@ -1,4 +1,7 @@
 // Helpers every tool uses; no tool logic.
+#include <fmt/format.h>
+
+#include "berth/chattools/refusals.hpp"
 #include "berth/chattools/tool.hpp"
 
 #include "berth/chattools/result_keys.hpp"
@@ -19,6 +22,16 @@ ToolResult ToolResult::success(json object) {
   r.structured = std::move(object);
   r.is_error = r.structured.contains(key::kError);
   return r;
+}
+
+ToolResult ToolResult::from_error(const Error& error, std::string_view prefix) {
+  if (!error.detail.empty()) {
+    return text_error(fmt::format("{}{}; {}", prefix, error.message, error.detail));
+  }
+  if (error.code == ErrorCode::internal) {
+    return text_error(fmt::format("{}{}; {}", prefix, error.message, refusal::kTryAgain));
+  }
+  return text_error(fmt::format("{}{}", prefix, error.message));
 }
 
 ToolResult ToolResult::text_error(std::string message) {

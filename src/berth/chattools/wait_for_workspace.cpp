@@ -25,7 +25,7 @@ namespace {
 boost::asio::awaitable<ToolResult> wait(const WorkspaceToolsOptions& o, ToolContext& ctx) {
   CallWaiter waiter(o, ctx);
   auto state = load_chat_state(o, ctx);
-  if (!state) co_return ToolResult::text_error(state.error().message);
+  if (!state) co_return ToolResult::from_error(state.error());
   if (auto why = unbound_error(*state)) co_return ToolResult::text_error(*why);
   const auto& ws = state->bound->workspace;
   auto latest = state->bound->latest;

@@ -5,6 +5,7 @@
 #include "berth/agentconn/agent_hub.hpp"
 #include "berth/chattools/agent_select.hpp"
 #include "berth/chattools/chat_workspace.hpp"
+#include "berth/chattools/refusals.hpp"
 
 namespace berth::chattools {
 
@@ -16,13 +17,12 @@ Error refuse(std::string message) { return Error::failed_precondition(std::move(
 
 Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& ctx) {
   auto state = load_chat_state(o, ctx);
-  if (!state) return refuse(state.error().message);
-  if (!state->bound) return refuse("this chat has no workspace; call create_workspace first");
+  if (!state) return state.error();
+  if (!state->bound) return refuse(refusal::kNoWorkspace);
   const auto& v = *state->bound;
   const std::string name = full_name(v.workspace);
   if (v.workspace.deleted) {
-    return refuse(
-        fmt::format("workspace {} was deleted; call create_workspace to make a new one", name));
+    return refuse(fmt::format(fmt::runtime(refusal::kWorkspaceDeleted), name));
   }
   if (state->build_error) return refuse(*state->build_error);
   switch (v.latest.job.status()) {
@@ -43,7 +43,10 @@ Result<ChatAgent> chat_agent(const WorkspaceToolsOptions& o, const ToolContext& 
   if (v.latest.build.transition != Transition::start) {
     return refuse(fmt::format("workspace {} is stopped; call start_workspace first", name));
   }
-  if (v.agents.empty()) return refuse(fmt::format("workspace {} has no agent", name));
+  if (v.agents.empty()) {
+    return refuse(fmt::format(
+        "workspace {} has no agent; call create_workspace with a template that has one", name));
+  }
   std::optional<store::WorkspaceAgent> agent;
   for (const auto& a : v.agents) {
     if (state->chat.agent_id && a.id == *state->chat.agent_id) agent = a;
