@@ -71,6 +71,53 @@ class Session {
   int next_ = 0;
 };
 
+// A 2026-07-28 client on /mcp (optionally on a chat key): no session, each request names its
+// version in params._meta and carries the revision's headers. It accepts event streams, as the
+// SDK does, so every tools/call is answered as an SSE stream; the answer is its last event.
+class StatelessClient {
+ public:
+  StatelessClient(const BenchServer& s, const std::string& chat_key = "")
+      : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {}
+
+  json call(const std::string& tool, const json& args) {
+    json message = {{"jsonrpc", "2.0"},
+                    {"id", ++next_},
+                    {"method", "tools/call"},
+                    {"params",
+                     {{"name", tool},
+                      {"arguments", args},
+                      {"_meta",
+                       {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                        {"io.modelcontextprotocol/clientCapabilities", json::object()},
+                        {"io.modelcontextprotocol/clientInfo",
+                         {{"name", "bench"}, {"version", "1"}}}}}}}};
+    std::map<std::string, std::string> h = {{"Content-Type", "application/json"},
+                                            {"Accept", "application/json, text/event-stream"},
+                                            {"MCP-Protocol-Version", "2026-07-28"},
+                                            {"Mcp-Method", "tools/call"},
+                                            {"Mcp-Name", tool}};
+    auto r = api_.exchange("POST", path_, h, message.dump());
+    if (!r) throw std::runtime_error("POST /mcp: " + r.error().message);
+    std::string text = r->body;
+    if (auto at = text.rfind("data: "); at != std::string::npos) {
+      text = text.substr(at + 6, text.find('\n', at) - at - 6);
+    }
+    json body = json::parse(text, nullptr, false);
+    if (!body.is_object() || !body.contains("result")) {
+      throw std::runtime_error(tool + " failed: " + r->body);
+    }
+    if (body["result"].value("isError", false)) {
+      throw std::runtime_error(tool + " returned an error: " + r->body);
+    }
+    return body["result"]["structuredContent"];
+  }
+
+ private:
+  berth::cli::ApiClient api_;
+  std::string path_;
+  int next_ = 0;
+};
+
 // Tokens of the server's admin, one per `per_token` sessions of `sessions` open at once (the
 // server lets one token hold at most 64 MCP sessions).
 inline std::vector<std::string> session_tokens(const BenchServer& s, int sessions,

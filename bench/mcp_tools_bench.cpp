@@ -6,10 +6,13 @@
 //       `true` (issue 4);
 //   (c) C chats calling create_workspace at once on `shell`: all must succeed, one workspace
 //       each;
-//   (d) on a fresh server, W calls waiting on slow builds: the server's threads and RSS.
+//   (d) on a fresh server, W calls waiting on slow builds: the server's threads and RSS;
+//   (e) tool overhead in both MCP eras, in one run: the same calls through a 2025-11-25
+//       session and as 2026-07-28 stateless requests (streamed answers, as the SDK asks).
 //
 //   cmake --preset release && cmake --build --preset release &&
 //   build/berth_bench_mcp_tools [N=100] [C=500] [W=1000]
+//   build/berth_bench_mcp_tools --eras [R=500]     (only (e))
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -33,6 +36,7 @@ using berth::bench::BenchServer;
 using berth::bench::percentile;
 using berth::bench::Session;
 using berth::bench::session_tokens;
+using berth::bench::StatelessClient;
 
 namespace {
 
@@ -237,9 +241,61 @@ void waiting(int w) {
   for (auto& t : threads) t.join();
 }
 
+// (e): the same three calls, `r` times each, in both eras, interleaved so that both see the
+// same machine.
+void eras(const BenchServer& server, const std::string& shell, int r) {
+  Session legacy(server, "era-legacy");
+  StatelessClient modern(server, "era-modern");
+  legacy.call("create_workspace", {{"template_id", shell}});
+  modern.call("create_workspace", {{"template_id", shell}});
+  struct Call {
+    const char* label;
+    const char* tool;
+    json args;
+  };
+  const std::vector<Call> calls = {
+      {"list_templates", "list_templates", json::object()},
+      {"create_workspace on its ready workspace", "create_workspace", {{"template_id", shell}}},
+      {"execute `true`", "execute", {{"command", "true"}}}};
+  for (const auto& c : calls) {
+    std::vector<double> old_ms, new_ms;
+    for (int i = -20; i < r; ++i) {
+      auto start = Clock::now();
+      legacy.call(c.tool, c.args);
+      double a = ms_since(start);
+      start = Clock::now();
+      modern.call(c.tool, c.args);
+      double b = ms_since(start);
+      if (i < 0) continue;
+      old_ms.push_back(a);
+      new_ms.push_back(b);
+    }
+    row(fmt::format("(e) {}, 2025-11-25 session", c.label), old_ms.size(), old_ms, "ms");
+    row(fmt::format("(e) {}, 2026-07-28 stateless (SSE)", c.label), new_ms.size(), new_ms, "ms");
+    std::cout << fmt::format("| (e) {}: 2026-07-28 / 2025-11-25 at p50 | | {:.2f}x | | |\n",
+                             c.label, percentile(new_ms, 50) / percentile(old_ms, 50));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--eras") {
+    try {
+      std::cout << "| measure | n | p50 | p99 | max |\n|---|---|---|---|---|\n";
+      BenchServer server({"--max-connections-per-client", "4096"});
+      berth::cli::ApiClient api(server.url(), server.token());
+      std::string shell;
+      for (const auto& t : *api.get("/api/v1/templates")) {
+        if (t["name"] == "shell") shell = t["id"];
+      }
+      eras(server, shell, argc > 2 ? std::atoi(argv[2]) : 500);
+    } catch (const std::exception& e) {
+      std::cerr << "benchmark failed: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   const int n = argc > 1 ? std::atoi(argv[1]) : 100;
   const int c = argc > 2 ? std::atoi(argv[2]) : 500;
   const int w = argc > 3 ? std::atoi(argv[3]) : 1000;
@@ -255,6 +311,7 @@ int main(int argc, char** argv) {
         if (t["name"] == "shell") shell = t["id"];
       }
       sequential(server, shell, n);
+      eras(server, shell, 500);
       concurrent(server, shell, c);
     }
     waiting(w);
