@@ -145,6 +145,13 @@ test("tasks/ requests: -32021 without the extension, -32602 for unknown and othe
     const r = await taskRequest(method, taskId, { headers: asEve });
     assert.equal(r.body.error?.code, -32602, `${method}: ${JSON.stringify(r.body)}`);
   }
+  // The same user's token scoped to another organization: the task is not in its reach.
+  await server.api("POST", "/api/v1/organizations", { name: "elsewhere" });
+  const scoped = (await server.api("POST", "/api/v1/tokens", { organization: "elsewhere" })).token;
+  for (const method of ["tasks/get", "tasks/cancel"]) {
+    const r = await taskRequest(method, taskId, { headers: { Authorization: `Bearer ${scoped}` } });
+    assert.equal(r.body.error?.code, -32602, `${method}: ${JSON.stringify(r.body)}`);
+  }
   // A read-only token of the same user reads the task but may not cancel it.
   const readOnly = (await server.api("POST", "/api/v1/tokens", { read_only: true })).token;
   const ro = { Authorization: `Bearer ${readOnly}` };
