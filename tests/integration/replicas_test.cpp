@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -148,6 +149,60 @@ TEST_F(Replicas, AReplicaKilledMidBuildLosesNothing) {
   EXPECT_FALSE(next.contains("status")) << next.dump();
   auto ran = content(again.call("execute", {{"command", "echo alive"}}));
   EXPECT_EQ(ran["exit_code"], 0) << ran.dump();
+}
+
+// A 2026-07-28 request on `server` with the revision's headers and the Tasks extension
+// declared; the answer's JSON-RPC message (the last event of a streamed answer).
+json modern_request(const TestServer& server, const std::string& token, const std::string& method,
+                    json params, const std::string& query = "") {
+  params["_meta"] = {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+                     {"io.modelcontextprotocol/clientCapabilities",
+                      {{"extensions", {{"io.modelcontextprotocol/tasks", json::object()}}}}},
+                     {"io.modelcontextprotocol/clientInfo", {{"name", "it"}, {"version", "1"}}}};
+  std::map<std::string, std::string> headers = {{"Content-Type", "application/json"},
+                                                {"Accept", "application/json"},
+                                                {"MCP-Protocol-Version", "2026-07-28"},
+                                                {"Mcp-Method", method}};
+  if (params.contains("name")) headers["Mcp-Name"] = params["name"];
+  if (params.contains("taskId")) headers["Mcp-Name"] = params["taskId"];
+  json message = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", method}, {"params", params}};
+  auto r = server.client(token).exchange("POST", "/mcp" + query, headers, message.dump());
+  if (!r) return {{"transport_error", r.error().message}};
+  return json::parse(r->body, nullptr, false);
+}
+
+// The Tasks extension across replicas: a task started on a is answered by b, and when a dies
+// mid-build b takes the task over (once a's replica row is gone as stale), runs its call
+// again, and the task ends with a ready workspace.
+TEST_F(Replicas, ATaskIsAnsweredByAnyReplicaAndTakenOverWhenItsReplicaDies) {
+  ServerFlags fa;
+  fa.extra_args = {"--hung-job-timeout", "3s"};
+  TestServer a(fa);
+  const std::string tid =
+      a.push_template("name: slow\nagents:\n  - name: main\nscripts:\n  start: sleep 10\n")["id"];
+  auto started = modern_request(
+      a, a.admin_token(), "tools/call",
+      {{"name", "create_workspace"}, {"arguments", {{"template_id", tid}}}}, "?chat=tasks");
+  ASSERT_EQ(started["result"]["resultType"], "task") << started.dump();
+  const std::string task_id = started["result"]["taskId"];
+
+  TestServer b(replica_of(a, 1, {"--hung-job-timeout", "3s"}));
+  auto seen = modern_request(b, a.admin_token(), "tasks/get", {{"taskId", task_id}});
+  EXPECT_EQ(seen["result"]["status"], "working") << seen.dump();
+  a.kill_hard();
+
+  json task;
+  for (auto until = std::chrono::steady_clock::now() + 120s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(500ms)) {
+    task = modern_request(b, a.admin_token(), "tasks/get", {{"taskId", task_id}})["result"];
+    if (task.value("status", "") != "working") break;
+  }
+  ASSERT_EQ(task["status"], "completed") << task.dump();
+  const json& result = task["result"]["structuredContent"];
+  EXPECT_FALSE(task["result"].contains("isError")) << task.dump();
+  EXPECT_EQ(result["created"], true) << result.dump();
+  EXPECT_TRUE(result.contains("replaced_workspace")) << result.dump();
+  EXPECT_NE(b.server_log().find("task taken over task_id=" + task_id), std::string::npos);
 }
 
 // Six chats on three replicas race for the one ready prebuild: it is claimed once. And a
