@@ -106,3 +106,28 @@ test("an execute re-sent after its stream was cut never runs twice: outcome unkn
   assert.equal((await call("execute", { command: "cat runs.txt" }, chat)).body.result
     .structuredContent.output, "run\nrun\n");
 });
+
+test("a call answered as plain JSON is cancelled when its client leaves, and its retry knows",
+     async () => {
+  const chat = "cut-json";
+  const made = await call("create_workspace", { template_id: ids.shell }, chat);
+  assert.equal(made.body.result.isError, undefined, JSON.stringify(made.body));
+  const command = { command: "sleep 2; echo done-json" };
+  // A client that takes only JSON, gone half a second into the call.
+  const controller = new AbortController();
+  const sent = fetch(`${server.url}/mcp?chat=${chat}`, {
+    method: "POST",
+    signal: controller.signal,
+    headers: { Authorization: `Bearer ${server.token}`, "Content-Type": "application/json",
+               Accept: "application/json", "MCP-Protocol-Version": kModern,
+               "Mcp-Method": "tools/call", "Mcp-Name": "execute" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method: "tools/call",
+                           params: { name: "execute", arguments: command, _meta: envelope() } }),
+  }).catch(() => {});
+  await sleep(500);
+  controller.abort();
+  await sent;
+  await sleep(100);
+  const during = (await call("execute", command, chat)).body.result.structuredContent;
+  assert.equal(during.outcome, "unknown", JSON.stringify(during));
+});

@@ -54,6 +54,21 @@ bool accepts_event_stream(const Request& r) {
   return r.header("accept").find("text/event-stream") != std::string::npos;
 }
 
+// Cancels the session's call `message` (a request) if the client closes its connection before
+// the answer is written: a call answered as plain JSON has no stream to watch.
+void cancel_when_client_leaves(const Request& request,
+                               const std::shared_ptr<McpHttpSession>& session,
+                               const json& message) {
+  if (!request.on_client_closed || !message.is_object() || !message.contains("id") ||
+      message.value("method", json()) != "tools/call") {
+    return;
+  }
+  request.on_client_closed([session, key = message["id"].dump()] {
+    auto it = session->protocol.in_flight.find(key);
+    if (it != session->protocol.in_flight.end()) it->second->cancel();
+  });
+}
+
 // Runs the call and queues its notifications and response. Free functions, not lambda
 // coroutines: their parameters live in the coroutine frame (GCC 12 mishandles captures).
 awaitable<void> run_call(App& app, std::shared_ptr<McpHttpSession> session, json message,
@@ -230,6 +245,7 @@ awaitable<Response> modern_post(Context& c, json message) {
     // client cancels, and a stream's keep-alives find out a client that went away.
     if (accepts_event_stream(c.request)) co_return sse_call(c, session, message, context, "", true);
   }
+  cancel_when_client_leaves(c.request, session, message);
   auto response =
       co_await c.app.mcp->handle_modern(std::move(message), session->protocol, std::move(context));
   if (!response) co_return Response::json(202, "");
@@ -278,6 +294,7 @@ awaitable<Response> mcp_post(Context& c) {
       message.contains("id")) {
     co_return sse_call(c, session, message, context, session_id);
   }
+  cancel_when_client_leaves(c.request, session, message);
   auto response =
       co_await c.app.mcp->handle(std::move(message), session->protocol, std::move(context));
   // initialize and notifications/initialized change what the session remembers; any replica

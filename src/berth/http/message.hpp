@@ -29,6 +29,10 @@ struct Request {
   std::string route;           // the pattern of the route that matched ("" when none did)
   std::string request_id;      // X-Request-Id (the client's when well-formed, else a new one)
   std::string session_cookie;  // the dashboard session token, when that authenticated it
+  // Set by the server while the handler runs (empty elsewhere): registers a function called
+  // once if the client closes its connection before the response is written. Never keep it
+  // past the handler's return.
+  std::function<void(std::function<void()>)> on_client_closed;
 
   std::string header(std::string_view name) const;
   std::optional<std::string> query_param(std::string_view name) const;

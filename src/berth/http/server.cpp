@@ -172,51 +172,69 @@ class StreamUpgrader final : public Upgrader {
   std::shared_ptr<WebSocketChannel<S>> channel_;
 };
 
+// Finds out, without reading or writing, that the client closed its side of the connection:
+// waits for the socket to turn readable (not reading: under TLS that is the TLS layer's
+// business) and peeks. End of stream or an error means it closed; anything else it sent (a
+// pipelined request, a TLS close_notify) is not judged, and the watch ends. Stopping cancels
+// the socket's pending operations, so stop only when nothing else waits on it.
+template <class S>
+class PeerWatch {
+ public:
+  explicit PeerWatch(S& stream) : stream_(stream) {}
+  ~PeerWatch() { stop(); }
+  PeerWatch(const PeerWatch&) = delete;
+  PeerWatch& operator=(const PeerWatch&) = delete;
+
+  // Calls `f` once, on the socket's executor, when the client closes; a second call replaces
+  // the first's `f`.
+  void start(std::function<void()> f) {
+    const bool started = state_ != nullptr;
+    if (!started) state_ = std::make_shared<State>();
+    state_->on_closed = std::move(f);
+    if (started) return;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.async_wait(Socket::wait_read, [state = state_, &socket](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted || !state->on_closed) return;
+      char byte;
+      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        auto f = std::move(state->on_closed);
+        state->on_closed = nullptr;
+        f();
+      }
+    });
+  }
+  void stop() {
+    if (!state_) return;
+    state_->on_closed = nullptr;
+    state_.reset();
+    boost::system::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().cancel(ignored);
+  }
+
+ private:
+  struct State {
+    std::function<void()> on_closed;
+  };
+  S& stream_;
+  std::shared_ptr<State> state_;
+};
+
 // SSE over a plain socket: the head was written with Connection: close, so the body is the
 // raw event stream until we close.
 template <class S>
 class SocketEventStream final : public EventStream {
  public:
-  explicit SocketEventStream(S& stream) : stream_(stream) {}
-  ~SocketEventStream() override {
-    if (!watch_) return;
-    watch_->on_closed = nullptr;
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(stream_).socket().cancel(ignored);
-  }
+  explicit SocketEventStream(S& stream) : stream_(stream), watch_(stream) {}
   awaitable<bool> send(std::string_view event, std::string_view data) override {
     co_return co_await write(fmt::format("event: {}\ndata: {}\n\n", event, data));
   }
   awaitable<bool> comment(std::string_view text) override {
     co_return co_await write(fmt::format(": {}\n\n", text));
   }
-  // Waits for the socket to turn readable (not reading: under TLS that is the TLS layer's
-  // business) and peeks: end of stream or an error means the client closed. Anything else it
-  // sent (a TLS close_notify, say) is not judged; the watch then ends.
-  void on_peer_closed(std::function<void()> f) override {
-    const bool started = watch_ != nullptr;
-    if (!started) watch_ = std::make_shared<Watch>();
-    watch_->on_closed = std::move(f);
-    if (started) return;
-    auto& socket = beast::get_lowest_layer(stream_).socket();
-    socket.async_wait(Socket::wait_read, [watch = watch_, &socket](boost::system::error_code ec) {
-      if (ec == asio::error::operation_aborted || !watch->on_closed) return;
-      char byte;
-      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        auto f = std::move(watch->on_closed);
-        watch->on_closed = nullptr;
-        f();
-      }
-    });
-  }
+  void on_peer_closed(std::function<void()> f) override { watch_.start(std::move(f)); }
 
  private:
-  struct Watch {
-    std::function<void()> on_closed;
-  };
-  std::shared_ptr<Watch> watch_;
-
   awaitable<bool> write(std::string frame) {
     boost::system::error_code ec;
     beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
@@ -226,6 +244,7 @@ class SocketEventStream final : public EventStream {
   }
 
   S& stream_;
+  PeerWatch<S> watch_;
 };
 
 // A refusal in the shape the caller reads: JSON-RPC on /mcp, the REST error elsewhere.
@@ -505,7 +524,13 @@ awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
       break;
     }
 
+    // A handler may ask to hear of the client leaving while it works (an MCP call answered
+    // as plain JSON is cancelled then); only until dispatch returns.
+    PeerWatch<S> watch(stream);
+    req.on_client_closed = [&watch](std::function<void()> f) { watch.start(std::move(f)); };
     Response r = co_await dispatch(req, nullptr, agents_only);
+    req.on_client_closed = nullptr;
+    watch.stop();
     if (r.stream) {
       std::string head = fmt::format(
           "HTTP/1.1 {} {}\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
