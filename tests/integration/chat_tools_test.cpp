@@ -276,7 +276,10 @@ agents:
   auto r = content(mcp.call("create_workspace", {{"template_id", tid}}));
   EXPECT_EQ(r["created"], true);
   EXPECT_EQ(r["status"], "in_progress") << r.dump();
-  EXPECT_EQ(r["phase"], "running_startup_scripts");
+  // Usually the scripts are running when the 300 ms run out; on a loaded machine (ASan, other
+  // jobs) the agent may not have connected yet.
+  EXPECT_TRUE(r["phase"] == "running_startup_scripts" || r["phase"] == "connecting_agent")
+      << r.dump();
   EXPECT_NE(r["next_step"].get<std::string>().find("wait_for_workspace"), std::string::npos);
   EXPECT_TRUE(r.contains("build_id"));
   // Calling create again does not make a second workspace; it answers the same way.
