@@ -392,6 +392,17 @@ TEST(TaskJson, CarriesTheOutcomeOfItsStatus) {
   EXPECT_EQ(task_json(t, std::chrono::milliseconds(1))["result"], json::object());
 }
 
+TEST_F(McpServerTest, InitializeWithAProtocolVersionOfTheWrongTypeGetsTheLatest) {
+  // Found by fuzz_mcp once it checked that handle() never throws: nlohmann's value() threw on
+  // a number where a string was expected.
+  auto r = send({{"jsonrpc", "2.0"},
+                 {"id", 1},
+                 {"method", "initialize"},
+                 {"params", {{"protocolVersion", 5}, {"capabilities", json::object()}}}});
+  ASSERT_TRUE(r && r->contains("result")) << (r ? r->dump() : "no response");
+  EXPECT_EQ((*r)["result"]["protocolVersion"], "2025-11-25");
+}
+
 TEST(EnvelopeVersion, ReadFromParamsMetaOnly) {
   EXPECT_EQ(McpServer::envelope_version(
                 {{"params", {{"_meta", {{meta::kProtocolVersion, "2026-07-28"}}}}}}),

@@ -175,7 +175,8 @@ std::optional<std::string> header_mismatch(const Request& r, const json& message
                        valid_utf8(got.substr(0, 100)), valid_utf8(want.substr(0, 100)));
   };
   if (auto m = check("mcp-protocol-version", version)) return m;
-  const std::string method = message.value("method", "");
+  const json method_field = message.value("method", json());
+  const std::string method = method_field.is_string() ? method_field.get<std::string>() : "";
   if (auto m = check("mcp-method", method)) return m;
   // Mcp-Name carries the tool of a tools/call and the task of a tasks/ request.
   const char* named = method == "tools/call"         ? "name"

@@ -106,7 +106,9 @@ json call_tool_result(const chattools::ToolResult& result) {
 }
 
 json McpServer::initialize(const json& params, Session& session) {
-  std::string requested = params.value("protocolVersion", "");
+  // Read only as a string: nlohmann's value() throws when the type differs.
+  const json version = params.value("protocolVersion", json());
+  const std::string requested = version.is_string() ? version.get<std::string>() : "";
   std::string chosen(kLatestProtocolVersion);
   for (auto v : kSupportedVersions) {
     if (v == requested) chosen = requested;
