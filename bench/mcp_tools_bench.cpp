@@ -285,8 +285,10 @@ int main(int argc, char** argv) {
       std::cout << "| measure | n | p50 | p99 | max |\n|---|---|---|---|---|\n";
       BenchServer server({"--max-connections-per-client", "4096"});
       berth::cli::ApiClient api(server.url(), server.token());
+      auto templates = api.get("/api/v1/templates");  // named: a range-for over *temporary
+      if (!templates) throw std::runtime_error(templates.error().message);  // would dangle
       std::string shell;
-      for (const auto& t : *api.get("/api/v1/templates")) {
+      for (const auto& t : *templates) {
         if (t["name"] == "shell") shell = t["id"];
       }
       eras(server, shell, argc > 2 ? std::atoi(argv[2]) : 500);
