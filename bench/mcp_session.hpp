@@ -80,17 +80,17 @@ class StatelessClient {
       : api_(s.url(), s.token()), path_(chat_key.empty() ? "/mcp" : "/mcp?chat=" + chat_key) {}
 
   json call(const std::string& tool, const json& args) {
-    json message = {{"jsonrpc", "2.0"},
-                    {"id", ++next_},
-                    {"method", "tools/call"},
-                    {"params",
-                     {{"name", tool},
-                      {"arguments", args},
-                      {"_meta",
-                       {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
-                        {"io.modelcontextprotocol/clientCapabilities", json::object()},
-                        {"io.modelcontextprotocol/clientInfo",
-                         {{"name", "bench"}, {"version", "1"}}}}}}}};
+    json message = {
+        {"jsonrpc", "2.0"},
+        {"id", ++next_},
+        {"method", "tools/call"},
+        {"params",
+         {{"name", tool},
+          {"arguments", args},
+          {"_meta",
+           {{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
+            {"io.modelcontextprotocol/clientCapabilities", json::object()},
+            {"io.modelcontextprotocol/clientInfo", {{"name", "bench"}, {"version", "1"}}}}}}}};
     std::map<std::string, std::string> h = {{"Content-Type", "application/json"},
                                             {"Accept", "application/json, text/event-stream"},
                                             {"MCP-Protocol-Version", "2026-07-28"},
