@@ -54,6 +54,13 @@ bool accepts_event_stream(const Request& r) {
   return r.header("accept").find("text/event-stream") != std::string::npos;
 }
 
+// Cancels the session's call with JSON-RPC id `key` (dumped) if it still runs: its client went
+// away. Ends the call's wait, never a build.
+void cancel_call(McpHttpSession& session, const std::string& key) {
+  auto it = session.protocol.in_flight.find(key);
+  if (it != session.protocol.in_flight.end()) it->second->cancel();
+}
+
 // Cancels the session's call `message` (a request) if the client closes its connection before
 // the answer is written: a call answered as plain JSON has no stream to watch.
 void cancel_when_client_leaves(const Request& request,
@@ -63,10 +70,7 @@ void cancel_when_client_leaves(const Request& request,
       message.value("method", json()) != "tools/call") {
     return;
   }
-  request.on_client_closed([session, key = message["id"].dump()] {
-    auto it = session->protocol.in_flight.find(key);
-    if (it != session->protocol.in_flight.end()) it->second->cancel();
-  });
+  request.on_client_closed([session, key = message["id"].dump()] { cancel_call(*session, key); });
 }
 
 // Runs the call and queues its notifications and response. Free functions, not lambda
@@ -103,10 +107,7 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
   // A client that closes the stream cancels the call at once, not at the next write: a
   // 2026-07-28 client re-sends a call whose stream broke, and the re-sent call must find the
   // first one cut off (mcp/retries.hpp).
-  events.on_peer_closed([session, key] {
-    auto it = session->protocol.in_flight.find(key);
-    if (it != session->protocol.in_flight.end()) it->second->cancel();
-  });
+  events.on_peer_closed([session, key] { cancel_call(*session, key); });
   while (true) {
     while (!outbox->queue.empty()) {
       json next = std::move(outbox->queue.front());
@@ -115,8 +116,7 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
       bool sent = co_await events.send("message", data);
       if (!sent) {
         // The client went away: end the wait (never the build).
-        auto it = session->protocol.in_flight.find(key);
-        if (it != session->protocol.in_flight.end()) it->second->cancel();
+        cancel_call(*session, key);
         co_return;
       }
     }
@@ -127,8 +127,7 @@ awaitable<void> stream_call(App& app, std::shared_ptr<McpHttpSession> session, j
     if (!woke) {
       const bool alive = co_await events.comment("keep-alive");
       if (!alive) {
-        auto it = session->protocol.in_flight.find(key);
-        if (it != session->protocol.in_flight.end()) it->second->cancel();
+        cancel_call(*session, key);
         co_return;
       }
     }
