@@ -108,6 +108,14 @@ test("the OpenAPI document is valid and every answer matches it", async () => {
     await call("GET", "/api/v1/workspaces?status=sleeping", undefined, { expect: 400 });
     await call("GET", "/api/v1/workspaces/doc");
     await call("GET", "/api/v1/workspaces/nope", undefined, { expect: 404 });
+    await call("PUT", "/api/v1/workspaces/doc/ports/8080", {}, { expect: 200 });
+    await call("PUT", "/api/v1/workspaces/doc/ports/3000", { public: true }, { expect: 200 });
+    await call("PUT", "/api/v1/workspaces/doc/ports/08080", {}, { expect: 400 });
+    await call("PUT", "/api/v1/workspaces/doc/ports/80", { public: "yes" }, { expect: 400 });
+    await call("GET", "/api/v1/workspaces/doc/ports");
+    await call("GET", "/api/v1/workspaces/nope/ports", undefined, { expect: 404 });
+    await call("DELETE", "/api/v1/workspaces/doc/ports/3000", undefined, { expect: 204 });
+    await call("DELETE", "/api/v1/workspaces/doc/ports/3000", undefined, { expect: 404 });
     const ready = await call("GET", `/api/v1/workspaces/${ws.id}/wait?timeout=30s`);
     assert.equal(ready.readiness.phase, "ready");
     const build = ready.latest_build;

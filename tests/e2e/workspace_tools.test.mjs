@@ -121,7 +121,7 @@ for (const mcp of clients) {
     const client = await mcp.connect(server);
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(),
-                     ["create_workspace", "edit_file", "execute", "list_templates",
+                     ["create_workspace", "edit_file", "execute", "expose_port", "list_templates",
                       "process_output", "process_signal", "read_file", "read_template",
                       "start_workspace", "stop_workspace", "wait_for_workspace", "write_file"]);
     const listed = await client.call({ name: "list_templates", arguments: {} });

@@ -22,6 +22,7 @@ TEST(ErrorResults, EveryRefusalOfEveryToolNamesTheNextStep) {
   const std::regex next_step(
       "\\b(list_templates|read_template|create_workspace|start_workspace|stop_workspace|"
       "wait_for_workspace|execute|process_output|process_signal|read_file|write_file|edit_file|"
+      "expose_port|"
       "call|use|pass|check|ask|try again|read|include|set|give|leave|inspect)\\b",
       std::regex::icase);
   std::vector<std::string> missing;
@@ -61,6 +62,7 @@ TEST(ErrorResults, EveryRefusalOfEveryToolNamesTheNextStep) {
   expect_refusal(empty, "edit_file", {{"path", "x"}, {"old_text", "a"}, {"new_text", "b"}});
   expect_refusal(empty, "process_output", {{"process_id", "p"}});
   expect_refusal(empty, "process_signal", {{"process_id", "p"}});
+  expect_refusal(empty, "expose_port", {{"port", 8080}});
 
   // A chat with a running workspace.
   McpClient mcp(server, server.admin_token());
@@ -88,6 +90,10 @@ TEST(ErrorResults, EveryRefusalOfEveryToolNamesTheNextStep) {
         json{{"path", "f.txt"}, {"old_text", "hi"}, {"new_text", "b"}, {"replace_all", "x"}},
         json{{"path", "bin.dat"}, {"old_text", "a"}, {"new_text", "b"}}}) {
     expect_refusal(mcp, "edit_file", args);
+  }
+  for (const auto& args : {json::object(), json{{"port", "8080"}}, json{{"port", 0}},
+                           json{{"port", 65536}}, json{{"port", 80}, {"public", "yes"}}}) {
+    expect_refusal(mcp, "expose_port", args);
   }
   for (const char* tool : {"process_output", "process_signal"}) {
     expect_refusal(mcp, tool, json::object());

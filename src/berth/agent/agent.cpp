@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "berth/agent/agent_rpc.hpp"
+#include "berth/agent/port_forward.hpp"
 #include "berth/core/agent_protocol.hpp"
 #include "berth/core/logging.hpp"
 #include "berth/core/untrusted.hpp"
@@ -58,7 +59,8 @@ constexpr std::size_t kMaxQueuedMessages = 10'000;
 class Wire {
  public:
   virtual ~Wire() = default;
-  virtual awaitable<void> write(const std::string& text, boost::system::error_code& ec) = 0;
+  virtual awaitable<void> write(const std::string& bytes, bool binary,
+                                boost::system::error_code& ec) = 0;
   virtual awaitable<void> close(boost::system::error_code& ec) = 0;
 };
 
@@ -66,8 +68,10 @@ template <class WS>
 class WireOf final : public Wire {
  public:
   explicit WireOf(WS& ws) : ws_(ws) {}
-  awaitable<void> write(const std::string& text, boost::system::error_code& ec) override {
-    co_await ws_.async_write(asio::buffer(text), asio::redirect_error(use_awaitable, ec));
+  awaitable<void> write(const std::string& bytes, bool binary,
+                        boost::system::error_code& ec) override {
+    ws_.binary(binary);
+    co_await ws_.async_write(asio::buffer(bytes), asio::redirect_error(use_awaitable, ec));
   }
   awaitable<void> close(boost::system::error_code& ec) override {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::milliseconds(200));
@@ -119,8 +123,15 @@ class AgentRuntime {
   // --- Outgoing messages survive reconnects: they wait in the outbox until written.
   void send(json message) {
     if (outbox_.size() >= kMaxQueuedMessages) outbox_.pop_front();
-    outbox_.push_back(dump_json(message));
+    outbox_.push_back({dump_json(message), false});
     if (ws_ && !writing_) asio::co_spawn(io_, flush(), asio::detached);
+  }
+
+  // A port tunnel frame: only for the connection it belongs to (dropped if that ends).
+  void send_tunnel(std::string frame) {
+    if (!ws_) return;
+    outbox_.push_back({std::move(frame), true});
+    if (!writing_) asio::co_spawn(io_, flush(), asio::detached);
   }
 
   awaitable<void> flush() {
@@ -128,7 +139,7 @@ class AgentRuntime {
     while (ws_ && !outbox_.empty()) {
       auto* ws = ws_;
       boost::system::error_code ec;
-      co_await ws->write(outbox_.front(), ec);
+      co_await ws->write(outbox_.front().bytes, outbox_.front().binary, ec);
       if (ec) break;  // the read loop notices the broken connection and reconnects
       outbox_.pop_front();
     }
@@ -241,14 +252,21 @@ class AgentRuntime {
       if (ec) break;
       std::string text = beast::buffers_to_string(buffer.data());
       buffer.consume(buffer.size());
-      handle_message(text);
+      if (ws.got_binary()) {
+        ports_.handle(text);
+      } else {
+        handle_message(text);
+      }
     }
     ws_ = nullptr;
+    // Tunnels belong to the connection: their sockets close and their frames are not resent.
+    ports_.reset();
     // Let a write in flight on this stream finish failing before the stream goes away.
     while (writing_) {
       asio::steady_timer t(io_, std::chrono::milliseconds(1));
       co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
     }
+    std::erase_if(outbox_, [](const Outgoing& o) { return o.binary; });
     co_return true;
   }
 
@@ -407,7 +425,11 @@ class AgentRuntime {
   bool tls_ = false;         // https:// or wss://
   net::TlsContext tls_context_;
   Wire* ws_ = nullptr;  // the live connection, if any
-  std::deque<std::string> outbox_;
+  struct Outgoing {
+    std::string bytes;
+    bool binary = false;  // a port tunnel frame
+  };
+  std::deque<Outgoing> outbox_;
   bool writing_ = false;
   bool stopping_ = false;
   bool heartbeat_started_ = false;
@@ -416,6 +438,8 @@ class AgentRuntime {
   int script_pgid_ = 0;
   int exit_code_ = 0;
   RequestHandler requests_{io_.get_executor()};  // after io_: it runs on it
+  PortForwarder ports_{io_.get_executor(),
+                       [this](std::string frame) { send_tunnel(std::move(frame)); }};
 };
 
 }  // namespace

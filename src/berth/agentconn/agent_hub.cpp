@@ -14,6 +14,7 @@
 #include "berth/core/ids.hpp"
 #include "berth/core/logging.hpp"
 #include "berth/core/metrics.hpp"
+#include "berth/core/port_tunnel.hpp"
 #include "berth/core/untrusted.hpp"
 
 namespace berth::agentconn {
@@ -64,6 +65,9 @@ struct AgentHub::Connection {
   store::WorkspaceAgent agent;
   std::unique_ptr<MessageChannel> channel;
   std::map<std::uint64_t, std::shared_ptr<PendingCall>> pending;
+  // Port tunnels on this connection; their users own them.
+  std::map<std::uint32_t, std::weak_ptr<PortStream>> ports;
+  std::uint32_t next_port_stream = 1;
   bool ended = false;  // the read loop is over
 };
 
@@ -157,9 +161,13 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   asio::co_spawn(executor_, watch_workspace(conn, std::move(owner), std::move(name)),
                  asio::detached);
 
-  while (auto text = co_await conn->channel->read()) {
+  while (auto message = co_await conn->channel->read()) {
     try {
-      handle_message(*conn, *text);
+      if (message->binary) {
+        handle_tunnel_frame(*conn, message->data);
+      } else {
+        handle_message(*conn, message->data);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("bad agent message agent_id={} error={}", agent.id, e.what());
     }
@@ -167,6 +175,10 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
 
   conn->ended = true;
   for (auto& [id, call] : conn->pending) call->timer.cancel();
+  for (auto& [id, weak] : conn->ports) {
+    if (auto stream = weak.lock()) stream->on_closed("the workspace's agent disconnected", true);
+  }
+  conn->ports.clear();
   if (auto it = connections_.find(agent.id); it != connections_.end() && it->second == conn) {
     connections_.erase(it);
     record_connections(connections_.size(), false);
@@ -292,6 +304,79 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
     case Kind::unknown:
       break;
   }
+}
+
+void AgentHub::handle_tunnel_frame(Connection& conn, std::string_view bytes) {
+  namespace tunnel = port_tunnel;
+  auto frame = tunnel::decode(bytes);
+  if (!frame) {
+    spdlog::warn("agent tunnel frame ignored agent_id={} error={}", conn.agent.id,
+                 frame.error().message);
+    return;
+  }
+  auto it = conn.ports.find(frame->stream);
+  if (it == conn.ports.end()) return;  // a stream that ended here already
+  auto stream = it->second.lock();
+  if (!stream) {
+    conn.ports.erase(it);
+    return;
+  }
+  switch (frame->op) {
+    case tunnel::Op::opened:
+      stream->on_opened();
+      break;
+    case tunnel::Op::data:
+      if (!stream->on_data(frame->payload)) {
+        spdlog::warn("agent overran a port tunnel's window agent_id={} stream={}", conn.agent.id,
+                     frame->stream);
+        conn.ports.erase(it);
+      }
+      break;
+    case tunnel::Op::eof:
+      stream->on_eof();
+      break;
+    case tunnel::Op::credit:
+      stream->on_credit(frame->credit);
+      break;
+    case tunnel::Op::close:
+      stream->on_closed(valid_utf8(std::string(frame->payload)), false);
+      conn.ports.erase(it);
+      break;
+    case tunnel::Op::open:  // only the server opens
+      break;
+  }
+}
+
+asio::awaitable<Result<std::shared_ptr<PortStream>>> AgentHub::open_port(std::string agent_id,
+                                                                         std::uint16_t port) {
+  constexpr auto kOpenTimeout = std::chrono::seconds(10);
+  auto it = connections_.find(agent_id);
+  if (it == connections_.end()) {
+    co_return Error::unavailable(remote_replica(agent_id)
+                                     ? "the workspace's agent is connected to another replica"
+                                     : "the workspace's agent is not connected",
+                                 "start the workspace, or wait for its agent to connect");
+  }
+  auto conn = it->second;
+  std::erase_if(conn->ports, [](const auto& entry) { return entry.second.expired(); });
+  if (conn->ports.size() >= port_tunnel::kMaxStreams) {
+    co_return Error::resource_exhausted(
+        fmt::format("{} connections to this workspace are open", conn->ports.size()),
+        "close some (a browser tab, a WebSocket) and try again");
+  }
+  std::uint32_t id = conn->next_port_stream++;
+  if (conn->next_port_stream == 0) conn->next_port_stream = 1;
+  auto stream = std::make_shared<PortStream>(executor_, conn->channel.get(), id);
+  conn->ports[id] = stream;
+  record_activity(conn->agent);
+  conn->channel->send_binary(port_tunnel::encode_open(id, port));
+  if (!co_await stream->wait_opened(kOpenTimeout)) {
+    conn->ports.erase(id);
+    co_return Error::unavailable(
+        fmt::format("cannot connect to port {} in the workspace: {}", port, stream->reason()),
+        "start a server listening on that port in the workspace (on 127.0.0.1 or 0.0.0.0)");
+  }
+  co_return stream;
 }
 
 asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,

@@ -16,6 +16,7 @@
 
 #include "berth/agentconn/agent_relay.hpp"
 #include "berth/agentconn/message_channel.hpp"
+#include "berth/agentconn/port_stream.hpp"
 #include "berth/core/result.hpp"
 #include "berth/events/bus.hpp"
 #include "berth/store/store.hpp"
@@ -60,6 +61,13 @@ class AgentHub {
       std::string agent_id, std::string method, nlohmann::json params,
       std::chrono::milliseconds timeout, std::function<void(std::string)> on_output = {});
 
+  // Opens a TCP connection to 127.0.0.1:`port` inside the agent's workspace, through the
+  // agent's connection to this replica. unavailable (saying why) when the agent is not
+  // connected here, nothing listens on the port, or the agent does not answer in time;
+  // resource_exhausted past port_tunnel::kMaxStreams streams.
+  boost::asio::awaitable<Result<std::shared_ptr<PortStream>>> open_port(std::string agent_id,
+                                                                        std::uint16_t port);
+
   // Connected here, or to a live replica this one can relay to.
   bool connected(std::string_view agent_id) const;
   // Calls for agents connected to other replicas go through `relay` (null: they are refused).
@@ -70,6 +78,7 @@ class AgentHub {
 
  private:
   void handle_message(Connection& conn, const std::string& text);
+  void handle_tunnel_frame(Connection& conn, std::string_view bytes);
   void publish(const store::WorkspaceAgent& agent);
   void record_ready(const store::WorkspaceAgent& agent, UnixMillis now);
   // The agent's connection is in use: its workspace's deadline moves to now + TTL.

@@ -9,14 +9,21 @@
 
 namespace berth::agentconn {
 
+struct ChannelMessage {
+  std::string data;
+  bool binary = false;  // a binary frame (port tunnels), else text (JSON)
+};
+
 // Owned by the connection's coroutine. Not thread-safe; one executor.
 class MessageChannel {
  public:
   virtual ~MessageChannel() = default;
-  // The next text message; nullopt once the peer closed or the connection broke.
-  virtual boost::asio::awaitable<std::optional<std::string>> read() = 0;
-  // Queues a message; writes are sent in order. Returns false if the channel is closed.
+  // The next message; nullopt once the peer closed or the connection broke.
+  virtual boost::asio::awaitable<std::optional<ChannelMessage>> read() = 0;
+  // Queues a text message; text and binary writes are sent in order. Returns false if the
+  // channel is closed.
   virtual bool send(std::string message) = 0;
+  virtual bool send_binary(std::string message) = 0;
   // Closes the connection (the pending read returns nullopt).
   virtual void close() = 0;
 };

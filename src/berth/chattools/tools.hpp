@@ -31,5 +31,7 @@ Tool make_process_signal_tool(WorkspaceToolsOptions options);
 Tool make_read_file_tool(WorkspaceToolsOptions options);
 Tool make_write_file_tool(WorkspaceToolsOptions options);
 Tool make_edit_file_tool(WorkspaceToolsOptions options);
+// A preview URL for a port of the chat's workspace.
+Tool make_expose_port_tool(WorkspaceToolsOptions options);
 
 }  // namespace berth::chattools

@@ -19,6 +19,7 @@
 #include "berth/chattools/failure_results.hpp"
 #include "berth/chattools/tool.hpp"
 #include "berth/store/store.hpp"
+#include "berth/workspaces/port_exposure.hpp"
 
 namespace berth::agentconn {
 class AgentHub;
@@ -46,7 +47,8 @@ struct WorkspaceToolsOptions {
   store::Store* store = nullptr;
   workspaces::WorkspaceService* workspaces = nullptr;
   events::EventBus* bus = nullptr;
-  agentconn::AgentHub* agents = nullptr;  // used on `executor` only
+  agentconn::AgentHub* agents = nullptr;      // used on `executor` only
+  workspaces::PortExposure* ports = nullptr;  // expose_port
   boost::asio::any_io_executor executor;
   WaitLimits limits;
 };

@@ -75,6 +75,7 @@ struct ServerOptions {
   int prebuild_failure_limit = 3;
   bool allow_unisolated = false;
   std::vector<std::string> allowed_hosts;
+  std::string preview_domain;
   std::vector<std::string> egress_allow_nets;
   std::size_t max_connections_per_client = 256;
   std::size_t max_connections = 4096;
@@ -222,10 +223,12 @@ int run_server(const ServerOptions& o) {
   http::RelayClient relay_client(io.get_executor());
   hub.set_relay(&relay_client);
   chattools::TemplateToolsOptions tool_options{.store = store->get(), .admin = &admin};
+  workspaces::PortExposure ports(**store);
   chattools::WorkspaceToolsOptions workspace_tools{.store = store->get(),
                                                    .workspaces = &workspace_service,
                                                    .bus = &bus,
                                                    .agents = &hub,
+                                                   .ports = &ports,
                                                    .executor = io.get_executor()};
   workspace_tools.limits.call_budget = *tool_wait_budget;
   mcp::McpServer mcp_server({chattools::make_list_templates_tool(tool_options),
@@ -239,7 +242,8 @@ int run_server(const ServerOptions& o) {
                              chattools::make_process_signal_tool(workspace_tools),
                              chattools::make_read_file_tool(workspace_tools),
                              chattools::make_write_file_tool(workspace_tools),
-                             chattools::make_edit_file_tool(workspace_tools)},
+                             chattools::make_edit_file_tool(workspace_tools),
+                             chattools::make_expose_port_tool(workspace_tools)},
                             &bus);
   // 2026-07-28 clients that declare the Tasks extension poll long calls as durable tasks.
   mcp::TaskRunner tasks(
@@ -264,6 +268,20 @@ int run_server(const ServerOptions& o) {
   app.options.sse_keepalive = *sse_keepalive;
   app.options.max_connections_per_client = o.max_connections_per_client;
   app.options.relay_secret = random_hex(32);
+  app.ports = &ports;
+  if (!o.preview_domain.empty()) {
+    std::string domain = http::host_name(o.preview_domain);
+    while (domain.starts_with("*.") || domain.starts_with("."))
+      domain.erase(0, domain.find('.') + 1);
+    if (domain.empty() || (domain.find('.') == std::string::npos && domain != "localhost")) {
+      return report(Error::invalid_argument(
+                        fmt::format("--preview-domain {:?} is not a domain name", o.preview_domain),
+                        "pass the wildcard DNS name's domain, e.g. preview.example.com for "
+                        "*.preview.example.com"),
+                    false);
+    }
+    app.options.preview_domain = domain;
+  }
   for (const auto& h : o.allowed_hosts) app.options.hosts.allowed.push_back(http::host_name(h));
   // A server reachable from other machines, told no names: any Host, same-origin browsers.
   if (!loopback && o.allowed_hosts.empty()) app.options.hosts.allowed.push_back("*");
@@ -303,6 +321,7 @@ int run_server(const ServerOptions& o) {
                                       (*server)->port())
                         : o.access_url;
   app.options.access_url = url;  // before io.run(): no request has been read yet
+  ports.configure({.access_url = url, .domain = app.options.preview_domain});
   // Other replicas relay agent calls to this address: this process, not a load balancer.
   std::string relay_url =
       o.relay_url.empty()
@@ -483,6 +502,9 @@ void add_server_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
       ->add_option("--prebuild-failure-limit", server_options->prebuild_failure_limit,
                    "Stop building a preset's prebuilds after this many failures in a row")
       ->capture_default_str();
+  server->add_option("--preview-domain", server_options->preview_domain,
+                     "Serve exposed ports at <port>--<workspace>--<owner>.DOMAIN (a wildcard DNS "
+                     "name pointing here) instead of /@<owner>/<workspace>/ports/<port>/");
   server
       ->add_option("--allowed-hosts", server_options->allowed_hosts,
                    "Host names clients may use to reach this server (comma-separated); the "

@@ -15,6 +15,7 @@
 #include "berth/store/store.hpp"
 #include "berth/workspaces/admin_service.hpp"
 #include "berth/workspaces/chat_service.hpp"
+#include "berth/workspaces/port_exposure.hpp"
 #include "berth/workspaces/prebuild_reconciler.hpp"
 #include "berth/workspaces/workspace_service.hpp"
 
@@ -39,6 +40,9 @@ struct AppOptions {
   // this replica's row of the shared database).
   std::string relay_secret;
   bool tls = false;  // HTTPS only: session cookies are Secure
+  // --preview-domain: exposed ports answer at <port>--<workspace>--<owner>.<domain> (a
+  // wildcard DNS name pointing here); "" serves them at /@<owner>/<workspace>/ports/<port>/.
+  std::string preview_domain;
   // A streamed MCP answer silent this long gets a keep-alive comment (which also finds out a
   // client that went away, cancelling its call).
   std::chrono::milliseconds sse_keepalive{std::chrono::seconds(15)};
@@ -55,8 +59,9 @@ struct App {
   agentconn::AgentHub& agents;
   AppOptions options;
   workspaces::ChatService* chats = nullptr;
-  mcp::McpServer* mcp = nullptr;        // serves /mcp
-  McpSessions* mcp_sessions = nullptr;  // sessions of /mcp clients
+  mcp::McpServer* mcp = nullptr;              // serves /mcp
+  McpSessions* mcp_sessions = nullptr;        // sessions of /mcp clients
+  workspaces::PortExposure* ports = nullptr;  // exposed ports (preview URLs)
 };
 
 }  // namespace berth::http

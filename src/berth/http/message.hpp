@@ -21,6 +21,7 @@ namespace berth::http {
 
 struct Request {
   std::string method;  // upper case, e.g. "GET"
+  std::string target;  // as sent: the path and query, still encoded
   std::string path;    // without the query string
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // names in lower case
@@ -53,6 +54,16 @@ class EventStream {
   virtual void on_peer_closed(std::function<void()> f) = 0;
 };
 
+// The client's connection as bytes, for a response that takes it over (the preview proxy).
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // Some bytes from the client (those read past the request first); "" once it closed.
+  virtual boost::asio::awaitable<std::string> read_some() = 0;
+  // False once the client has gone.
+  virtual boost::asio::awaitable<bool> write(std::string_view bytes) = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -60,6 +71,10 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, the body is an SSE stream written by this function after the head.
   std::function<boost::asio::awaitable<void>(EventStream&)> stream;
+  // When set, the server writes nothing: this function gets the connection and writes the
+  // whole answer itself (status, headers, body, then any upgraded protocol). The connection
+  // closes after it returns. `status` is only what the request is counted as.
+  std::function<boost::asio::awaitable<void>(ByteStream&)> takeover;
 
   static Response json(int status, std::string body);
 };

@@ -141,7 +141,7 @@ Match match_route(std::span<const Route> routes, std::string_view method, std::s
 std::vector<std::span<const Route>> all_routes() {
   return {workspace_routes(),  admin_routes(),   account_routes(),     mcp_routes(),
           chat_watch_routes(), replica_routes(), provisioner_routes(), metrics_routes(),
-          openapi_routes(),    session_routes(), dashboard_routes()};
+          openapi_routes(),    session_routes(), dashboard_routes(),   port_routes()};
 }
 
 }  // namespace berth::http

@@ -60,6 +60,7 @@ std::span<const Route> metrics_routes();
 std::span<const Route> openapi_routes();
 std::span<const Route> session_routes();
 std::span<const Route> dashboard_routes();
+std::span<const Route> port_routes();
 // Every route table above, in the order the server matches them.
 std::vector<std::span<const Route>> all_routes();
 

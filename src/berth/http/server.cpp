@@ -1,6 +1,7 @@
 // The only Beast translation unit of the server: HTTP/1.1 parsing and writing, SSE framing,
 // and the WebSocket channel for agents. Everything it serves comes from the route tables.
 #include "berth/http/server.hpp"
+#include "berth/http/preview_proxy.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -72,7 +73,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
  public:
   explicit WebSocketChannel(websocket::stream<S> ws) : ws_(std::move(ws)) {}
 
-  awaitable<std::optional<std::string>> read() override {
+  awaitable<std::optional<agentconn::ChannelMessage>> read() override {
     if (closed_) co_return std::nullopt;
     boost::system::error_code ec;
     buffer_.consume(buffer_.size());
@@ -81,21 +82,24 @@ class WebSocketChannel final : public agentconn::MessageChannel {
       closed_ = true;
       co_return std::nullopt;
     }
-    co_return beast::buffers_to_string(buffer_.data());
+    co_return agentconn::ChannelMessage{beast::buffers_to_string(buffer_.data()), ws_.got_binary()};
   }
 
-  bool send(std::string message) override {
-    if (closed_) return false;
-    queue_.push_back(std::move(message));
-    if (!writing_) asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
-    return true;
-  }
+  bool send(std::string message) override { return enqueue(std::move(message), false); }
+  bool send_binary(std::string message) override { return enqueue(std::move(message), true); }
 
   void close() override {
     if (closed_) return;
     closed_ = true;
     boost::system::error_code ec;
     beast::get_lowest_layer(ws_).socket().shutdown(Socket::shutdown_both, ec);
+  }
+
+  bool enqueue(std::string message, bool binary) {
+    if (closed_) return false;
+    queue_.push_back({std::move(message), binary});
+    if (!writing_) asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+    return true;
   }
 
   // Keeps the channel alive until queued writes are done.
@@ -111,7 +115,8 @@ class WebSocketChannel final : public agentconn::MessageChannel {
     writing_ = true;
     while (!queue_.empty() && !closed_) {
       boost::system::error_code ec;
-      co_await ws_.async_write(asio::buffer(queue_.front()),
+      ws_.binary(queue_.front().binary);
+      co_await ws_.async_write(asio::buffer(queue_.front().data),
                                asio::redirect_error(use_awaitable, ec));
       queue_.pop_front();
       if (ec) {
@@ -125,7 +130,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
 
   websocket::stream<S> ws_;
   beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;
+  std::deque<agentconn::ChannelMessage> queue_;
   bool writing_ = false;
   bool closed_ = false;
   boost::system::error_code ec_;
@@ -136,8 +141,9 @@ template <class S>
 class OwnedChannel final : public agentconn::MessageChannel {
  public:
   explicit OwnedChannel(std::shared_ptr<WebSocketChannel<S>> inner) : inner_(std::move(inner)) {}
-  awaitable<std::optional<std::string>> read() override { return inner_->read(); }
+  awaitable<std::optional<agentconn::ChannelMessage>> read() override { return inner_->read(); }
   bool send(std::string m) override { return inner_->send(std::move(m)); }
+  bool send_binary(std::string m) override { return inner_->send_binary(std::move(m)); }
   void close() override { inner_->close(); }
 
  private:
@@ -170,6 +176,42 @@ class StreamUpgrader final : public Upgrader {
   bhttp::request<bhttp::string_body>& req_;
   bool accepted_ = false;
   std::shared_ptr<WebSocketChannel<S>> channel_;
+};
+
+// The client's connection handed to a response that takes it over (the preview proxy): the
+// bytes read past the request come first.
+template <class S>
+class SocketByteStream final : public ByteStream {
+ public:
+  SocketByteStream(S& stream, beast::flat_buffer& buffer) : stream_(stream), buffer_(buffer) {}
+
+  awaitable<std::string> read_some() override {
+    if (buffer_.size() > 0) {
+      std::string out = beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
+      co_return out;
+    }
+    std::string out(64 * 1024, '\0');
+    boost::system::error_code ec;
+    beast::get_lowest_layer(stream_).expires_never();
+    std::size_t n = co_await stream_.async_read_some(asio::buffer(out),
+                                                     asio::redirect_error(use_awaitable, ec));
+    out.resize(ec ? 0 : n);
+    co_return out;
+  }
+
+  awaitable<bool> write(std::string_view bytes) override {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(stream_).expires_after(kWriteTimeout);
+    co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(use_awaitable, ec));
+    beast::get_lowest_layer(stream_).expires_never();
+    co_return !ec;
+  }
+
+ private:
+  S& stream_;
+  beast::flat_buffer& buffer_;
 };
 
 // Finds out, without reading or writing, that the client closed its side of the connection:
@@ -329,6 +371,8 @@ awaitable<Response> HttpServer::Impl::dispatch(Request& req, Upgrader* upgrader,
 awaitable<Response> HttpServer::Impl::dispatch_route(Request& req, Upgrader* upgrader,
                                                      bool agents_only) {
   if (!agents_only) {
+    // Preview URLs have their own Host and Origin rules (their pages are other origins).
+    if (auto preview = co_await serve_preview(app, req)) co_return std::move(*preview);
     // DNS rebinding and cross-site requests: checked before anything else, REST included.
     if (auto why = app.options.hosts.refusal(req.header("host"), req.header("origin"))) {
       co_return refusal(req, 403,
@@ -491,6 +535,7 @@ awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
 
     Request req;
     req.method = std::string(raw.method_string());
+    req.target = std::string(raw.target());
     req.body = std::move(raw.body());
     for (const auto& field : raw) {
       std::string name(field.name_string());
@@ -509,6 +554,11 @@ awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
     if (websocket::is_upgrade(raw)) {
       StreamUpgrader<S> upgrader(stream, raw);
       Response r = co_await dispatch(req, &upgrader, agents_only);
+      if (r.takeover) {
+        SocketByteStream<S> bytes(stream, buffer);
+        co_await r.takeover(bytes);
+        break;
+      }
       if (upgrader.accepted()) {
         if (auto ch = upgrader.channel()) co_await ch->drain();
         co_return;
@@ -531,6 +581,11 @@ awaitable<void> HttpServer::Impl::serve_http(S& stream, bool agents_only) {
     Response r = co_await dispatch(req, nullptr, agents_only);
     req.on_client_closed = nullptr;
     watch.stop();
+    if (r.takeover) {
+      SocketByteStream<S> bytes(stream, buffer);
+      co_await r.takeover(bytes);
+      break;
+    }
     if (r.stream) {
       std::string head = fmt::format(
           "HTTP/1.1 {} {}\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"

@@ -304,6 +304,17 @@ struct UndeliveredCall {
   UnixMillis expires_at = 0;
 };
 
+// A port of a workspace that answers at its preview URL.
+struct ExposedPort {
+  std::string workspace_id;
+  int port = 0;
+  bool is_public = false;
+  std::string token_hash;  // SHA-256 of the port's preview token
+  std::string created_by;  // user id
+  UnixMillis created_at = 0;
+  UnixMillis updated_at = 0;
+};
+
 // --- Inputs
 
 struct NewBuild {

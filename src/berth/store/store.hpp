@@ -307,6 +307,17 @@ class Store {
                                                                        std::string_view call_key,
                                                                        UnixMillis now) = 0;
 
+  // --- Exposed ports (preview URLs)
+  // Exposes `port` (or changes its visibility and token). The workspace's rows go when it is
+  // deleted.
+  virtual Status expose_port(const ExposedPort& port) = 0;
+  // False when the port was not exposed.
+  virtual Result<bool> unexpose_port(std::string_view workspace_id, int port) = 0;
+  // nullopt when the port is not exposed.
+  virtual Result<std::optional<ExposedPort>> exposed_port(std::string_view workspace_id,
+                                                          int port) = 0;
+  virtual Result<std::vector<ExposedPort>> exposed_ports(std::string_view workspace_id) = 0;
+
   // --- Counts for /metrics (every replica reads the same numbers)
   // Workspaces not deleted, counted by their latest build's transition and job status.
   virtual Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() = 0;

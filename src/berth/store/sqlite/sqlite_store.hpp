@@ -175,6 +175,11 @@ class SqliteStore final : public Store {
                                                                std::string_view call_key,
                                                                UnixMillis now) override;
 
+  Status expose_port(const ExposedPort& port) override;
+  Result<bool> unexpose_port(std::string_view workspace_id, int port) override;
+  Result<std::optional<ExposedPort>> exposed_port(std::string_view workspace_id, int port) override;
+  Result<std::vector<ExposedPort>> exposed_ports(std::string_view workspace_id) override;
+
   Result<std::vector<WorkspaceStateCount>> count_workspaces_by_state() override;
   Result<std::int64_t> count_mcp_sessions() override;
 

@@ -375,6 +375,12 @@ Result<BuildWithJob> SqliteStore::complete_job(std::string_view job_id,
         "FROM workspace_builds WHERE job_id = $1 AND transition = 'delete')");
     if (!q) return q.error();
     if (auto s = q->with(job_id, now).run(); !s) return s.error();
+    // Its preview URLs die with it.
+    auto ports = db_->prepare(
+        "DELETE FROM exposed_ports WHERE workspace_id = (SELECT workspace_id FROM "
+        "workspace_builds WHERE job_id = $1 AND transition = 'delete')");
+    if (!ports) return ports.error();
+    if (auto s = ports->with(job_id).run(); !s) return s.error();
     auto d = db_->prepare(
         "UPDATE workspaces SET deadline_at = $2 + ttl_ms WHERE ttl_ms IS NOT NULL AND id = "
         "(SELECT workspace_id FROM workspace_builds WHERE job_id = $1 AND transition = 'start')");

@@ -1,0 +1,284 @@
+#include "berth/http/preview_proxy.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "berth/chattools/agent_select.hpp"
+#include "berth/core/clock.hpp"
+#include "berth/core/ids.hpp"
+#include "berth/http/preview_head.hpp"
+#include "berth/http/preview_url.hpp"
+#include "berth/http/web_session.hpp"
+
+namespace berth::http {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+namespace {
+
+constexpr auto kGrantLifetime = std::chrono::hours(12);
+constexpr const char* kNoPreview = "no exposed port at this URL";
+constexpr const char* kNoPreviewHint =
+    "expose the port first (the expose_port tool, or `berth workspaces ports expose`); a "
+    "workspace's URLs end when it is deleted";
+
+Response text_response(int status, std::string message, std::string hint) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = hint.empty() ? message + "\n" : fmt::format("{}\n{}\n", message, hint);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+bool loopback_or_tls(const App& app, const Request& req) {
+  return app.options.tls || is_loopback_name(host_name(req.header("host")));
+}
+
+std::string grant_cookie(const App& app, const Request& req, const PreviewTarget& t,
+                         std::string_view value) {
+  const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(kGrantLifetime).count();
+  if (t.subdomain) {
+    return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}", kPreviewCookie, value,
+                       max_age, app.options.tls ? "; Secure" : "");
+  }
+  // The path form's page runs sandboxed (an opaque origin): its own requests are cross-site
+  // to the browser, which sends them only SameSite=None cookies, and those only Secure (on
+  // HTTPS, or on loopback where browsers allow it).
+  return fmt::format("{}={}; Path={}/; Max-Age={}; HttpOnly; {}", kPreviewCookie, value, t.prefix,
+                     max_age, loopback_or_tls(app, req) ? "SameSite=None; Secure" : "SameSite=Lax");
+}
+
+// The request as the app gets it: the target under the prefix, the server's cookies and the
+// preview token gone, Connection: close (one request per tunnel), the body with its length.
+std::string app_request(const Request& req, const PreviewTarget& t, bool upgrade) {
+  std::string target = t.target;
+  if (auto q = target.find('?'); q != std::string::npos) {
+    std::string query = strip_token_param(std::string_view(target).substr(q + 1));
+    target = target.substr(0, q) + (query.empty() ? "" : "?" + query);
+  }
+  std::string out = fmt::format("{} {} HTTP/1.1\r\n", req.method, target);
+  for (const auto& [name, value] : req.headers) {
+    if (name == "cookie") {
+      std::string kept = strip_server_cookies(value);
+      if (!kept.empty()) out += fmt::format("Cookie: {}\r\n", kept);
+      continue;
+    }
+    if (name == kPreviewTokenHeader || name == "content-length" || name == "transfer-encoding" ||
+        name == "x-forwarded-for" || name == "x-forwarded-host" || name == "x-forwarded-proto" ||
+        name == "x-forwarded-prefix" || name == "proxy-connection" || name == "keep-alive") {
+      continue;
+    }
+    if (name == "connection" && !upgrade) continue;
+    out += fmt::format("{}: {}\r\n", name, value);
+  }
+  if (!upgrade) out += "Connection: close\r\n";
+  out += fmt::format("X-Forwarded-Host: {}\r\n", req.header("host"));
+  if (!t.subdomain) out += fmt::format("X-Forwarded-Prefix: {}\r\n", t.prefix);
+  if (!req.body.empty() || (req.method != "GET" && req.method != "HEAD")) {
+    out += fmt::format("Content-Length: {}\r\n", req.body.size());
+  }
+  out += "\r\n";
+  out += req.body;
+  return out;
+}
+
+// The app -> the client, until the app ends.
+awaitable<void> pump_down(std::shared_ptr<agentconn::PortStream> from, ByteStream& to) {
+  while (true) {
+    auto chunk = co_await from->read();
+    if (!chunk || chunk->empty()) co_return;
+    if (!co_await to.write(*chunk)) co_return;
+  }
+}
+
+// The client -> the app. Once the client finished sending, the app's answer may still be
+// coming: this waits until pump_down ends (which cancels it).
+awaitable<void> pump_up(ByteStream& from, std::shared_ptr<agentconn::PortStream> to) {
+  while (true) {
+    std::string chunk = co_await from.read_some();
+    if (chunk.empty()) break;
+    if (!co_await to->write(chunk)) co_return;
+  }
+  to->shutdown_write();
+  asio::steady_timer forever(co_await asio::this_coro::executor,
+                             asio::steady_timer::time_point::max());
+  boost::system::error_code ec;
+  co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// The app's answer -> the client, then both ways until either side ends.
+awaitable<void> carry(std::shared_ptr<agentconn::PortStream> app, ByteStream& client,
+                      HeadRewrite rewrite) {
+  using namespace asio::experimental::awaitable_operators;
+  std::string head;
+  std::optional<std::size_t> end;
+  while (!(end = response_head_end(head))) {
+    auto chunk = co_await app->read();
+    if (!chunk || chunk->empty() || head.size() > kMaxResponseHead) break;
+    head += *chunk;
+  }
+  if (!end) {
+    std::string why = head.size() > kMaxResponseHead
+                          ? "its answer's head is larger than 64 KiB"
+                          : (app->reason().empty() ? "it closed the connection without an answer"
+                                                   : app->reason());
+    co_await client.write(fmt::format(
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: "
+        "close\r\n\r\nthe app on this port did not answer: {}\n",
+        why));
+    app->close("no answer");
+    co_return;
+  }
+  auto rewritten = rewrite_response_head(std::string_view(head).substr(0, *end), rewrite);
+  if (!rewritten) {
+    co_await client.write(fmt::format(
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: "
+        "close\r\n\r\n{}\n",
+        rewritten.error().message));
+    app->close("bad answer");
+    co_return;
+  }
+  if (!co_await client.write(*rewritten) ||
+      (head.size() > *end && !co_await client.write(std::string_view(head).substr(*end)))) {
+    app->close("the client went away");
+    co_return;
+  }
+  co_await (pump_down(app, client) || pump_up(client, app));
+  app->close("done");
+}
+
+}  // namespace
+
+awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
+  const std::string host = host_name(req.header("host"));
+  const std::string& domain = app.options.preview_domain;
+  Result<std::optional<PreviewTarget>> parsed = std::optional<PreviewTarget>{};
+  if (!domain.empty() && is_preview_host(host, domain)) {
+    parsed = parse_preview_host(host, domain, req.target);
+  } else if (req.target.starts_with("/@")) {
+    if (auto why = app.options.hosts.refusal(req.header("host"), "")) {
+      co_return text_response(403, *why, "use a host name the server allows");
+    }
+    parsed = parse_preview_path(req.target);
+  }
+  if (!parsed) co_return text_response(404, parsed.error().message, parsed.error().detail);
+  if (!*parsed) co_return std::nullopt;
+  PreviewTarget t = std::move(**parsed);
+  req.route = t.subdomain ? "preview (subdomain)" : "preview (path)";
+
+  auto owner = app.store.user_by_username(t.owner);
+  auto ws = owner ? app.store.workspace_by_name(owner->id, t.workspace)
+                  : Result<store::Workspace>(owner.error());
+  if (!ws || ws->deleted) co_return text_response(404, kNoPreview, kNoPreviewHint);
+  auto exposed = app.store.exposed_port(ws->id, t.port);
+  if (!exposed) co_return error_response(exposed.error());
+  if (!*exposed) co_return text_response(404, kNoPreview, kNoPreviewHint);
+  const store::ExposedPort& port = **exposed;
+
+  if (t.needs_slash) {
+    Response r = text_response(308, "moved", "");
+    std::string query = req.target.substr(std::min(req.target.size(), req.target.find('?')));
+    r.headers.emplace_back("Location", t.prefix + "/" + query);
+    co_return r;
+  }
+
+  // Who may open it: anyone when public; else the port's token (once, as a query parameter
+  // that becomes a cookie, or as a header), a grant cookie from that, or the owner's
+  // dashboard session (path form: the session cookie is the server's origin's).
+  const UnixMillis now = now_ms();
+  // The owner's session opened it: a grant cookie comes with the answer, so the sandboxed
+  // page's own requests (which do not carry the session) get in too.
+  std::optional<std::string> set_grant;
+  if (!port.is_public) {
+    std::optional<std::string> token = req.query_param(kPreviewTokenParam);
+    if (token) {
+      if (sha256_hex(*token) != port.token_hash) {
+        co_return text_response(403, "this preview link's token is wrong or was replaced",
+                                "ask for a new link: expose the port again");
+      }
+      std::string path = t.subdomain ? "" : t.prefix;
+      auto q = t.target.find('?');
+      std::string rest = t.target.substr(0, q);
+      std::string query =
+          q == std::string::npos ? "" : strip_token_param(std::string_view(t.target).substr(q + 1));
+      Response r = text_response(303, "signed in to this preview", "");
+      r.headers.emplace_back("Location", path + rest + (query.empty() ? "" : "?" + query));
+      r.headers.emplace_back(
+          "Set-Cookie",
+          grant_cookie(
+              app, req, t,
+              sign_grant(port.token_hash, ws->id, t.port,
+                         now + std::chrono::duration_cast<std::chrono::milliseconds>(kGrantLifetime)
+                                   .count())));
+      co_return r;
+    }
+    bool allowed = false;
+    if (auto header = req.header(std::string(kPreviewTokenHeader)); !header.empty()) {
+      allowed = sha256_hex(header) == port.token_hash;
+    }
+    if (!allowed) {
+      if (auto grant = cookie_value(req.header("cookie"), kPreviewCookie)) {
+        allowed = grant_valid(*grant, port.token_hash, ws->id, t.port, now);
+      }
+    }
+    if (!allowed && !t.subdomain) {
+      if (auto session = cookie_value(req.header("cookie"), kSessionCookie)) {
+        auto actor = app.admin.authenticate(*session);
+        if (actor && actor->user.id == ws->owner_id) {
+          allowed = true;
+          set_grant = grant_cookie(
+              app, req, t,
+              sign_grant(port.token_hash, ws->id, t.port,
+                         now + std::chrono::duration_cast<std::chrono::milliseconds>(kGrantLifetime)
+                                   .count()));
+        }
+      }
+    }
+    if (!allowed) {
+      co_return text_response(
+          401, fmt::format("port {} of {}/{} is private", t.port, ws->owner_name, ws->name),
+          "open the link expose_port gave (it carries the port's token), sign in to the "
+          "dashboard as the workspace's owner, or make the port public");
+    }
+  }
+  auto build = app.store.latest_build(ws->id);
+  if (!build || build->build.transition != Transition::start) {
+    co_return text_response(503,
+                            fmt::format("workspace {}/{} is not running", ws->owner_name, ws->name),
+                            "start it (start_workspace, or `berth workspaces start`)");
+  }
+  auto agents = app.store.agents_for_build(build->build.id);
+  if (!agents) co_return error_response(agents.error());
+  auto agent = chattools::select_chat_agent(*agents);
+  if (!agent) {
+    co_return text_response(503, "the workspace has no agent to reach its ports through", "");
+  }
+  const bool upgrade = !req.header("upgrade").empty();
+  auto stream = co_await app.agents.open_port(agent->id, static_cast<std::uint16_t>(t.port));
+  if (!stream) {
+    co_return text_response(502, stream.error().message, stream.error().detail);
+  }
+  std::string request = app_request(req, t, upgrade);
+  if (!co_await (*stream)->write(request)) {
+    co_return text_response(502, "the connection to the port closed", (*stream)->reason());
+  }
+  Response r;
+  r.status = upgrade ? 101 : 200;
+  HeadRewrite rewrite{
+      .sandbox = !t.subdomain,
+      .allow_any_origin = !t.subdomain && port.is_public && req.header("origin") == "null",
+      .set_cookie = set_grant.value_or("")};
+  r.takeover = [app_stream = *stream, rewrite](ByteStream& client) {
+    return carry(app_stream, client, rewrite);
+  };
+  co_return r;
+}
+
+}  // namespace berth::http
