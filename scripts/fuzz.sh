@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-all=(json template agent_message mcp http_request egress provisioner_wire sse)
+all=(json template agent_message mcp http_request egress provisioner_wire sse port_tunnel)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 seconds=${FUZZ_SECONDS:-600}

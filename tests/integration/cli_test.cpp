@@ -190,6 +190,39 @@ TEST(Cli, CompletionOffersCommandsFlagsAndFormats) {
   EXPECT_NE(server.cli({"completion", "zsh"}).out.find("compdef _berth berth"), std::string::npos);
 }
 
+// Preview URLs from the CLI: expose (a private link shown once), list, make public, remove.
+TEST(Cli, PortsAreExposedListedAndRemoved) {
+  TestServer server;
+  server.push_template(kShell);
+  ASSERT_EQ(server.cli({"workspaces", "create", "--template", "shell", "--name", "demo", "--wait"})
+                .exit_code,
+            0);
+  auto made = server.cli({"workspaces", "ports", "expose", "demo", "8080"});
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  EXPECT_NE(made.out.find("Port 8080 is private at " + server.url() + "/@admin/demo/ports/8080/"),
+            std::string::npos)
+      << made.out;
+  EXPECT_NE(made.out.find("/@admin/demo/ports/8080/?berth_preview_token="), std::string::npos);
+  auto pub = server.cli({"--json", "workspaces", "ports", "expose", "demo", "3000", "--public"});
+  ASSERT_EQ(pub.exit_code, 0) << pub.err;
+  EXPECT_EQ(json::parse(pub.out)["public"], true);
+  EXPECT_FALSE(json::parse(pub.out).contains("link"));
+  auto list = server.cli({"workspaces", "ports", "list", "demo"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("3000    public   " + server.url() + "/@admin/demo/ports/3000/"),
+            std::string::npos)
+      << list.out;
+  EXPECT_NE(list.out.find("8080    private  "), std::string::npos) << list.out;
+  auto bad = server.cli({"workspaces", "ports", "expose", "demo", "70000"});
+  EXPECT_NE(bad.exit_code, 0);
+  auto gone = server.cli({"workspaces", "ports", "unexpose", "demo", "3000"});
+  ASSERT_EQ(gone.exit_code, 0) << gone.err;
+  EXPECT_NE(gone.out.find("Port 3000 is no longer exposed"), std::string::npos);
+  auto again = server.cli({"workspaces", "ports", "unexpose", "demo", "3000"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("port 3000 of demo is not exposed"), std::string::npos) << again.err;
+}
+
 }  // namespace
 }  // namespace berth::testing
 

@@ -391,6 +391,91 @@ void add_workspace_commands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   }
 
   {
+    // Preview URLs: `berth workspaces ports list|expose|unexpose WORKSPACE [PORT]`.
+    auto* ports = ws->add_subcommand("ports", "Expose ports of a workspace at preview URLs")
+                      ->require_subcommand(1);
+    struct Args {
+      std::string ref;
+      int port = 0;
+      bool is_public = false;
+    };
+    auto a = std::make_shared<Args>();
+    // The workspace's REST path, or nullopt after reporting why not.
+    auto workspace_path = [&, a](ApiClient& c) -> std::optional<std::string> {
+      auto w = c.get("/api/v1/workspaces/" + path_segment(a->ref));
+      if (!w) {
+        exit_code = report(w.error(), g.json);
+        return std::nullopt;
+      }
+      return "/api/v1/workspaces/" + w->value("id", "");
+    };
+    auto* list = ports->add_subcommand("list", "List the exposed ports and their URLs");
+    list->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
+    list->callback([&, a, client, workspace_path] {
+      auto c = client();
+      auto base = workspace_path(c);
+      if (!base) return;
+      auto got = c.get(*base + "/ports");
+      if (!got) {
+        exit_code = report(got.error(), g.json);
+        return;
+      }
+      if (g.json) {
+        print_data(*got);
+        return;
+      }
+      std::cout << fmt::format("{:<7} {:<8} {}\n", "PORT", "ACCESS", "URL");
+      for (const auto& p : (*got)["ports"]) {
+        std::cout << fmt::format("{:<7} {:<8} {}\n", p.value("port", 0),
+                                 p.value("public", false) ? "public" : "private",
+                                 p.value("url", ""));
+      }
+    });
+    auto* expose = ports->add_subcommand(
+        "expose", "Expose a port (again: a new private link; earlier ones stop working)");
+    expose->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
+    expose->add_option("port", a->port, "The port a server listens on in the workspace")
+        ->required()
+        ->check(CLI::Range(1, 65535));
+    expose->add_flag("--public", a->is_public, "Anyone with the URL may open it");
+    expose->callback([&, a, client, workspace_path] {
+      auto c = client();
+      auto base = workspace_path(c);
+      if (!base) return;
+      auto made =
+          c.put(*base + "/ports/" + std::to_string(a->port), json{{"public", a->is_public}});
+      if (!made) {
+        exit_code = report(made.error(), g.json);
+        return;
+      }
+      if (g.json) {
+        print_data(*made);
+        return;
+      }
+      std::cout << fmt::format("Port {} is {} at {}\n", a->port,
+                               a->is_public ? "public" : "private", made->value("url", ""));
+      if (made->contains("link")) {
+        std::cout << fmt::format("Open it in a browser with this link (shown only now):\n\n  {}\n",
+                                 made->value("link", ""));
+      }
+    });
+    auto* unexpose = ports->add_subcommand("unexpose", "Stop answering at a port's preview URL");
+    unexpose->add_option("workspace", a->ref, "Workspace name, owner/name or id")->required();
+    unexpose->add_option("port", a->port, "The exposed port")->required();
+    unexpose->callback([&, a, client, workspace_path] {
+      auto c = client();
+      auto base = workspace_path(c);
+      if (!base) return;
+      auto gone = c.del(*base + "/ports/" + std::to_string(a->port));
+      if (!gone) {
+        exit_code = report(gone.error(), g.json);
+        return;
+      }
+      if (!g.json) std::cout << fmt::format("Port {} is no longer exposed\n", a->port);
+    });
+  }
+
+  {
     struct Args {
       std::string ref, build, agent;
       bool follow = false;
