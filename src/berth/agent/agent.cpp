@@ -235,6 +235,10 @@ class AgentRuntime {
     }
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    // Whole frames in one write: a client masks what it sends through a buffer of this size,
+    // and port tunnels send 64 KiB frames (4 KiB by default: sixteen writes each).
+    ws.auto_fragment(false);
+    ws.write_buffer_bytes(256 * 1024);
 
     // hello goes first, ahead of anything queued while we were away.
     json hello = {
