@@ -40,7 +40,7 @@ TEST(PortTunnel, MalformedFramesSayWhatIsWrong) {
             "tunnel data frame has a payload of 0 bytes");
   EXPECT_FALSE(decode(std::string("\0\0\0\1\3", 5) + std::string(kMaxData + 1, 'x')));
   EXPECT_EQ(decode(encode_credit(1, 0)).error().message,
-            "tunnel credit frame grants 0 bytes (1 to 1048576 allowed)");
+            "tunnel credit frame grants 0 bytes (1 to 2097152 allowed)");
   EXPECT_FALSE(decode(encode_credit(1, kWindow + 1)));
   EXPECT_FALSE(decode(std::string("\0\0\0\1\2x", 6)));  // opened with a payload
 }

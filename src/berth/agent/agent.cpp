@@ -236,7 +236,7 @@ class AgentRuntime {
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     // Whole frames in one write: a client masks what it sends through a buffer of this size,
-    // and port tunnels send 64 KiB frames (4 KiB by default: sixteen writes each).
+    // and port tunnels send frames of up to 256 KiB (4 KiB by default: 64 writes each).
     ws.auto_fragment(false);
     ws.write_buffer_bytes(256 * 1024);
 

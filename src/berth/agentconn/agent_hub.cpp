@@ -50,6 +50,8 @@ constexpr auto kMinHeartbeat = std::chrono::milliseconds(200);
 constexpr auto kRetireFallback = std::chrono::seconds(5);
 // Any agent's watcher re-reads its workspace's owner at least this often.
 constexpr auto kOwnerFallback = std::chrono::seconds(60);
+// Port tunnels move their workspace's deadline at most this often.
+constexpr auto kPortActivityEvery = std::chrono::seconds(30);
 // Time a rejected agent gets to close its side before the server does.
 constexpr auto kRejectGrace = std::chrono::seconds(1);
 }  // namespace
@@ -68,7 +70,8 @@ struct AgentHub::Connection {
   // Port tunnels on this connection; their users own them.
   std::map<std::uint32_t, std::weak_ptr<PortStream>> ports;
   std::uint32_t next_port_stream = 1;
-  bool ended = false;  // the read loop is over
+  std::chrono::steady_clock::time_point port_activity{};  // when a tunnel last moved the deadline
+  bool ended = false;                                     // the read loop is over
 };
 
 AgentHub::AgentHub(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
@@ -368,7 +371,13 @@ asio::awaitable<Result<std::shared_ptr<PortStream>>> AgentHub::open_port(std::st
   if (conn->next_port_stream == 0) conn->next_port_stream = 1;
   auto stream = std::make_shared<PortStream>(executor_, conn->channel.get(), id);
   conn->ports[id] = stream;
-  record_activity(conn->agent);
+  // A preview in use keeps its workspace alive, but a page loads many files: the deadline
+  // (a durable write) moves at most every 30 s, not per connection.
+  if (const auto now = std::chrono::steady_clock::now();
+      now - conn->port_activity > kPortActivityEvery) {
+    conn->port_activity = now;
+    record_activity(conn->agent);
+  }
   conn->channel->send_binary(port_tunnel::encode_open(id, port));
   if (!co_await stream->wait_opened(kOpenTimeout)) {
     conn->ports.erase(id);
