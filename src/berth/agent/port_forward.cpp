@@ -23,7 +23,7 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
 struct PortForwarder::Stream {
-  Stream(asio::any_io_executor ex, std::uint32_t id)
+  Stream(const asio::any_io_executor& ex, std::uint32_t id)
       : id(id), socket(ex), read_wake(ex), write_wake(ex) {}
   std::uint32_t id;
   tcp::socket socket;

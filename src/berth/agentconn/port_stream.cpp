@@ -10,7 +10,8 @@ namespace berth::agentconn {
 namespace asio = boost::asio;
 namespace tunnel = port_tunnel;
 
-PortStream::PortStream(asio::any_io_executor executor, MessageChannel* channel, std::uint32_t id)
+PortStream::PortStream(const asio::any_io_executor& executor, MessageChannel* channel,
+                       std::uint32_t id)
     : channel_(channel),
       id_(id),
       read_wake_(executor),

@@ -19,7 +19,8 @@ namespace berth::agentconn {
 
 class PortStream {
  public:
-  PortStream(boost::asio::any_io_executor executor, MessageChannel* channel, std::uint32_t id);
+  PortStream(const boost::asio::any_io_executor& executor, MessageChannel* channel,
+             std::uint32_t id);
   ~PortStream();
   PortStream(const PortStream&) = delete;
   PortStream& operator=(const PortStream&) = delete;

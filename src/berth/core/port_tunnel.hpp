@@ -28,8 +28,8 @@ namespace berth::port_tunnel {
 enum class Op : std::uint8_t { open = 1, opened = 2, data = 3, eof = 4, close = 5, credit = 6 };
 
 inline constexpr std::size_t kHeaderSize = 5;
-inline constexpr std::size_t kMaxData = 256 * 1024;
-inline constexpr std::size_t kWindow = 2 * 1024 * 1024;
+inline constexpr std::size_t kMaxData = std::size_t{256} * 1024;
+inline constexpr std::size_t kWindow = std::size_t{2} * 1024 * 1024;
 inline constexpr std::size_t kMaxReason = 512;
 // Open streams per agent connection; more opens are refused.
 inline constexpr std::size_t kMaxStreams = 256;

@@ -17,7 +17,7 @@ inline constexpr std::string_view kPreviewCookie = "berth_preview";
 inline constexpr std::string_view kPreviewTokenParam = "berth_preview_token";
 inline constexpr std::string_view kPreviewTokenHeader = "x-berth-preview-token";
 // The longest response head the proxy reads before giving up on the app.
-inline constexpr std::size_t kMaxResponseHead = 64 * 1024;
+inline constexpr std::size_t kMaxResponseHead = std::size_t{64} * 1024;
 
 // Where a response head ends in `bytes` (the index just past its blank line, CRLF or bare LF
 // endings as browsers accept), or nullopt while it has not ended.
