@@ -41,9 +41,13 @@ bool loopback_or_tls(const App& app, const Request& req) {
   return app.options.tls || is_loopback_name(host_name(req.header("host")));
 }
 
+// The Set-Cookie value of a new grant for `port`, valid for kGrantLifetime from `now`.
 std::string grant_cookie(const App& app, const Request& req, const PreviewTarget& t,
-                         std::string_view value) {
+                         const store::ExposedPort& port, UnixMillis now) {
   const auto max_age = std::chrono::duration_cast<std::chrono::seconds>(kGrantLifetime).count();
+  const std::string value = sign_grant(
+      port.token_hash, port.workspace_id, port.port,
+      now + std::chrono::duration_cast<std::chrono::milliseconds>(kGrantLifetime).count());
   if (t.subdomain) {
     return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}", kPreviewCookie, value,
                        max_age, app.options.tls ? "; Secure" : "");
@@ -210,13 +214,7 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
           q == std::string::npos ? "" : strip_token_param(std::string_view(t.target).substr(q + 1));
       Response r = text_response(303, "signed in to this preview", "");
       r.headers.emplace_back("Location", path + rest + (query.empty() ? "" : "?" + query));
-      r.headers.emplace_back(
-          "Set-Cookie",
-          grant_cookie(
-              app, req, t,
-              sign_grant(port.token_hash, ws->id, t.port,
-                         now + std::chrono::duration_cast<std::chrono::milliseconds>(kGrantLifetime)
-                                   .count())));
+      r.headers.emplace_back("Set-Cookie", grant_cookie(app, req, t, port, now));
       co_return r;
     }
     bool allowed = false;
@@ -233,11 +231,7 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
         auto actor = app.admin.authenticate(*session);
         if (actor && actor->user.id == ws->owner_id) {
           allowed = true;
-          set_grant = grant_cookie(
-              app, req, t,
-              sign_grant(port.token_hash, ws->id, t.port,
-                         now + std::chrono::duration_cast<std::chrono::milliseconds>(kGrantLifetime)
-                                   .count()));
+          set_grant = grant_cookie(app, req, t, port, now);
         }
       }
     }

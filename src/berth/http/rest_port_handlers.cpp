@@ -4,6 +4,7 @@
 
 #include "berth/core/clock.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/http/preview_url.hpp"
 #include "berth/http/request_body.hpp"
 #include "berth/http/router.hpp"
 
@@ -25,17 +26,12 @@ json port_json(const workspaces::ExposedPortView& p) {
 }
 
 Result<int> port_param(const Context& c) {
-  const std::string& text = c.request.params.at("port");
-  int value = 0;
-  bool digits = !text.empty() && text.size() <= 5 && text.front() != '0';
-  for (char ch : text) {
-    digits = digits && ch >= '0' && ch <= '9';
-    if (digits) value = value * 10 + (ch - '0');
-  }
-  if (!digits || !workspaces::valid_port(value)) {
+  // The same spelling rule as the preview URLs: canonical decimal only.
+  auto port = parse_port(c.request.params.at("port"));
+  if (!port) {
     return Error::invalid_argument(workspaces::kBadPort).with_validation("port", "1 to 65535");
   }
-  return value;
+  return *port;
 }
 
 // GET: every exposed port with its URL (private links are shown only when made).

@@ -160,7 +160,7 @@ class StreamUpgrader final : public Upgrader {
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws.read_message_max(kAgentFrameLimit);  // a larger frame ends the connection
-    ws.auto_fragment(false);  // port tunnel frames go out whole
+    ws.auto_fragment(false);                // port tunnel frames go out whole
     boost::system::error_code ec;
     co_await ws.async_accept(req_, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return nullptr;
