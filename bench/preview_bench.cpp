@@ -6,7 +6,8 @@
 //       to the port (a public port: a private one adds a hash of its grant cookie).
 // Latency: N requests for a small page, each on a new connection (the proxy carries one
 // request per tunnel, Connection: close), p50/p99 in ms. Throughput: one download of SIZE MiB,
-// MB/s, best of three.
+// MB/s, best of three. The paths take turns. A third path, two plain TCP relays in a row,
+// shows what three hops cost on the machine with nothing of Berth's on them.
 //
 //   cmake --preset release
 //   cmake --build --preset release --target berth berth-agent berth_bench_preview
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <stdexcept>
@@ -141,28 +143,107 @@ std::size_t fetch(int port, const std::string& target, const std::string& host) 
   return total;
 }
 
-struct Figures {
-  double p50 = 0, p99 = 0, mbps = 0;
+// A plain TCP relay on 127.0.0.1: each connection is carried to `target_port` by two threads
+// copying 256 KiB at a time, nothing else. Two of them in a row give the three TCP hops of the
+// preview path with nothing of Berth's on them: what any design that carries the bytes through
+// the agent's connection can at best reach on this machine.
+class Relay {
+ public:
+  explicit Relay(int target_port) : target_(target_port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 128) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        int up = dial(target_);
+        std::thread(copy, c, up).detach();
+        std::thread(copy, up, c).detach();
+      }
+    });
+  }
+  ~Relay() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  static int dial(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      throw std::runtime_error("relay: connect failed");
+    }
+    return fd;
+  }
+  // in -> out until in ends; the last of the two threads closes both.
+  static void copy(int in, int out) {
+    std::vector<char> buf(256 * 1024);
+    for (;;) {
+      ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n <= 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(out, buf.data() + off, static_cast<std::size_t>(n - off));
+        if (w <= 0) return;
+        off += w;
+      }
+    }
+    ::shutdown(out, SHUT_WR);
+  }
+
+  int fd_ = -1;
+  int target_ = 0;
+  int port_ = 0;
+  std::thread thread_;
 };
 
-Figures measure(int port, const std::string& prefix, const std::string& host, int n,
-                std::size_t big) {
-  for (int i = 0; i < 20; ++i) fetch(port, prefix + "/", host);  // warm up
+struct Path {
+  std::string name;
+  int port = 0;
+  std::string prefix;   // before the app's own target
+  bool latency = true;  // also measured request by request
   std::vector<double> ms;
+  double mbps = 0;
+};
+
+// The paths take turns, request by request and download by download, so that what else the
+// machine does at a moment weighs on each alike.
+void measure(std::vector<Path>& paths, const std::string& host, int n, std::size_t big) {
+  for (int i = 0; i < 20; ++i) {
+    for (auto& p : paths) fetch(p.port, p.prefix + "/", host);  // warm up
+  }
   for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
-    fetch(port, prefix + "/", host);
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    for (auto& p : paths) {
+      if (!p.latency) continue;
+      auto t0 = Clock::now();
+      fetch(p.port, p.prefix + "/", host);
+      p.ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
   }
-  Figures f{percentile(ms, 50), percentile(ms, 99), 0};
   for (int i = 0; i < 3; ++i) {
-    auto t0 = Clock::now();
-    std::size_t got = fetch(port, prefix + fmt::format("/big?{}", big), host);
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (got < big) throw std::runtime_error("short download");
-    f.mbps = std::max(f.mbps, static_cast<double>(got) / s / 1e6);
+    for (auto& p : paths) {
+      auto t0 = Clock::now();
+      std::size_t got = fetch(p.port, p.prefix + fmt::format("/big?{}", big), host);
+      double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (got < big) throw std::runtime_error("short download");
+      p.mbps = std::max(p.mbps, static_cast<double>(got) / s / 1e6);
+    }
   }
-  return f;
 }
 
 }  // namespace
@@ -190,18 +271,32 @@ int main(int argc, char** argv) {
   const int server_port = std::stoi(server.url().substr(server.url().rfind(':') + 1));
   const std::string prefix = fmt::format("/@admin/web/ports/{}", app.port());
 
-  Figures direct = measure(app.port(), "", "127.0.0.1", n, big);
-  Figures proxied = measure(server_port, prefix, "127.0.0.1", n, big);
+  Relay inner(app.port());
+  Relay outer(inner.port());
+  // The relays start two threads a connection: their latency says nothing of interest.
+  std::vector<Path> paths = {{"direct", app.port(), "", true, {}, 0},
+                             {"preview", server_port, prefix, true, {}, 0},
+                             {"2 relays", outer.port(), "", false, {}, 0}};
+  measure(paths, "127.0.0.1", n, big);
   std::cout << fmt::format(
       "preview proxy, {} requests of a 13-byte page (new connection each), one {} MiB "
-      "download (best of 3)\n",
+      "download (best of 3); the paths take turns\n",
       n, big / 1024 / 1024);
   std::cout << fmt::format("{:<10} {:>9} {:>9} {:>11}\n", "path", "p50 ms", "p99 ms", "MB/s");
-  std::cout << fmt::format("{:<10} {:>9.3f} {:>9.3f} {:>11.1f}\n", "direct", direct.p50, direct.p99,
-                           direct.mbps);
-  std::cout << fmt::format("{:<10} {:>9.3f} {:>9.3f} {:>11.1f}\n", "preview", proxied.p50,
-                           proxied.p99, proxied.mbps);
-  std::cout << fmt::format("added at p50: {:.3f} ms; throughput: {:.0f}% of direct\n",
-                           proxied.p50 - direct.p50, 100.0 * proxied.mbps / direct.mbps);
+  for (const auto& p : paths) {
+    if (p.latency) {
+      std::cout << fmt::format("{:<10} {:>9.3f} {:>9.3f} {:>11.1f}\n", p.name, percentile(p.ms, 50),
+                               percentile(p.ms, 99), p.mbps);
+    } else {
+      std::cout << fmt::format("{:<10} {:>9} {:>9} {:>11.1f}\n", p.name, "-", "-", p.mbps);
+    }
+  }
+  const Path& direct = paths[0];
+  const Path& preview = paths[1];
+  const Path& relays = paths[2];
+  std::cout << fmt::format(
+      "added at p50: {:.3f} ms; throughput: {:.0f}% of direct (two plain relays: {:.0f}%)\n",
+      percentile(preview.ms, 50) - percentile(direct.ms, 50), 100.0 * preview.mbps / direct.mbps,
+      100.0 * relays.mbps / direct.mbps);
   return 0;
 }

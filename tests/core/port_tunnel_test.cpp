@@ -28,6 +28,26 @@ TEST(PortTunnel, FramesRoundTrip) {
   EXPECT_EQ(encode_close(1, std::string(2000, 'x')).size(), kHeaderSize + kMaxReason);
 }
 
+// A data frame built in place (the agent reads the socket into the frame) is the frame
+// encode_data makes, and a Chunk over a received frame is its payload.
+TEST(PortTunnel, DataFramesBuiltInPlaceMatchEncoded) {
+  const std::string payload(kMaxData, 'p');
+  std::string frame(kHeaderSize, '\0');
+  frame += payload;
+  stamp_data_header(frame, 0x01020304);
+  EXPECT_EQ(frame, encode_data(0x01020304, payload));
+  auto decoded = decode(frame);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->op, Op::data);
+  EXPECT_EQ(decoded->payload.size(), kMaxData);
+
+  Chunk chunk{std::move(frame), kHeaderSize};
+  EXPECT_EQ(chunk.size(), kMaxData);
+  EXPECT_EQ(chunk.bytes(), payload);
+  EXPECT_FALSE(chunk.empty());
+  EXPECT_TRUE(Chunk{}.empty());
+}
+
 TEST(PortTunnel, MalformedFramesSayWhatIsWrong) {
   EXPECT_EQ(decode("abc").error().message,
             "tunnel frame of 3 bytes is shorter than its 5-byte header");

@@ -257,7 +257,7 @@ class AgentRuntime {
       std::string text = beast::buffers_to_string(buffer.data());
       buffer.consume(buffer.size());
       if (ws.got_binary()) {
-        ports_.handle(text);
+        ports_.handle(std::move(text));
       } else {
         handle_message(text);
       }

@@ -4,8 +4,10 @@
 
 #include "berth/agent/agent_command.hpp"
 #include "berth/agent/egress_forward.hpp"
+#include "berth/core/allocator.hpp"
 
 int main(int argc, char** argv) {
+  berth::tune_allocator();
   if (argc >= 2 && std::string_view(argv[1]) == "egress-forward") {
     if (int code = berth::agent::run_egress_forward(argc, argv, 2); code >= 0) return code;
     std::cerr << "usage: berth-agent egress-forward SOCKET PORT -- COMMAND...\n";

@@ -1,5 +1,6 @@
 #include "berth/agent/port_forward.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
@@ -29,7 +30,7 @@ struct PortForwarder::Stream {
   tcp::socket socket;
   asio::steady_timer read_wake;   // the reader waits here for credit
   asio::steady_timer write_wake;  // the writer waits here for data
-  std::deque<std::string> to_socket;
+  std::deque<tunnel::Chunk> to_socket;
   std::size_t queued = 0;                     // bytes in to_socket
   std::size_t send_window = tunnel::kWindow;  // bytes we may send the server
   bool opened = false;
@@ -62,20 +63,27 @@ awaitable<void> wait_on(asio::steady_timer& t) {
 // Socket -> server, within the window the server grants.
 awaitable<void> pump_out(std::shared_ptr<PortForwarder::Stream> s,
                          std::function<void(std::string)> send) {
-  std::string buffer(tunnel::kMaxData, '\0');
   while (!s->over) {
     if (s->send_window == 0) {
       co_await wait_on(s->read_wake);
       continue;
     }
     boost::system::error_code ec;
-    std::size_t want = std::min(buffer.size(), s->send_window);
-    std::size_t n = co_await s->socket.async_read_some(asio::buffer(buffer.data(), want),
-                                                       asio::redirect_error(use_awaitable, ec));
+    co_await s->socket.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
     if (s->over) co_return;
+    // Read into the frame itself, after room for its header, so the bytes are not copied
+    // again; sized to what is there, so a frame holds no more memory than its bytes.
+    std::size_t ready = ec ? 0 : s->socket.available(ec);
+    std::size_t want =
+        std::clamp<std::size_t>(ready, 1, std::min(tunnel::kMaxData, s->send_window));
+    std::string frame(tunnel::kHeaderSize + want, '\0');
+    std::size_t n = s->socket.read_some(asio::buffer(frame.data() + tunnel::kHeaderSize, want), ec);
+    if (ec == asio::error::would_block) continue;  // readiness without bytes after all
     if (n > 0) {
       s->send_window -= n;
-      send(tunnel::encode_data(s->id, std::string_view(buffer.data(), n)));
+      frame.resize(tunnel::kHeaderSize + n);
+      tunnel::stamp_data_header(frame, s->id);
+      send(std::move(frame));
     }
     if (ec == asio::error::eof) {
       s->socket_eof = true;
@@ -105,11 +113,11 @@ awaitable<void> pump_in(std::shared_ptr<PortForwarder::Stream> s,
       co_await wait_on(s->write_wake);
       continue;
     }
-    std::string chunk = std::move(s->to_socket.front());
+    tunnel::Chunk chunk = std::move(s->to_socket.front());
     s->to_socket.pop_front();
     s->queued -= chunk.size();
     boost::system::error_code ec;
-    co_await asio::async_write(s->socket, asio::buffer(chunk),
+    co_await asio::async_write(s->socket, asio::buffer(chunk.bytes()),
                                asio::redirect_error(use_awaitable, ec));
     if (s->over) co_return;
     if (ec) {
@@ -139,6 +147,7 @@ awaitable<void> dial(std::shared_ptr<PortForwarder::Stream> s, std::uint16_t por
     co_return;
   }
   s->socket.set_option(tcp::no_delay(true), ec);
+  s->socket.non_blocking(true, ec);  // pump_out's reads after a readiness wait never block
   s->opened = true;
   send(tunnel::encode_opened(s->id));
   auto ex = s->socket.get_executor();
@@ -153,7 +162,7 @@ PortForwarder::PortForwarder(asio::any_io_executor executor, std::function<void(
 
 PortForwarder::~PortForwarder() { reset(); }
 
-void PortForwarder::handle(std::string_view bytes) {
+void PortForwarder::handle(std::string bytes) {
   auto frame = tunnel::decode(bytes);
   if (!frame) {
     spdlog::warn("tunnel frame ignored: {}", frame.error().message);
@@ -180,7 +189,7 @@ void PortForwarder::handle(std::string_view bytes) {
         return;
       }
       s.queued += frame->payload.size();
-      s.to_socket.emplace_back(frame->payload);
+      s.to_socket.push_back(tunnel::Chunk{std::move(bytes), tunnel::kHeaderSize});
       s.write_wake.cancel();
       break;
     case tunnel::Op::eof:

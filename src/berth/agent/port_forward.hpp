@@ -19,8 +19,9 @@ class PortForwarder {
   PortForwarder(boost::asio::any_io_executor executor, std::function<void(std::string)> send);
   ~PortForwarder();
 
-  // One binary frame from the server. Malformed frames are ignored.
-  void handle(std::string_view frame);
+  // One binary frame from the server (kept, not copied, when it carries data). Malformed
+  // frames are ignored.
+  void handle(std::string frame);
   // The connection to the server ended: every stream's socket is closed.
   void reset();
 

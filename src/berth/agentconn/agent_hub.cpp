@@ -167,7 +167,7 @@ asio::awaitable<void> AgentHub::serve(store::WorkspaceAgent agent,
   while (auto message = co_await conn->channel->read()) {
     try {
       if (message->binary) {
-        handle_tunnel_frame(*conn, message->data);
+        handle_tunnel_frame(*conn, std::move(message->data));
       } else {
         handle_message(*conn, message->data);
       }
@@ -309,7 +309,7 @@ void AgentHub::handle_message(Connection& conn, const std::string& text) {
   }
 }
 
-void AgentHub::handle_tunnel_frame(Connection& conn, std::string_view bytes) {
+void AgentHub::handle_tunnel_frame(Connection& conn, std::string bytes) {
   namespace tunnel = port_tunnel;
   auto frame = tunnel::decode(bytes);
   if (!frame) {
@@ -329,7 +329,8 @@ void AgentHub::handle_tunnel_frame(Connection& conn, std::string_view bytes) {
       stream->on_opened();
       break;
     case tunnel::Op::data:
-      if (!stream->on_data(frame->payload)) {
+      // The payload stays in the message it came in: the stream takes the whole of it.
+      if (!stream->on_data(tunnel::Chunk{std::move(bytes), tunnel::kHeaderSize})) {
         spdlog::warn("agent overran a port tunnel's window agent_id={} stream={}", conn.agent.id,
                      frame->stream);
         conn.ports.erase(it);
@@ -350,8 +351,8 @@ void AgentHub::handle_tunnel_frame(Connection& conn, std::string_view bytes) {
   }
 }
 
-asio::awaitable<Result<std::shared_ptr<PortStream>>> AgentHub::open_port(std::string agent_id,
-                                                                         std::uint16_t port) {
+asio::awaitable<Result<std::pair<std::shared_ptr<PortStream>, bool>>> AgentHub::open_port(
+    std::string agent_id, std::uint16_t port, std::string first_bytes) {
   constexpr auto kOpenTimeout = std::chrono::seconds(10);
   auto it = connections_.find(agent_id);
   if (it == connections_.end()) {
@@ -379,13 +380,19 @@ asio::awaitable<Result<std::shared_ptr<PortStream>>> AgentHub::open_port(std::st
     record_activity(conn->agent);
   }
   conn->channel->send_binary(port_tunnel::encode_open(id, port));
+  // Within the window, write() sends at once and never waits for credit (which would wait on
+  // the agent's dial, past the timeout below).
+  bool sent = false;
+  if (!first_bytes.empty() && first_bytes.size() <= port_tunnel::kWindow) {
+    sent = co_await stream->write(first_bytes);
+  }
   if (!co_await stream->wait_opened(kOpenTimeout)) {
     conn->ports.erase(id);
     co_return Error::unavailable(
         fmt::format("cannot connect to port {} in the workspace: {}", port, stream->reason()),
         "start a server listening on that port in the workspace (on 127.0.0.1 or 0.0.0.0)");
   }
-  co_return stream;
+  co_return std::make_pair(stream, sent);
 }
 
 asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,

@@ -64,9 +64,12 @@ class AgentHub {
   // Opens a TCP connection to 127.0.0.1:`port` inside the agent's workspace, through the
   // agent's connection to this replica. unavailable (saying why) when the agent is not
   // connected here, nothing listens on the port, or the agent does not answer in time;
-  // resource_exhausted past port_tunnel::kMaxStreams streams.
-  boost::asio::awaitable<Result<std::shared_ptr<PortStream>>> open_port(std::string agent_id,
-                                                                        std::uint16_t port);
+  // resource_exhausted past port_tunnel::kMaxStreams streams. `first_bytes`, when they fit
+  // the stream's window, go right behind the open frame (the agent holds them until it has
+  // dialed), sparing a round trip; larger ones the caller writes once this returns.
+  // True in the pair when they were sent.
+  boost::asio::awaitable<Result<std::pair<std::shared_ptr<PortStream>, bool>>> open_port(
+      std::string agent_id, std::uint16_t port, std::string first_bytes = {});
 
   // Connected here, or to a live replica this one can relay to.
   bool connected(std::string_view agent_id) const;
@@ -78,7 +81,7 @@ class AgentHub {
 
  private:
   void handle_message(Connection& conn, const std::string& text);
-  void handle_tunnel_frame(Connection& conn, std::string_view bytes);
+  void handle_tunnel_frame(Connection& conn, std::string bytes);
   void publish(const store::WorkspaceAgent& agent);
   void record_ready(const store::WorkspaceAgent& agent, UnixMillis now);
   // The agent's connection is in use: its workspace's deadline moves to now + TTL.

@@ -23,14 +23,14 @@ PortStream::~PortStream() { close("the stream was dropped"); }
 void PortStream::wake_readers() { read_wake_.cancel(); }
 void PortStream::wake_writers() { write_wake_.cancel(); }
 
-asio::awaitable<std::optional<std::string>> PortStream::read() {
+asio::awaitable<std::optional<tunnel::Chunk>> PortStream::read() {
   while (incoming_.empty() && !peer_eof_ && !over_) {
     read_wake_.expires_at(asio::steady_timer::time_point::max());
     boost::system::error_code ec;
     co_await read_wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
   if (!incoming_.empty()) {
-    std::string chunk = std::move(incoming_.front());
+    tunnel::Chunk chunk = std::move(incoming_.front());
     incoming_.pop_front();
     incoming_bytes_ -= chunk.size();
     // Passed on: the agent may send this much more.
@@ -39,7 +39,7 @@ asio::awaitable<std::optional<std::string>> PortStream::read() {
     co_return chunk;
   }
   if (over_) co_return std::nullopt;
-  co_return std::string();  // the workspace's side finished sending
+  co_return tunnel::Chunk{};  // the workspace's side finished sending
 }
 
 asio::awaitable<bool> PortStream::write(std::string_view bytes) {
@@ -94,14 +94,14 @@ void PortStream::on_opened() {
   wake_readers();
 }
 
-bool PortStream::on_data(std::string_view bytes) {
+bool PortStream::on_data(tunnel::Chunk bytes) {
   if (over_ || peer_eof_) return true;  // late frames of an ending stream
   if (incoming_bytes_ + bytes.size() > tunnel::kWindow) {
     close("the agent sent past its window");
     return false;
   }
   incoming_bytes_ += bytes.size();
-  incoming_.emplace_back(bytes);
+  incoming_.push_back(std::move(bytes));
   wake_readers();
   return true;
 }

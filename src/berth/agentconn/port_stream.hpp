@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "berth/agentconn/message_channel.hpp"
+#include "berth/core/port_tunnel.hpp"
 
 namespace berth::agentconn {
 
@@ -25,9 +26,10 @@ class PortStream {
   PortStream(const PortStream&) = delete;
   PortStream& operator=(const PortStream&) = delete;
 
-  // The next bytes from the workspace; "" once it sent all it will (half close); nullopt once
-  // the stream is over (closed by either side, or the agent's connection ended).
-  boost::asio::awaitable<std::optional<std::string>> read();
+  // The next bytes from the workspace (in the frame they came in: never copied); an empty
+  // chunk once it sent all it will (half close); nullopt once the stream is over (closed by
+  // either side, or the agent's connection ended).
+  boost::asio::awaitable<std::optional<port_tunnel::Chunk>> read();
   // Sends bytes to the workspace, waiting while the agent's window is full. False once the
   // stream is over.
   boost::asio::awaitable<bool> write(std::string_view bytes);
@@ -45,7 +47,7 @@ class PortStream {
   boost::asio::awaitable<bool> wait_opened(std::chrono::milliseconds timeout);
   void on_opened();
   // False when the agent sent more than its window (a protocol error: the stream is closed).
-  bool on_data(std::string_view bytes);
+  bool on_data(port_tunnel::Chunk bytes);
   void on_eof();
   void on_credit(std::uint32_t bytes);
   // The agent closed the stream, or its connection ended (channel gone).
@@ -59,7 +61,7 @@ class PortStream {
   std::uint32_t id_;
   boost::asio::steady_timer read_wake_;
   boost::asio::steady_timer write_wake_;
-  std::deque<std::string> incoming_;
+  std::deque<port_tunnel::Chunk> incoming_;
   std::size_t incoming_bytes_ = 0;  // received, not yet read
   std::size_t send_window_;         // bytes we may still send before more credit
   bool opened_ = false;

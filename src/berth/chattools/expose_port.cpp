@@ -76,7 +76,7 @@ Tool make_expose_port_tool(WorkspaceToolsOptions o) {
     // Does something answer there now? A connection opened and closed at once.
     auto probe = co_await o.agents->open_port(target->agent.id, static_cast<std::uint16_t>(port));
     if (probe) {
-      (*probe)->close("probe");
+      probe->first->close("probe");
       out["listening"] = true;
     } else {
       out["listening"] = false;

@@ -8,8 +8,10 @@
 #include "berth/agent/agent_command.hpp"
 #include "berth/agent/egress_forward.hpp"
 #include "berth/cli/commands.hpp"
+#include "berth/core/allocator.hpp"
 
 int main(int argc, char** argv) {
+  berth::tune_allocator();
   if (argc >= 2 && std::string_view(argv[1]) == "agent") {
     if (int code = berth::agent::run_agent_fast_path(argc, argv, 2); code >= 0) return code;
   }

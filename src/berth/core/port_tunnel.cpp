@@ -1,5 +1,7 @@
 #include "berth/core/port_tunnel.hpp"
 
+#include <cassert>
+
 #include <fmt/format.h>
 
 namespace berth::port_tunnel {
@@ -90,6 +92,15 @@ std::string encode_data(std::uint32_t stream, std::string_view bytes) {
   std::string out = header(stream, Op::data, bytes.size());
   out.append(bytes);
   return out;
+}
+
+void stamp_data_header(std::string& frame, std::uint32_t stream) {
+  assert(frame.size() > kHeaderSize && frame.size() <= kHeaderSize + kMaxData);
+  frame[0] = static_cast<char>(stream >> 24);
+  frame[1] = static_cast<char>(stream >> 16);
+  frame[2] = static_cast<char>(stream >> 8);
+  frame[3] = static_cast<char>(stream);
+  frame[4] = static_cast<char>(Op::data);
 }
 
 std::string encode_eof(std::uint32_t stream) { return header(stream, Op::eof, 0); }

@@ -46,9 +46,22 @@ struct Frame {
 // sizes that do not fit the op.
 Result<Frame> decode(std::string_view bytes);
 
+// Payload bytes kept in the frame they arrived in (at `offset`), so that passing a data
+// frame's bytes on never copies them. Empty: no bytes.
+struct Chunk {
+  std::string frame;
+  std::size_t offset = 0;
+  std::string_view bytes() const { return std::string_view(frame).substr(offset); }
+  std::size_t size() const { return frame.size() - offset; }
+  bool empty() const { return size() == 0; }
+};
+
 std::string encode_open(std::uint32_t stream, std::uint16_t port);
 std::string encode_opened(std::uint32_t stream);
 std::string encode_data(std::uint32_t stream, std::string_view bytes);
+// A data frame built in place: `frame` holds kHeaderSize bytes of room followed by 1 to
+// kMaxData bytes of payload; this writes the header over the room.
+void stamp_data_header(std::string& frame, std::uint32_t stream);
 std::string encode_eof(std::uint32_t stream);
 std::string encode_close(std::uint32_t stream, std::string_view reason);
 std::string encode_credit(std::uint32_t stream, std::uint32_t bytes);

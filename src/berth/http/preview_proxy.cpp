@@ -98,7 +98,7 @@ awaitable<void> pump_down(std::shared_ptr<agentconn::PortStream> from, ByteStrea
   while (true) {
     auto chunk = co_await from->read();
     if (!chunk || chunk->empty()) co_return;
-    if (!co_await to.write(*chunk)) co_return;
+    if (!co_await to.write(chunk->bytes())) co_return;
   }
 }
 
@@ -126,7 +126,7 @@ awaitable<void> carry(std::shared_ptr<agentconn::PortStream> app, ByteStream& cl
   while (!(end = response_head_end(head))) {
     auto chunk = co_await app->read();
     if (!chunk || chunk->empty() || head.size() > kMaxResponseHead) break;
-    head += *chunk;
+    head += chunk->bytes();
   }
   if (!end) {
     std::string why = head.size() > kMaxResponseHead
@@ -255,13 +255,18 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
     co_return text_response(503, "the workspace has no agent to reach its ports through", "");
   }
   const bool upgrade = !req.header("upgrade").empty();
-  auto stream = co_await app.agents.open_port(agent->id, static_cast<std::uint16_t>(t.port));
-  if (!stream) {
-    co_return text_response(502, stream.error().message, stream.error().detail);
-  }
+  // The request goes with the open: the agent holds it until it has dialed.
   std::string request = app_request(req, t, upgrade);
-  if (!co_await (*stream)->write(request)) {
-    co_return text_response(502, "the connection to the port closed", (*stream)->reason());
+  auto opened =
+      co_await app.agents.open_port(agent->id, static_cast<std::uint16_t>(t.port), request);
+  if (!opened) {
+    co_return text_response(502, opened.error().message, opened.error().detail);
+  }
+  std::shared_ptr<agentconn::PortStream> app_stream = opened->first;
+  if (!opened->second) {  // too large to go with the open
+    if (!co_await app_stream->write(request)) {
+      co_return text_response(502, "the connection to the port closed", app_stream->reason());
+    }
   }
   Response r;
   r.status = upgrade ? 101 : 200;
@@ -269,7 +274,7 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
       .sandbox = !t.subdomain,
       .allow_any_origin = !t.subdomain && port.is_public && req.header("origin") == "null",
       .set_cookie = set_grant.value_or("")};
-  r.takeover = [app_stream = *stream, rewrite](ByteStream& client) {
+  r.takeover = [app_stream, rewrite](ByteStream& client) {
     return carry(app_stream, client, rewrite);
   };
   co_return r;
