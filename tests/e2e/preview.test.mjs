@@ -217,6 +217,20 @@ test("the REST API lists and removes exposed ports", async () => {
   void list;
 });
 
+test("a name with capitals is found whatever the URL's case (hosts lose it)", async () => {
+  const made = await server.api("POST", "/api/v1/workspaces", { template: "web", name: "Web-App" });
+  await server.api("GET", `/api/v1/workspaces/${made.id}/wait?timeout=60s`);
+  await server.api("PUT", `/api/v1/workspaces/${made.id}/ports/8080`, { public: true });
+  for (const path of ["/@admin/web-app/ports/8080/", "/@ADMIN/Web-App/ports/8080/"]) {
+    // Found: the proxy reached its agent, and nothing listens on 8080 in that workspace.
+    const res = await fetch(`${server.url}${path}`);
+    assert.equal(res.status, 502, path);
+    assert.match(await res.text(), /nothing listens on port 8080/, path);
+  }
+  assert.equal((await fetch(`${server.url}/@admin/web-ap/ports/8080/`)).status, 404);
+  await server.api("DELETE", `/api/v1/workspaces/${made.id}`);
+});
+
 test("the subdomain form, and the URL dies with its workspace", async () => {
   const other = await startServer(["--preview-domain", "preview.localhost"]);
   try {

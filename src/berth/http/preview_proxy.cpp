@@ -1,5 +1,8 @@
 #include "berth/http/preview_proxy.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -57,6 +60,44 @@ std::string grant_cookie(const App& app, const Request& req, const PreviewTarget
   // HTTPS, or on loopback where browsers allow it).
   return fmt::format("{}={}; Path={}/; Max-Age={}; HttpOnly; {}", kPreviewCookie, value, t.prefix,
                      max_age, loopback_or_tls(app, req) ? "SameSite=None; Secure" : "SameSite=Lax");
+}
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return std::ranges::equal(
+      a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
+}
+
+// The workspace a preview URL names. Names may hold capitals, but a host name's case is lost
+// in the browser (and URLs get typed): `owner` and `name` come lower-cased and match a name
+// that differs only in case, when exactly one does. not_found otherwise.
+Result<store::Workspace> preview_workspace(store::Store& store, const std::string& owner,
+                                           const std::string& name) {
+  auto user = store.user_by_username(owner);
+  if (!user && user.error().code == ErrorCode::not_found) {
+    auto users = store.list_users();
+    if (!users) return users.error();
+    std::optional<store::User> match;
+    for (auto& u : *users) {
+      if (!same_ignoring_case(u.username, owner)) continue;
+      if (match) return Error::not_found(kNoPreview, kNoPreviewHint);  // ambiguous
+      match = std::move(u);
+    }
+    if (!match) return Error::not_found(kNoPreview, kNoPreviewHint);
+    user = std::move(*match);
+  }
+  if (!user) return user.error();
+  auto ws = store.workspace_by_name(user->id, name);
+  if (ws || ws.error().code != ErrorCode::not_found) return ws;
+  auto all = store.list_workspaces(user->id);
+  if (!all) return all.error();
+  std::optional<store::Workspace> match;
+  for (auto& w : *all) {
+    if (w.deleted || !same_ignoring_case(w.name, name)) continue;
+    if (match) return Error::not_found(kNoPreview, kNoPreviewHint);  // ambiguous
+    match = std::move(w);
+  }
+  if (!match) return Error::not_found(kNoPreview, kNoPreviewHint);
+  return std::move(*match);
 }
 
 // The request as the app gets it: the target under the prefix, the server's cookies and the
@@ -177,9 +218,8 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
   PreviewTarget t = std::move(**parsed);
   req.route = t.subdomain ? "preview (subdomain)" : "preview (path)";
 
-  auto owner = app.store.user_by_username(t.owner);
-  auto ws = owner ? app.store.workspace_by_name(owner->id, t.workspace)
-                  : Result<store::Workspace>(owner.error());
+  auto ws = preview_workspace(app.store, t.owner, t.workspace);
+  if (!ws && ws.error().code != ErrorCode::not_found) co_return error_response(ws.error());
   if (!ws || ws->deleted) co_return text_response(404, kNoPreview, kNoPreviewHint);
   auto exposed = app.store.exposed_port(ws->id, t.port);
   if (!exposed) co_return error_response(exposed.error());
