@@ -101,7 +101,15 @@ bool PortStream::on_data(tunnel::Chunk bytes) {
     return false;
   }
   incoming_bytes_ += bytes.size();
-  incoming_.push_back(std::move(bytes));
+  // Small frames join the last one, so a window's worth of bytes is a few chunks however the
+  // agent cuts them (an app writing a byte at a time must not make the server hold two
+  // million strings per stream). Large ones are kept whole, never copied.
+  if (!incoming_.empty() && bytes.size() < kCoalesceBelow &&
+      incoming_.back().size() < kCoalesceBelow) {
+    incoming_.back().frame += bytes.bytes();
+  } else {
+    incoming_.push_back(std::move(bytes));
+  }
   wake_readers();
   return true;
 }

@@ -54,6 +54,9 @@ class PortStream {
   void on_closed(std::string reason, bool channel_gone);
 
  private:
+  // Received frames smaller than this are appended to the previous chunk.
+  static constexpr std::size_t kCoalesceBelow = std::size_t{64} * 1024;
+
   void wake_readers();
   void wake_writers();
 
