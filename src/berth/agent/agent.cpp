@@ -1,6 +1,7 @@
 // The `berth agent` runtime. One thread, one io_context; every activity is a coroutine.
 #include "berth/agent/agent.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <deque>
 #include <iostream>
@@ -122,7 +123,13 @@ class AgentRuntime {
  private:
   // --- Outgoing messages survive reconnects: they wait in the outbox until written.
   void send(json message) {
-    if (outbox_.size() >= kMaxQueuedMessages) outbox_.pop_front();
+    if (outbox_.size() >= kMaxQueuedMessages) {
+      // The oldest message goes; never a tunnel frame (its stream would lose bytes in the
+      // middle; frames are bounded by their windows anyway).
+      auto oldest =
+          std::find_if(outbox_.begin(), outbox_.end(), [](const Outgoing& o) { return !o.binary; });
+      if (oldest != outbox_.end()) outbox_.erase(oldest);
+    }
     outbox_.push_back({dump_json(message), false});
     if (ws_ && !writing_) asio::co_spawn(io_, flush(), asio::detached);
   }
@@ -138,10 +145,17 @@ class AgentRuntime {
     writing_ = true;
     while (ws_ && !outbox_.empty()) {
       auto* ws = ws_;
-      boost::system::error_code ec;
-      co_await ws->write(outbox_.front().bytes, outbox_.front().binary, ec);
-      if (ec) break;  // the read loop notices the broken connection and reconnects
+      // Out of the outbox while it is written: send() may drop or add messages meanwhile.
+      Outgoing next = std::move(outbox_.front());
       outbox_.pop_front();
+      boost::system::error_code ec;
+      co_await ws->write(next.bytes, next.binary, ec);
+      if (ec) {
+        // The read loop notices the broken connection and reconnects; a message waits for
+        // the next connection, a tunnel frame ends with this one.
+        if (!next.binary) outbox_.push_front(std::move(next));
+        break;
+      }
     }
     writing_ = false;
   }
@@ -410,7 +424,7 @@ class AgentRuntime {
     set_lifecycle("off");
     // Give the outbox a moment to reach the server, then leave.
     auto until = std::chrono::steady_clock::now() + kShutdownFlushTime;
-    while (ws_ && !outbox_.empty() && std::chrono::steady_clock::now() < until) {
+    while (ws_ && (writing_ || !outbox_.empty()) && std::chrono::steady_clock::now() < until) {
       asio::steady_timer t(io_, std::chrono::milliseconds(5));
       co_await t.async_wait(use_awaitable);
     }
