@@ -50,8 +50,9 @@ TEST(Cli, StopAndStartWaitForTheirBuildsByDefault) {
 
 TEST(Cli, StartRightAfterStopNoWaitWaitsForTheStopFirst) {
   TestServer server;
-  // A stop that takes a while, so `start` surely finds it running.
-  server.push_template(std::string(kShell) + "  stop: sleep 1\n");
+  // A stop that takes a while, so `start` surely finds it running: under ASan on a loaded
+  // machine two CLI runs have taken 2 s (a 1 s stop had ended before `start` looked).
+  server.push_template(std::string(kShell) + "  stop: sleep 5\n");
   ASSERT_EQ(server.cli({"workspaces", "create", "--template", "shell", "--name", "demo", "--wait"})
                 .exit_code,
             0);
