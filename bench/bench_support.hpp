@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -63,6 +64,12 @@ class BenchPostgres {
  private:
   std::string cluster_, script_, base_url_;
 };
+
+// A TCP socket listening on `address` (host byte order, e.g. INADDR_LOOPBACK) at a port the
+// kernel picks, written to `port`. Throws when it cannot listen.
+int listen_tcp(std::uint32_t address, int& port);
+// A TCP connection (TCP_NODELAY) to 127.0.0.1:`port`. Throws when it cannot connect.
+int dial_tcp(int port);
 
 // Runs `cmd` with /bin/sh: its output without the final newline. Throws when it fails.
 std::string shell(const std::string& cmd);
