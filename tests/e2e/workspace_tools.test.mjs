@@ -52,8 +52,10 @@ for (const mcp of clients) {
     // The last notification ("ready") is sent right before the result. The SDK hands
     // notifications to their handler a microtask later, while it settles the call (and drops
     // its progress handler) at once: when both arrive in one read of stdout, "ready" is lost
-    // on the client's side. The result says ready; the earlier phases must all be there.
-    for (const phase of ["queued", "building", "connecting_agent", "running_startup_scripts"]) {
+    // on the client's side. The same holds for "running_startup_scripts" when the template's
+    // startup script takes no time (it came with the result in 1 of ~20 loaded runs). The
+    // result says ready; the phases before must all be there.
+    for (const phase of ["queued", "building", "connecting_agent"]) {
       assert.ok(joined.includes(phase), `${phase} missing from progress:\n${joined}`);
     }
     assert.equal(created.structuredContent.status ?? "ready", "ready", JSON.stringify(created));
