@@ -66,10 +66,12 @@ class BenchPostgres {
 };
 
 // A TCP socket listening on `address` (host byte order, e.g. INADDR_LOOPBACK) at a port the
-// kernel picks, written to `port`. Throws when it cannot listen.
-int listen_tcp(std::uint32_t address, int& port);
-// A TCP connection (TCP_NODELAY) to 127.0.0.1:`port`. Throws when it cannot connect.
-int dial_tcp(int port);
+// kernel picks, written to `port`. Throws when it cannot listen. With `netns_pidfd`, in the
+// network namespace of that process (a sandbox's: net/netns.hpp, root only).
+int listen_tcp(std::uint32_t address, int& port, int netns_pidfd = -1);
+// A TCP connection (TCP_NODELAY) to 127.0.0.1:`port`, in the network namespace of
+// `netns_pidfd`'s process when given. Throws when it cannot connect.
+int dial_tcp(int port, int netns_pidfd = -1);
 
 // Runs `cmd` with /bin/sh: its output without the final newline. Throws when it fails.
 std::string shell(const std::string& cmd);

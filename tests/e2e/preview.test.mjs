@@ -217,6 +217,46 @@ test("the REST API lists and removes exposed ports", async () => {
   void list;
 });
 
+// The sum of a counter's samples whose labels include `label`, from the server's /metrics.
+async function counter(name, label) {
+  const text = await (await fetch(server.url + "/metrics", {
+    headers: { Authorization: `Bearer ${server.token}` } })).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(name + "{") && line.includes(label)) sum += Number(line.split(" ").at(-1));
+  }
+  return sum;
+}
+
+test("the server dials the port in the sandbox's own network namespace, never the host's", async () => {
+  // A listener on the host's loopback, on a port exposed in the workspace where nothing
+  // listens: the preview must not reach it.
+  const host = http.createServer((req, res) => res.end("the host's own service"));
+  await new Promise((resolve) => host.listen(0, "127.0.0.1", resolve));
+  const hostPort = host.address().port;
+  try {
+    const direct = await counter("berth_port_dials_total", 'path="direct"');
+    const tunnel = await counter("berth_port_dials_total", 'path="tunnel"');
+    await call("expose_port", { port: hostPort, public: true });
+    const [owner, name] = workspace.split("/");
+    const res = await fetch(`${server.url}/@${owner}/${name}/ports/${hostPort}/`);
+    const body = await res.text();
+    assert.equal(res.status, 502);
+    assert.match(body, new RegExp(`nothing listens on port ${hostPort} in the workspace`));
+    assert.doesNotMatch(body, /host's own service/);
+    // A root server (CI) makes the connection itself, one hop shorter than the agent's tunnel.
+    if (process.getuid() === 0) {
+      assert.equal(await counter("berth_port_dials_total", 'path="direct"'), direct + 1);
+      assert.equal(await counter("berth_port_dials_total", 'path="tunnel"'), tunnel);
+    }
+  } finally {
+    host.close();
+    const ws = (await server.api("GET", "/api/v1/workspaces"))
+      .find((w) => `${w.owner_name}/${w.name}` === workspace);
+    await server.api("DELETE", `/api/v1/workspaces/${ws.id}/ports/${hostPort}`);
+  }
+});
+
 test("a name with capitals is found whatever the URL's case (hosts lose it)", async () => {
   const made = await server.api("POST", "/api/v1/workspaces", { template: "web", name: "Web-App" });
   await server.api("GET", `/api/v1/workspaces/${made.id}/wait?timeout=60s`);

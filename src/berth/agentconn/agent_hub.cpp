@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +17,7 @@
 #include "berth/core/metrics.hpp"
 #include "berth/core/port_tunnel.hpp"
 #include "berth/core/untrusted.hpp"
+#include "berth/net/netns.hpp"
 
 namespace berth::agentconn {
 
@@ -57,7 +59,7 @@ constexpr auto kRejectGrace = std::chrono::seconds(1);
 }  // namespace
 
 struct PendingCall {
-  explicit PendingCall(asio::any_io_executor ex) : timer(ex) {}
+  explicit PendingCall(const asio::any_io_executor& ex) : timer(ex) {}
   asio::steady_timer timer;
   std::optional<json> reply;
   std::function<void(std::string)> on_output;  // exec with stream: output as it comes
@@ -69,6 +71,8 @@ struct AgentHub::Connection {
   std::map<std::uint64_t, std::shared_ptr<PendingCall>> pending;
   // Port tunnels on this connection; their users own them.
   std::map<std::uint32_t, std::weak_ptr<PortStream>> ports;
+  // Leases of the sockets dial_port made; expired once their users closed them.
+  std::vector<std::weak_ptr<void>> direct_ports;
   std::uint32_t next_port_stream = 1;
   std::chrono::steady_clock::time_point port_activity{};  // when a tunnel last moved the deadline
   bool ended = false;                                     // the read loop is over
@@ -76,7 +80,7 @@ struct AgentHub::Connection {
 
 AgentHub::AgentHub(asio::any_io_executor executor, store::Store& store, events::EventBus& bus,
                    AgentHubOptions options)
-    : executor_(executor), store_(store), bus_(bus), options_(options) {}
+    : executor_(std::move(executor)), store_(store), bus_(bus), options_(std::move(options)) {}
 
 AgentHub::~AgentHub() = default;
 
@@ -362,23 +366,11 @@ asio::awaitable<Result<std::pair<std::shared_ptr<PortStream>, bool>>> AgentHub::
                                  "start the workspace, or wait for its agent to connect");
   }
   auto conn = it->second;
-  std::erase_if(conn->ports, [](const auto& entry) { return entry.second.expired(); });
-  if (conn->ports.size() >= port_tunnel::kMaxStreams) {
-    co_return Error::resource_exhausted(
-        fmt::format("{} connections to this workspace are open", conn->ports.size()),
-        "close some (a browser tab, a WebSocket) and try again");
-  }
+  if (auto admitted = admit_port(*conn); !admitted) co_return admitted.error();
   std::uint32_t id = conn->next_port_stream++;
   if (conn->next_port_stream == 0) conn->next_port_stream = 1;
   auto stream = std::make_shared<PortStream>(executor_, conn->channel.get(), id);
   conn->ports[id] = stream;
-  // A preview in use keeps its workspace alive, but a page loads many files: the deadline
-  // (a durable write) moves at most every 30 s, not per connection.
-  if (const auto now = std::chrono::steady_clock::now();
-      now - conn->port_activity > kPortActivityEvery) {
-    conn->port_activity = now;
-    record_activity(conn->agent);
-  }
   conn->channel->send_binary(port_tunnel::encode_open(id, port));
   // Within the window, write() sends at once and never waits for credit (which would wait on
   // the agent's dial, past the timeout below).
@@ -393,6 +385,94 @@ asio::awaitable<Result<std::pair<std::shared_ptr<PortStream>, bool>>> AgentHub::
         "start a server listening on that port in the workspace (on 127.0.0.1 or 0.0.0.0)");
   }
   co_return std::make_pair(stream, sent);
+}
+
+Status AgentHub::admit_port(Connection& conn) {
+  std::erase_if(conn.ports, [](const auto& entry) { return entry.second.expired(); });
+  std::erase_if(conn.direct_ports, [](const auto& lease) { return lease.expired(); });
+  if (const auto open = conn.ports.size() + conn.direct_ports.size();
+      open >= port_tunnel::kMaxStreams) {
+    return Error::resource_exhausted(fmt::format("{} connections to this workspace are open", open),
+                                     "close some (a browser tab, a WebSocket) and try again");
+  }
+  // A preview in use keeps its workspace alive, but a page loads many files: the deadline
+  // (a durable write) moves at most every 30 s, not per connection.
+  if (const auto now = std::chrono::steady_clock::now();
+      now - conn.port_activity > kPortActivityEvery) {
+    conn.port_activity = now;
+    record_activity(conn.agent);
+  }
+  return {};
+}
+
+asio::awaitable<Result<std::optional<AgentHub::DirectPort>>> AgentHub::dial_port(
+    std::string agent_id, std::uint16_t port) {
+  constexpr auto kConnectTimeout = std::chrono::seconds(10);
+  static auto& dials = metrics::registry().counter(
+      "berth_port_dials_total",
+      "Connections to ports in workspaces by how they were made: direct (the server's own "
+      "socket in the workspace's network namespace) or tunnel (through the agent).",
+      {"path"});
+  auto it = connections_.find(agent_id);
+  if (it == connections_.end() || it->second->channel->peer_pidfd() < 0) {
+    dials.labels({"tunnel"}).inc();
+    co_return std::nullopt;
+  }
+  auto conn = it->second;
+  // Made before any wait: the connection (and its pidfd) may end while this connects.
+  auto v4 = net::tcp_socket_in_netns_of(conn->channel->peer_pidfd(), AF_INET);
+  if (!v4 && v4.error().code == ErrorCode::permission_denied) {
+    static bool told = false;
+    if (!std::exchange(told, true)) {
+      spdlog::info("previews go through agents' tunnels: {}", v4.error().message);
+    }
+  }
+  if (!v4) {
+    dials.labels({"tunnel"}).inc();
+    co_return std::nullopt;
+  }
+  if (auto admitted = admit_port(*conn); !admitted) co_return admitted.error();
+  auto lease = std::make_shared<int>(0);
+  conn->direct_ports.push_back(lease);
+  dials.labels({"direct"}).inc();
+
+  // 127.0.0.1, then [::1], as the agent dials. `conn` (holding the pidfd) lives meanwhile.
+  using namespace asio::experimental::awaitable_operators;
+  boost::system::error_code ec;
+  bool refused = false;  // by either address: the v6 one may be unreachable instead
+  asio::steady_timer deadline(executor_);
+  Result<net::UniqueFd> made = std::move(v4);
+  for (const bool ipv4 : {true, false}) {
+    if (!ipv4) made = net::tcp_socket_in_netns_of(conn->channel->peer_pidfd(), AF_INET6);
+    if (!made) break;
+    asio::ip::tcp::socket socket(executor_);
+    socket.assign(ipv4 ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), made->release(), ec);
+    if (ec) break;
+    asio::ip::tcp::endpoint endpoint(ipv4 ? asio::ip::address(asio::ip::address_v4::loopback())
+                                          : asio::ip::address(asio::ip::address_v6::loopback()),
+                                     port);
+    // A full backlog drops the SYN and connect would retry for minutes.
+    deadline.expires_after(kConnectTimeout);
+    boost::system::error_code timer_ec;
+    auto done =
+        co_await (socket.async_connect(endpoint, asio::redirect_error(asio::use_awaitable, ec)) ||
+                  deadline.async_wait(asio::redirect_error(asio::use_awaitable, timer_ec)));
+    if (done.index() == 1) ec = asio::error::operation_aborted;
+    if (!ec) {
+      socket.set_option(asio::ip::tcp::no_delay(true), ec);
+      co_return DirectPort{std::move(socket), std::move(lease)};
+    }
+    if (ec != asio::error::connection_refused) break;
+    refused = true;
+  }
+  co_return Error::unavailable(
+      fmt::format("cannot connect to port {} in the workspace: {}", port,
+                  refused || ec == asio::error::connection_refused
+                      ? fmt::format("nothing listens on port {} in the workspace", port)
+                  : ec == asio::error::operation_aborted
+                      ? "it did not accept the connection in 10 s"
+                      : fmt::format("connecting to port {} failed: {}", port, ec.message())),
+      "start a server listening on that port in the workspace (on 127.0.0.1 or 0.0.0.0)");
 }
 
 asio::awaitable<Result<json>> AgentHub::call(std::string agent_id, std::string method, json params,

@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include "berth/agentconn/agent_relay.hpp"
@@ -71,6 +72,19 @@ class AgentHub {
   boost::asio::awaitable<Result<std::pair<std::shared_ptr<PortStream>, bool>>> open_port(
       std::string agent_id, std::uint16_t port, std::string first_bytes = {});
 
+  // A connection to `port` inside the agent's workspace that the server makes itself: an agent
+  // on this host (it dialed the Unix socket) shows which network namespace it runs in, and the
+  // server connects there (net/netns.hpp), one hop shorter than a tunnel through the agent.
+  // nullopt when that cannot be done here (the agent is connected over TCP or to another
+  // replica, or the server may not enter namespaces: it is not root): use open_port. Errors
+  // as open_port's. The socket counts against the agent's kMaxStreams until it closes.
+  struct DirectPort {
+    boost::asio::ip::tcp::socket socket;
+    std::shared_ptr<void> lease;  // held as long as the socket is in use
+  };
+  boost::asio::awaitable<Result<std::optional<DirectPort>>> dial_port(std::string agent_id,
+                                                                      std::uint16_t port);
+
   // Connected here, or to a live replica this one can relay to.
   bool connected(std::string_view agent_id) const;
   // Calls for agents connected to other replicas go through `relay` (null: they are refused).
@@ -86,6 +100,9 @@ class AgentHub {
   void record_ready(const store::WorkspaceAgent& agent, UnixMillis now);
   // The agent's connection is in use: its workspace's deadline moves to now + TTL.
   void record_activity(const store::WorkspaceAgent& agent);
+  // A port of the agent's workspace is being opened: resource_exhausted past kMaxStreams;
+  // moves the workspace's deadline now and then.
+  Status admit_port(Connection& conn);
   // True once the agent's build is no longer its workspace's current one.
   bool superseded(const store::WorkspaceAgent& agent);
   // `owner` and `name` are what the manifest told the agent.

@@ -26,6 +26,9 @@ class MessageChannel {
   virtual bool send_binary(std::string message) = 0;
   // Closes the connection (the pending read returns nullopt).
   virtual void close() = 0;
+  // A pidfd of the process that connected, when it is on this host (a Unix socket; see
+  // net/netns.hpp), owned by the channel; -1 otherwise.
+  virtual int peer_pidfd() const { return -1; }
 };
 
 }  // namespace berth::agentconn

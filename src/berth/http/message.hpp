@@ -62,6 +62,12 @@ class ByteStream {
   virtual boost::asio::awaitable<std::string> read_some() = 0;
   // False once the client has gone.
   virtual boost::asio::awaitable<bool> write(std::string_view bytes) = 0;
+  // The plain socket under the stream (non-blocking), for moving bytes to the client in the
+  // kernel (splice(2)) instead of write(); -1 when that cannot be done (TLS).
+  virtual int splice_target() { return -1; }
+  // Waits until splice_target() takes bytes again; false once the client has gone or has
+  // taken nothing for the write timeout.
+  virtual boost::asio::awaitable<bool> wait_writable() { co_return false; }
 };
 
 struct Response {

@@ -1,15 +1,21 @@
 #include "berth/http/preview_proxy.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include "berth/chattools/agent_select.hpp"
 #include "berth/core/clock.hpp"
@@ -134,18 +140,157 @@ std::string app_request(const Request& req, const PreviewTarget& t, bool upgrade
   return out;
 }
 
-// The app -> the client, until the app ends.
-awaitable<void> pump_down(std::shared_ptr<agentconn::PortStream> from, ByteStream& to) {
+// The app's end of a preview connection, through the agent's tunnel.
+class TunnelEnd {
+ public:
+  explicit TunnelEnd(std::shared_ptr<agentconn::PortStream> stream) : stream_(std::move(stream)) {}
+
+  // The app's next bytes, valid until the next read; "" once it finished sending, nullopt once
+  // the connection is over.
+  awaitable<std::optional<std::string_view>> read() {
+    auto chunk = co_await stream_->read();
+    if (!chunk) co_return std::nullopt;
+    current_ = std::move(*chunk);
+    co_return current_.bytes();
+  }
+  awaitable<bool> write(std::string_view bytes) { return stream_->write(bytes); }
+  void shutdown_write() { stream_->shutdown_write(); }
+  void close(std::string_view reason) { stream_->close(reason); }
+  std::string reason() const { return stream_->reason(); }
+
+ private:
+  std::shared_ptr<agentconn::PortStream> stream_;
+  port_tunnel::Chunk current_;
+};
+
+// The app's end of a preview connection, a socket the server made in the workspace's network
+// namespace (AgentHub::dial_port).
+class SocketEnd {
+ public:
+  explicit SocketEnd(agentconn::AgentHub::DirectPort port)
+      : socket_(std::move(port.socket)), lease_(std::move(port.lease)) {}
+
+  awaitable<std::optional<std::string_view>> read() {
+    if (buffer_.empty()) buffer_.resize(kReadSize);
+    boost::system::error_code ec;
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer_),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::eof) co_return std::string_view();
+    if (ec) {
+      reason_ = ec.message();
+      co_return std::nullopt;
+    }
+    co_return std::string_view(buffer_.data(), n);
+  }
+  awaitable<bool> write(std::string_view bytes) {
+    boost::system::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) reason_ = ec.message();
+    co_return !ec;
+  }
+  void shutdown_write() {
+    boost::system::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
+  void close(std::string_view /*reason*/) {
+    boost::system::error_code ec;
+    socket_.close(ec);
+  }
+  std::string reason() const { return reason_; }
+
+  // For splice_down: the socket (the server's own, never shared with the workspace, so its
+  // non-blocking mode holds) and a wait for bytes.
+  int native_handle() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    return socket_.native_handle();
+  }
+  awaitable<bool> wait_readable() {
+    boost::system::error_code ec;
+    co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+ private:
+  static constexpr std::size_t kReadSize = std::size_t{256} * 1024;
+  asio::ip::tcp::socket socket_;
+  std::shared_ptr<void> lease_;
+  std::string buffer_;
+  std::string reason_;
+};
+
+// Both ends of a pipe, closed with it.
+struct Pipe {
+  int read_end = -1;
+  int write_end = -1;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    read_end = fds[0];
+    write_end = fds[1];
+    ::fcntl(write_end, F_SETPIPE_SZ, static_cast<int>(kSpliceSize));  // else 64 KiB
+  }
+  ~Pipe() {
+    if (read_end >= 0) ::close(read_end);
+    if (write_end >= 0) ::close(write_end);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  static constexpr std::size_t kSpliceSize = std::size_t{1024} * 1024;
+};
+
+// The app -> the client in the kernel: splice(2) from the app's socket into a pipe and from
+// the pipe into the client's, the bytes never copied into the server. Until the app ends.
+awaitable<void> splice_down(std::shared_ptr<SocketEnd> from, ByteStream& to, int to_fd) {
+  Pipe pipe;
+  if (pipe.read_end < 0) co_return;
+  const int from_fd = from->native_handle();
   while (true) {
-    auto chunk = co_await from->read();
-    if (!chunk || chunk->empty()) co_return;
-    if (!co_await to.write(chunk->bytes())) co_return;
+    // The pipe is empty here, so EAGAIN means the socket has nothing yet.
+    ssize_t n = ::splice(from_fd, nullptr, pipe.write_end, nullptr, Pipe::kSpliceSize,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      if (!co_await from->wait_readable()) co_return;
+      continue;
+    }
+    if (n <= 0) co_return;  // the app finished sending, or its connection failed
+    while (n > 0) {
+      ssize_t m = ::splice(pipe.read_end, nullptr, to_fd, nullptr, static_cast<std::size_t>(n),
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (m < 0 && errno == EINTR) continue;
+      if (m < 0 && errno == EAGAIN) {
+        if (!co_await to.wait_writable()) co_return;
+        continue;
+      }
+      if (m <= 0) co_return;  // the client went away
+      n -= m;
+    }
+  }
+}
+
+// The app -> the client, until the app ends.
+template <class End>
+awaitable<void> pump_down(std::shared_ptr<End> from, ByteStream& to) {
+  if constexpr (std::is_same_v<End, SocketEnd>) {
+    if (const int fd = to.splice_target(); fd >= 0) {
+      co_await splice_down(from, to, fd);
+      co_return;
+    }
+  }
+  while (true) {
+    auto bytes = co_await from->read();
+    if (!bytes || bytes->empty()) co_return;
+    if (!co_await to.write(*bytes)) co_return;
   }
 }
 
 // The client -> the app. Once the client finished sending, the app's answer may still be
 // coming: this waits until pump_down ends (which cancels it).
-awaitable<void> pump_up(ByteStream& from, std::shared_ptr<agentconn::PortStream> to) {
+template <class End>
+awaitable<void> pump_up(ByteStream& from, std::shared_ptr<End> to) {
   while (true) {
     std::string chunk = co_await from.read_some();
     if (chunk.empty()) break;
@@ -159,15 +304,15 @@ awaitable<void> pump_up(ByteStream& from, std::shared_ptr<agentconn::PortStream>
 }
 
 // The app's answer -> the client, then both ways until either side ends.
-awaitable<void> carry(std::shared_ptr<agentconn::PortStream> app, ByteStream& client,
-                      HeadRewrite rewrite) {
+template <class End>
+awaitable<void> carry(std::shared_ptr<End> app, ByteStream& client, HeadRewrite rewrite) {
   using namespace asio::experimental::awaitable_operators;
   std::string head;
   std::optional<std::size_t> end;
   while (!(end = response_head_end(head))) {
-    auto chunk = co_await app->read();
-    if (!chunk || chunk->empty() || head.size() > kMaxResponseHead) break;
-    head += chunk->bytes();
+    auto bytes = co_await app->read();
+    if (!bytes || bytes->empty() || head.size() > kMaxResponseHead) break;
+    head += *bytes;
   }
   if (!end) {
     std::string why = head.size() > kMaxResponseHead
@@ -197,6 +342,15 @@ awaitable<void> carry(std::shared_ptr<agentconn::PortStream> app, ByteStream& cl
   }
   co_await (pump_down(app, client) || pump_up(client, app));
   app->close("done");
+}
+
+// The answer that hands the client's connection to `app` once the request went to it.
+template <class End>
+Response carried_by(std::shared_ptr<End> app, bool upgrade, HeadRewrite rewrite) {
+  Response r;
+  r.status = upgrade ? 101 : 200;
+  r.takeover = [app, rewrite](ByteStream& client) { return carry(app, client, rewrite); };
+  return r;
 }
 
 }  // namespace
@@ -295,29 +449,35 @@ awaitable<std::optional<Response>> serve_preview(App& app, Request& req) {
     co_return text_response(503, "the workspace has no agent to reach its ports through", "");
   }
   const bool upgrade = !req.header("upgrade").empty();
-  // The request goes with the open: the agent holds it until it has dialed.
   std::string request = app_request(req, t, upgrade);
-  auto opened =
-      co_await app.agents.open_port(agent->id, static_cast<std::uint16_t>(t.port), request);
-  if (!opened) {
-    co_return text_response(502, opened.error().message, opened.error().detail);
-  }
-  std::shared_ptr<agentconn::PortStream> app_stream = opened->first;
-  if (!opened->second) {  // too large to go with the open
-    if (!co_await app_stream->write(request)) {
-      co_return text_response(502, "the connection to the port closed", app_stream->reason());
-    }
-  }
-  Response r;
-  r.status = upgrade ? 101 : 200;
   HeadRewrite rewrite{
       .sandbox = !t.subdomain,
       .allow_any_origin = !t.subdomain && port.is_public && req.header("origin") == "null",
       .set_cookie = set_grant.value_or("")};
-  r.takeover = [app_stream, rewrite](ByteStream& client) {
-    return carry(app_stream, client, rewrite);
-  };
-  co_return r;
+  const auto port_number = static_cast<std::uint16_t>(t.port);
+  // An agent on this host: the server dials the port in its workspace's network namespace.
+  auto direct = co_await app.agents.dial_port(agent->id, port_number);
+  if (!direct) co_return text_response(502, direct.error().message, direct.error().detail);
+  if (*direct) {
+    auto end = std::make_shared<SocketEnd>(std::move(**direct));
+    if (!co_await end->write(request)) {
+      co_return text_response(502, "the connection to the port closed", end->reason());
+    }
+    co_return carried_by(end, upgrade, rewrite);
+  }
+  // Else through the agent's tunnel. The request goes with the open: the agent holds it
+  // until it has dialed.
+  auto opened = co_await app.agents.open_port(agent->id, port_number, request);
+  if (!opened) {
+    co_return text_response(502, opened.error().message, opened.error().detail);
+  }
+  auto end = std::make_shared<TunnelEnd>(opened->first);
+  if (!opened->second) {  // too large to go with the open
+    if (!co_await end->write(request)) {
+      co_return text_response(502, "the connection to the port closed", end->reason());
+    }
+  }
+  co_return carried_by(end, upgrade, rewrite);
 }
 
 }  // namespace berth::http

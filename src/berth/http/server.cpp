@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -37,6 +38,7 @@
 #include "berth/http/router.hpp"
 #include "berth/http/web_session.hpp"
 #include "berth/mcp/mcp_server.hpp"
+#include "berth/net/netns.hpp"
 #include "berth/net/scoped_executor.hpp"
 #include "berth/net/tls.hpp"
 
@@ -71,7 +73,15 @@ constexpr auto kWriteTimeout = std::chrono::seconds(30);
 template <class S>
 class WebSocketChannel final : public agentconn::MessageChannel {
  public:
-  explicit WebSocketChannel(websocket::stream<S> ws) : ws_(std::move(ws)) {}
+  explicit WebSocketChannel(websocket::stream<S> ws) : ws_(std::move(ws)) {
+    // An agent on this host (it dialed the Unix socket): the server can reach its workspace's
+    // ports in its network namespace (net/netns.hpp).
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    boost::system::error_code ec;
+    if (socket.local_endpoint(ec).protocol().family() == AF_UNIX && !ec) {
+      if (auto pidfd = net::peer_pidfd(socket.native_handle())) peer_ = std::move(*pidfd);
+    }
+  }
 
   awaitable<std::optional<agentconn::ChannelMessage>> read() override {
     if (closed_) co_return std::nullopt;
@@ -87,6 +97,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
 
   bool send(std::string message) override { return enqueue(std::move(message), false); }
   bool send_binary(std::string message) override { return enqueue(std::move(message), true); }
+  int peer_pidfd() const override { return peer_.get(); }
 
   void close() override {
     if (closed_) return;
@@ -129,6 +140,7 @@ class WebSocketChannel final : public agentconn::MessageChannel {
   }
 
   websocket::stream<S> ws_;
+  net::UniqueFd peer_;
   beast::flat_buffer buffer_;
   std::deque<agentconn::ChannelMessage> queue_;
   bool writing_ = false;
@@ -145,6 +157,7 @@ class OwnedChannel final : public agentconn::MessageChannel {
   bool send(std::string m) override { return inner_->send(std::move(m)); }
   bool send_binary(std::string m) override { return inner_->send_binary(std::move(m)); }
   void close() override { inner_->close(); }
+  int peer_pidfd() const override { return inner_->peer_pidfd(); }
 
  private:
   std::shared_ptr<WebSocketChannel<S>> inner_;
@@ -208,6 +221,28 @@ class SocketByteStream final : public ByteStream {
                                asio::redirect_error(use_awaitable, ec));
     beast::get_lowest_layer(stream_).expires_never();
     co_return !ec;
+  }
+
+  int splice_target() override {
+    if constexpr (std::is_same_v<S, Stream>) {
+      auto& socket = stream_.socket();
+      boost::system::error_code ec;
+      socket.non_blocking(true, ec);
+      return ec ? -1 : socket.native_handle();
+    }
+    return -1;
+  }
+
+  awaitable<bool> wait_writable() override {
+    using namespace asio::experimental::awaitable_operators;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    asio::steady_timer timeout(socket.get_executor(), kWriteTimeout);
+    boost::system::error_code ec;
+    boost::system::error_code timer_ec;
+    auto done =
+        co_await (socket.async_wait(Socket::wait_write, asio::redirect_error(use_awaitable, ec)) ||
+                  timeout.async_wait(asio::redirect_error(use_awaitable, timer_ec)));
+    co_return done.index() == 0 && !ec;
   }
 
  private:
