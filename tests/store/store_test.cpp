@@ -291,6 +291,41 @@ TEST_P(SqliteStoreTest, DeleteBuildSoftDeletesTheWorkspace) {
   EXPECT_TRUE(create("dev")) << "the name is free again";
 }
 
+// Preview URLs lose a name's case: the store finds names that differ only in case, at most
+// two (enough to tell one from several), never system users or deleted workspaces.
+TEST_P(SqliteStoreTest, NamesAreFoundIgnoringCase) {
+  ASSERT_TRUE(store_->create_user("Bob-X", "", false, false));
+  ASSERT_TRUE(store_->create_user("svc", "", false, true));  // a system user
+  auto bob = store_->users_by_username_ignoring_case("bob-x");
+  ASSERT_TRUE(bob) << bob.error().message;
+  ASSERT_EQ(bob->size(), 1U);
+  EXPECT_EQ(bob->front().username, "Bob-X");
+  EXPECT_TRUE(store_->users_by_username_ignoring_case("bob")->empty());
+  EXPECT_TRUE(store_->users_by_username_ignoring_case("svc")->empty());
+  ASSERT_TRUE(store_->create_user("BOB-x", "", false, false));
+  EXPECT_EQ(store_->users_by_username_ignoring_case("bob-x")->size(), 2U);
+
+  auto web = create("Web-App");
+  ASSERT_TRUE(web);
+  ASSERT_TRUE(create("other"));
+  auto found = store_->workspaces_by_name_ignoring_case(user_.id, "web-app");
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 1U);
+  EXPECT_EQ(found->front().id, web->workspace.id);
+  EXPECT_TRUE(store_->workspaces_by_name_ignoring_case(bob->front().id, "web-app")->empty());
+  ASSERT_TRUE(create("WEB-app"));
+  EXPECT_EQ(store_->workspaces_by_name_ignoring_case(user_.id, "web-app")->size(), 2U);
+  ASSERT_TRUE(store_->complete_job(web->job.id, std::nullopt, std::nullopt, now_ms()));
+  auto d = store_->create_build(web->workspace.id, {.template_version_id = tmpl_.active_version_id,
+                                                    .transition = Transition::delete_,
+                                                    .initiator_id = user_.id});
+  ASSERT_TRUE(d);
+  ASSERT_TRUE(store_->complete_job(d->job.id, std::nullopt, std::nullopt, now_ms()));
+  found = store_->workspaces_by_name_ignoring_case(user_.id, "web-app");
+  ASSERT_EQ(found->size(), 1U) << "a deleted workspace is not found";
+  EXPECT_EQ(found->front().name, "WEB-app");
+}
+
 TEST_P(SqliteStoreTest, DeadlinesFollowTheTtlAndOnlyMoveLaterWithActivity) {
   auto c = store_->create_workspace(
       {.organization_id = org_.id,

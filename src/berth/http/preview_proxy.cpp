@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -68,42 +67,27 @@ std::string grant_cookie(const App& app, const Request& req, const PreviewTarget
                      max_age, loopback_or_tls(app, req) ? "SameSite=None; Secure" : "SameSite=Lax");
 }
 
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-  return std::ranges::equal(
-      a, b, [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
-}
-
 // The workspace a preview URL names. Names may hold capitals, but a host name's case is lost
 // in the browser (and URLs get typed): `owner` and `name` come lower-cased and match a name
-// that differs only in case, when exactly one does. not_found otherwise.
+// that differs only in case, when exactly one does (the store finds it: no listing). not_found
+// otherwise.
 Result<store::Workspace> preview_workspace(store::Store& store, const std::string& owner,
                                            const std::string& name) {
   auto user = store.user_by_username(owner);
   if (!user && user.error().code == ErrorCode::not_found) {
-    auto users = store.list_users();
+    auto users = store.users_by_username_ignoring_case(owner);
     if (!users) return users.error();
-    std::optional<store::User> match;
-    for (auto& u : *users) {
-      if (!same_ignoring_case(u.username, owner)) continue;
-      if (match) return Error::not_found(kNoPreview, kNoPreviewHint);  // ambiguous
-      match = std::move(u);
-    }
-    if (!match) return Error::not_found(kNoPreview, kNoPreviewHint);
-    user = std::move(*match);
+    if (users->size() != 1)
+      return Error::not_found(kNoPreview, kNoPreviewHint);  // none, or ambiguous
+    user = std::move(users->front());
   }
   if (!user) return user.error();
   auto ws = store.workspace_by_name(user->id, name);
   if (ws || ws.error().code != ErrorCode::not_found) return ws;
-  auto all = store.list_workspaces(user->id);
-  if (!all) return all.error();
-  std::optional<store::Workspace> match;
-  for (auto& w : *all) {
-    if (w.deleted || !same_ignoring_case(w.name, name)) continue;
-    if (match) return Error::not_found(kNoPreview, kNoPreviewHint);  // ambiguous
-    match = std::move(w);
-  }
-  if (!match) return Error::not_found(kNoPreview, kNoPreviewHint);
-  return std::move(*match);
+  auto matches = store.workspaces_by_name_ignoring_case(user->id, name);
+  if (!matches) return matches.error();
+  if (matches->size() != 1) return Error::not_found(kNoPreview, kNoPreviewHint);
+  return std::move(matches->front());
 }
 
 // The request as the app gets it: the target under the prefix, the server's cookies and the

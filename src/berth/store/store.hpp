@@ -31,6 +31,9 @@ class Store {
                                    bool site_admin, bool is_system) = 0;
   virtual Result<User> user_by_id(std::string_view id) = 0;
   virtual Result<User> user_by_username(std::string_view username) = 0;
+  // Users (not system ones) whose name is `lowered` (all lower case) but for case; at most two,
+  // enough to tell one from several. A preview URL's host has lost the name's case.
+  virtual Result<std::vector<User>> users_by_username_ignoring_case(std::string_view lowered) = 0;
   virtual Result<std::vector<User>> list_users() = 0;
 
   // Adds or updates the membership.
@@ -86,6 +89,9 @@ class Store {
   virtual Result<BuildWithJob> create_build(std::string_view workspace_id, const NewBuild& b) = 0;
   virtual Result<Workspace> workspace_by_id(std::string_view id) = 0;
   virtual Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) = 0;
+  // The owner's live workspaces whose name is `lowered` but for case; at most two.
+  virtual Result<std::vector<Workspace>> workspaces_by_name_ignoring_case(
+      std::string_view owner_id, std::string_view lowered) = 0;
   // Live workspaces; of one owner when `owner_id` is set.
   virtual Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) = 0;
   // The same workspaces, each with its latest build's transition and job status (one query).

@@ -170,6 +170,18 @@ Result<User> SqliteStore::user_by_username(std::string_view username) {
   return one<User>(std::move(q), read_user, fmt::format("user \"{}\" not found", username));
 }
 
+// lower() folds ASCII in SQLite and in PostgreSQL alike; names are ASCII (core/names).
+Result<std::vector<User>> SqliteStore::users_by_username_ignoring_case(std::string_view lowered) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql =
+      sqlite::sql("SELECT ", kUserColumns,
+                  " FROM users WHERE lower(username) = $1 AND NOT is_system ORDER BY username "
+                  "LIMIT 2");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(lowered);
+  return sqlite::all<User>(q, read_user);
+}
+
 Result<std::vector<User>> SqliteStore::list_users() {
   std::lock_guard lock(mu_);
   static const std::string kSql =

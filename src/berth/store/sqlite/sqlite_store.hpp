@@ -29,6 +29,7 @@ class SqliteStore final : public Store {
                            bool is_system) override;
   Result<User> user_by_id(std::string_view id) override;
   Result<User> user_by_username(std::string_view username) override;
+  Result<std::vector<User>> users_by_username_ignoring_case(std::string_view lowered) override;
   Result<std::vector<User>> list_users() override;
   Status set_member(std::string_view org_id, std::string_view user_id, OrgRole role) override;
   Result<std::vector<ApiToken>> list_api_tokens(std::string_view user_id) override;
@@ -61,6 +62,8 @@ class SqliteStore final : public Store {
   Result<BuildWithJob> create_build(std::string_view workspace_id, const NewBuild& b) override;
   Result<Workspace> workspace_by_id(std::string_view id) override;
   Result<Workspace> workspace_by_name(std::string_view owner_id, std::string_view name) override;
+  Result<std::vector<Workspace>> workspaces_by_name_ignoring_case(
+      std::string_view owner_id, std::string_view lowered) override;
   Result<std::vector<Workspace>> list_workspaces(std::optional<std::string> owner_id) override;
   Result<std::vector<WorkspaceSummary>> list_workspace_summaries(
       std::optional<std::string> owner_id) override;

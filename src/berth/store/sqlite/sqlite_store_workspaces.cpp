@@ -195,6 +195,18 @@ Result<Workspace> SqliteStore::workspace_by_name(std::string_view owner_id, std:
       fmt::format("workspace \"{}\" not found", name));
 }
 
+Result<std::vector<Workspace>> SqliteStore::workspaces_by_name_ignoring_case(
+    std::string_view owner_id, std::string_view lowered) {
+  std::lock_guard lock(mu_);
+  static const std::string kSql =
+      sqlite::sql("SELECT ", sqlite::kWorkspaceColumns, sqlite::kWorkspaceFrom,
+                  "WHERE w.owner_id = $1 AND lower(w.name) = $2 AND NOT w.deleted ORDER BY w.name "
+                  "LIMIT 2");
+  auto q = db_->prepare(kSql);
+  if (q) q->with(owner_id, lowered);
+  return all<Workspace>(q, [](const auto& s) { return sqlite::read_workspace(s); });
+}
+
 Result<std::vector<Workspace>> SqliteStore::list_workspaces(std::optional<std::string> owner_id) {
   std::lock_guard lock(mu_);
   static const std::string kSql =
