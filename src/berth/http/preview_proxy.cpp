@@ -227,9 +227,8 @@ struct Pipe {
 
 // The app -> the client in the kernel: splice(2) from the app's socket into a pipe and from
 // the pipe into the client's, the bytes never copied into the server. Until the app ends.
-awaitable<void> splice_down(std::shared_ptr<SocketEnd> from, ByteStream& to, int to_fd) {
-  Pipe pipe;
-  if (pipe.read_end < 0) co_return;
+awaitable<void> splice_down(std::shared_ptr<SocketEnd> from, ByteStream& to, int to_fd,
+                            const Pipe& pipe) {
   const int from_fd = from->native_handle();
   while (true) {
     // The pipe is empty here, so EAGAIN means the socket has nothing yet.
@@ -259,9 +258,13 @@ awaitable<void> splice_down(std::shared_ptr<SocketEnd> from, ByteStream& to, int
 template <class End>
 awaitable<void> pump_down(std::shared_ptr<End> from, ByteStream& to) {
   if constexpr (std::is_same_v<End, SocketEnd>) {
+    // Else (TLS, or no descriptor left for a pipe) the bytes are copied.
     if (const int fd = to.splice_target(); fd >= 0) {
-      co_await splice_down(from, to, fd);
-      co_return;
+      Pipe pipe;
+      if (pipe.read_end >= 0) {
+        co_await splice_down(from, to, fd, pipe);
+        co_return;
+      }
     }
   }
   while (true) {
