@@ -414,34 +414,33 @@ asio::awaitable<Result<std::optional<AgentHub::DirectPort>>> AgentHub::dial_port
       "socket in the workspace's network namespace) or tunnel (through the agent).",
       {"path"});
   auto it = connections_.find(agent_id);
-  if (it == connections_.end() || it->second->channel->peer_pidfd() < 0) {
-    dials.labels({"tunnel"}).inc();
-    co_return std::nullopt;
-  }
-  auto conn = it->second;
-  // Made before any wait: the connection (and its pidfd) may end while this connects.
-  auto v4 = net::tcp_socket_in_netns_of(conn->channel->peer_pidfd(), AF_INET);
-  if (!v4 && v4.error().code == ErrorCode::permission_denied) {
-    static bool told = false;
-    if (!std::exchange(told, true)) {
-      spdlog::info("previews go through agents' tunnels: {}", v4.error().message);
+  Result<net::UniqueFd> made =
+      Error::unavailable("the agent is not connected over this host's socket");
+  if (it != connections_.end() && it->second->channel->peer_pidfd() >= 0) {
+    made = net::tcp_socket_in_netns_of(it->second->channel->peer_pidfd(), AF_INET);
+    if (!made && made.error().code == ErrorCode::permission_denied) {
+      static bool told = false;
+      if (!std::exchange(told, true)) {
+        spdlog::info("previews go through agents' tunnels: {}", made.error().message);
+      }
     }
   }
-  if (!v4) {
+  if (!made) {
     dials.labels({"tunnel"}).inc();
     co_return std::nullopt;
   }
+  // `conn` (holding the pidfd) lives while this connects, even if the agent's connection ends.
+  auto conn = it->second;
   if (auto admitted = admit_port(*conn); !admitted) co_return admitted.error();
   auto lease = std::make_shared<int>(0);
   conn->direct_ports.push_back(lease);
   dials.labels({"direct"}).inc();
 
-  // 127.0.0.1, then [::1], as the agent dials. `conn` (holding the pidfd) lives meanwhile.
+  // 127.0.0.1, then [::1], as the agent dials.
   using namespace asio::experimental::awaitable_operators;
   boost::system::error_code ec;
   bool refused = false;  // by either address: the v6 one may be unreachable instead
   asio::steady_timer deadline(executor_);
-  Result<net::UniqueFd> made = std::move(v4);
   for (const bool ipv4 : {true, false}) {
     if (!ipv4) made = net::tcp_socket_in_netns_of(conn->channel->peer_pidfd(), AF_INET6);
     if (!made) break;

@@ -17,7 +17,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -39,7 +38,6 @@
 #include "berth/http/server_streams.hpp"
 #include "berth/http/web_session.hpp"
 #include "berth/mcp/mcp_server.hpp"
-#include "berth/net/netns.hpp"
 #include "berth/net/scoped_executor.hpp"
 #include "berth/net/tls.hpp"
 
